@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * libsvc data plane: loads the router and endpoint BPF objects from their
+ * skeletons, pins their maps under one bpffs directory (adopting maps already
+ * pinned there, so a restarted agent loses no state), attaches programs to
+ * interfaces with libxdp, and writes bindings, rules, next hops and
+ * consistent-hash tables. The agent, servicectl's tests and every test use
+ * this one code path to fill the maps.
+ *
+ * All functions return 0 or a negative errno and log the failing object and
+ * reason through log.h.
+ */
+#ifndef SVC_DATAPLANE_H
+#define SVC_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "svc_abi.h"
+#include "ch.h"
+
+#define SVC_DEFAULT_PIN_DIR "/sys/fs/bpf/svcplane"
+
+/* Which BPF program. */
+enum svc_prog {
+	SVC_PROG_ROUTER = 0,   /* XDP service router */
+	SVC_PROG_ENDPOINT = 1, /* XDP endpoint: decapsulation on instance hosts */
+	SVC_PROG_MAX,
+};
+
+/* XDP attach mode. NATIVE fails (no silent fallback) where the driver lacks XDP. */
+enum svc_xdp_mode {
+	SVC_XDP_NATIVE = 0,
+	SVC_XDP_SKB = 1,
+};
+
+struct svc_dp_config {
+	const char *pin_dir; /* bpffs directory; NULL = SVC_DEFAULT_PIN_DIR. Created if missing. */
+	__u32 max_flows;     /* flow table size; 0 = SVC_MAX_FLOWS */
+	__u32 max_rules;     /* service table size; 0 = SVC_MAX_RULES */
+	__u32 ch_seed;       /* flow-hash seed; every router of a deployment must use the same */
+};
+
+struct svc_dp;
+
+/**
+ * svc_dp_open - load both BPF objects, reusing maps pinned under cfg->pin_dir
+ * and pinning those that are not there yet. Mounts nothing: pin_dir must be on
+ * bpffs. Sets *adopted (if non-NULL) when the router's maps already existed.
+ */
+int svc_dp_open(const struct svc_dp_config *cfg, struct svc_dp **dpp, bool *adopted);
+/* svc_dp_close - free userspace state; pinned maps and attached programs stay. */
+void svc_dp_close(struct svc_dp *dp);
+/* svc_dp_unpin - remove every pin under @pin_dir that svcplane made, then the directory. */
+int svc_dp_unpin(const char *pin_dir);
+
+/*
+ * svc_dp_attach - attach @prog to @ifname (libxdp). If the same svcplane program
+ * is already attached there, it is replaced atomically by this object's program
+ * (which shares the pinned maps), so an upgrade drops nothing.
+ */
+int svc_dp_attach(struct svc_dp *dp, enum svc_prog prog, const char *ifname,
+		  enum svc_xdp_mode mode);
+/* svc_dp_detach - remove the svcplane XDP program from @ifname (-ENOENT if none). */
+int svc_dp_detach(struct svc_dp *dp, const char *ifname);
+/*
+ * svc_dp_attached - which svcplane program runs on @ifname: sets *prog and
+ * *prog_id, returns 1; returns 0 if none, negative on error.
+ */
+int svc_dp_attached(const char *ifname, enum svc_prog *prog, __u32 *prog_id);
+
+/* Router configuration: outer source addresses (either may be NULL = unset). */
+int svc_dp_set_router_src(struct svc_dp *dp, const struct svc_addr *src4,
+			  const struct svc_addr *src6);
+
+int svc_dp_binding_update(struct svc_dp *dp, const struct svc_binding_key *key,
+			  const struct svc_binding *val);
+int svc_dp_binding_delete(struct svc_dp *dp, const struct svc_binding_key *key);
+
+/* IPv6 destination prefixes that are serviceIDs (clients connect straight to a sid). */
+int svc_dp_sid_prefix_update(struct svc_dp *dp, const struct svc_lpm_key *prefix);
+int svc_dp_sid_prefix_delete(struct svc_dp *dp, const struct svc_lpm_key *prefix);
+
+int svc_dp_rule_update(struct svc_dp *dp, const struct svc_lpm_key *prefix,
+		       const struct svc_rule *rule);
+int svc_dp_rule_delete(struct svc_dp *dp, const struct svc_lpm_key *prefix);
+
+/* Next hop @id (1..SVC_MAX_NEXTHOPS-1). Delete zeroes it (a zeroed next hop is down). */
+int svc_dp_nexthop_update(struct svc_dp *dp, __u32 id, const struct svc_nexthop *nh);
+int svc_dp_nexthop_delete(struct svc_dp *dp, __u32 id);
+
+/*
+ * svc_dp_nhset_update - build set @set_id's consistent-hash table from @members
+ * (minimal disruption against the table installed now, if any) in a new inner
+ * map, then swap it in with one update of ch_tables.
+ */
+int svc_dp_nhset_update(struct svc_dp *dp, __u32 set_id, const struct svc_ch_member *members,
+			size_t n);
+int svc_dp_nhset_delete(struct svc_dp *dp, __u32 set_id);
+/* svc_dp_nhset_read - copy set @set_id's table (SVC_CH_SIZE ids) into @table. -ENOENT if none. */
+int svc_dp_nhset_read(struct svc_dp *dp, __u32 set_id, __u32 *table);
+
+/* Endpoint: routers whose encapsulated packets are decapsulated. */
+int svc_dp_decap_source_update(struct svc_dp *dp, const struct svc_addr *src);
+int svc_dp_decap_source_delete(struct svc_dp *dp, const struct svc_addr *src);
+
+/* svc_dp_stats_read - sum the per-CPU counters of @prog into @out[SVC_REASON_MAX]. */
+int svc_dp_stats_read(struct svc_dp *dp, enum svc_prog prog, struct svc_counter *out);
+/* svc_dp_rule_stats_read / nh_stats_read - summed counters of one rule id / next-hop id. */
+int svc_dp_rule_stats_read(struct svc_dp *dp, __u32 rule_id, struct svc_counter *out);
+int svc_dp_nh_stats_read(struct svc_dp *dp, __u32 nh_id, struct svc_counter *out);
+
+/* svc_dp_flows_foreach - call @fn for each flow-table entry until it returns non-zero. */
+typedef int (*svc_flow_fn)(const struct svc_flow_key *key, const struct svc_flow *val, void *arg);
+int svc_dp_flows_foreach(struct svc_dp *dp, svc_flow_fn fn, void *arg);
+/* svc_dp_flows_clear - delete every flow-table entry; *cleared gets the count (may be NULL). */
+int svc_dp_flows_clear(struct svc_dp *dp, size_t *cleared);
+
+/* svc_dp_map_fd - fd of a router/endpoint map by its BPF name (for tools and tests), or -ENOENT. */
+int svc_dp_map_fd(struct svc_dp *dp, const char *name);
+/* svc_dp_prog_fd - fd of @prog's XDP program (BPF_PROG_TEST_RUN in tests and benchmarks). */
+int svc_dp_prog_fd(struct svc_dp *dp, enum svc_prog prog);
+
+#endif /* SVC_DATAPLANE_H */

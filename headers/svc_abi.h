@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* svcplane ABI: BPF map keys and values, shared by the BPF programs and userspace. */
+#ifndef SVC_ABI_H
+#define SVC_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/*
+ * Sizes. Each map's max_entries; userspace may override the flow table and
+ * service table sizes before load (svc_dp_config).
+ */
+#ifndef SVC_MAX_BINDINGS
+#define SVC_MAX_BINDINGS 65536
+#endif
+#ifndef SVC_MAX_RULES
+#define SVC_MAX_RULES 65536 /* service-table prefixes (LPM trie, not preallocated) */
+#endif
+#ifndef SVC_MAX_NEXTHOPS
+#define SVC_MAX_NEXTHOPS 65536 /* next-hop ids 0..SVC_MAX_NEXTHOPS-1; id 0 is never used */
+#endif
+#ifndef SVC_MAX_SETS
+#define SVC_MAX_SETS 4096 /* next-hop set ids 0..SVC_MAX_SETS-1 */
+#endif
+#ifndef SVC_MAX_RULE_IDS
+#define SVC_MAX_RULE_IDS 65536 /* rule ids index the per-rule counters */
+#endif
+#ifndef SVC_MAX_FLOWS
+#define SVC_MAX_FLOWS 262144 /* flow table (LRU) default */
+#endif
+#ifndef SVC_MAX_DECAP_SOURCES
+#define SVC_MAX_DECAP_SOURCES 1024
+#endif
+/* Consistent-hash table size per next-hop set: a prime, as Maglev requires. */
+#define SVC_CH_SIZE 65537
+/* Bytes of a DELAYed packet copied into its ring-buffer event. */
+#define SVC_DELAY_CAP 256
+#define SVC_DELAY_RING_BYTES (256 * 1024)
+
+/*
+ * An IPv4 or IPv6 address in network byte order. IPv4 addresses are stored
+ * v4-mapped (::ffff:a.b.c.d) so that one key layout serves both families.
+ */
+struct svc_addr {
+	union {
+		__u8 b[16];
+		__be32 w[4];
+	};
+};
+
+/* A 128-bit serviceID, written like an IPv6 address. */
+struct svc_sid {
+	union {
+		__u8 b[16];
+		__be32 w[4];
+	};
+};
+
+/* bindings: how a legacy client reaches a service, VIP:port/proto -> serviceID. */
+struct svc_binding_key {
+	struct svc_addr vip;
+	__be16 port; /* network order; 0 = any port of this VIP and proto */
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;    /* must be zero */
+};
+
+struct svc_binding {
+	struct svc_sid sid; /* serviceID looked up in the service table */
+	__u32 flags;        /* reserved, zero */
+};
+
+/* Service table (LPM trie) key: prefixlen bits of sid, most significant first. */
+struct svc_lpm_key {
+	__u32 prefixlen; /* 0..128 */
+	struct svc_sid sid;
+};
+
+/* What a service-table rule does with the first packet of a connection. */
+enum svc_action {
+	SVC_ACT_NONE = 0,    /* invalid: never stored */
+	SVC_ACT_FORWARD = 1, /* consistent-hash over next-hop set set_id, encapsulate, transmit */
+	SVC_ACT_DEMUX = 2,   /* a local listener: XDP_PASS to this host's stack */
+	SVC_ACT_DELAY = 3,   /* hand the packet to the agent (ring buffer), which resolves it */
+	SVC_ACT_DROP = 4,    /* drop and count */
+};
+
+/* Service-table value: a rule. */
+struct svc_rule {
+	__u8 action;   /* enum svc_action */
+	__u8 flags;    /* reserved, zero */
+	__u16 pad;     /* zero */
+	__u32 set_id;  /* FORWARD: next-hop set (index into ch_tables) */
+	__u32 rule_id; /* index into rule_stats; chosen by userspace, unique per rule */
+};
+
+/* next hop flags */
+#define SVC_NH_F_UP (1U << 0) /* eligible; a down next hop is treated as absent */
+#define SVC_NH_F_V6 (1U << 1) /* addr is IPv6 (outer header IPv6) */
+
+/* nexthops: where a FORWARDed packet is sent, encapsulated (outer destination). */
+struct svc_nexthop {
+	struct svc_addr addr; /* instance host (or next service router) address */
+	__u32 flags;          /* SVC_NH_F_* */
+	__u32 pad;            /* zero */
+};
+
+/* flows: the 5-tuple of a client->service packet, as it arrives at the router. */
+struct svc_flow_key {
+	struct svc_addr src;
+	struct svc_addr dst;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3]; /* zero */
+};
+
+struct svc_flow {
+	__u32 nh_id;        /* next hop the flow was sent to */
+	__u32 rule_id;      /* rule that resolved it (counters) */
+	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the latest packet that created/refreshed it */
+};
+
+/* router_cfg[0]: the router's own addresses, used as outer source when encapsulating. */
+#define SVC_CFG_F_SRC4 (1U << 0) /* src4 is set: IPv4 next hops allowed */
+#define SVC_CFG_F_SRC6 (1U << 1) /* src6 is set: IPv6 next hops allowed */
+
+struct svc_router_cfg {
+	struct svc_addr src4; /* v4-mapped */
+	struct svc_addr src6;
+	__u32 flags; /* SVC_CFG_F_* */
+	__u32 pad;
+};
+
+/* stats, rule_stats, nh_stats: per-CPU packet and byte counters. */
+struct svc_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* delay_events ring buffer record: a packet that hit a DELAY rule. */
+struct svc_delay_event {
+	struct svc_sid sid; /* serviceID being resolved */
+	__u32 rule_id;
+	__u32 ifindex;  /* where the packet arrived */
+	__u32 pkt_len;  /* full frame length */
+	__u32 cap_len;  /* bytes of pkt[] that are valid */
+	__u8 pkt[SVC_DELAY_CAP];
+};
+
+/*
+ * Every verdict and every drop reason, one counter each. X(name, "metric label",
+ * "description"). Userspace gets a name table from svc_reason_names.h.
+ */
+#define SVC_REASONS(X)                                                                              \
+	X(PASS_NOT_IP, "pass_not_ip", "not IPv4 or IPv6: passed")                                   \
+	X(PASS_NO_SERVICE, "pass_no_service", "no binding or service prefix: passed")               \
+	X(PASS_VLAN_DEPTH, "pass_vlan_depth", "more than 2 VLAN tags: passed unparsed")             \
+	X(PASS_EXT_DEPTH, "pass_ext_depth", "IPv6 extension chain over the bound: passed")          \
+	X(PASS_FRAGMENT, "pass_fragment", "non-first fragment: passed, not load-balanced")          \
+	X(PASS_NOT_L4, "pass_not_l4", "IP but not TCP/UDP/ICMP: passed")                            \
+	X(PASS_ICMP_OTHER, "pass_icmp_other", "ICMP that quotes no service flow: passed")           \
+	X(DEMUX, "demux", "DEMUX rule: passed to the local stack")                                  \
+	X(FWD_NEW, "fwd_new", "first packet of a flow: resolved and forwarded")                     \
+	X(FWD_FLOW_HIT, "fwd_flow_hit", "forwarded by the flow table")                              \
+	X(FWD_CH_MISS, "fwd_ch_miss", "mid-flow packet not in the flow table: consistent hash")     \
+	X(FWD_ICMP, "fwd_icmp", "ICMP error quoting a service flow: forwarded to its instance")     \
+	X(DELAY, "delay", "DELAY rule: handed to the agent")                                        \
+	X(DROP_DELAY_FULL, "drop_delay_full", "DELAY ring buffer full")                             \
+	X(DROP_RULE, "drop_rule", "DROP rule")                                                      \
+	X(DROP_NO_RULE, "drop_no_rule", "service has no matching rule")                             \
+	X(DROP_NO_NEXTHOP, "drop_no_nexthop", "next-hop set empty or missing, or next hop down")    \
+	X(DROP_NO_SRC, "drop_no_src", "router has no source address of the next hop's family")     \
+	X(DROP_FIB, "drop_fib", "no route to the next hop")                                         \
+	X(DROP_NO_NEIGH, "drop_no_neigh", "next hop's MAC not resolved yet")                        \
+	X(DROP_TOO_BIG, "drop_too_big", "encapsulated packet exceeds the egress MTU")               \
+	X(DROP_ENCAP, "drop_encap", "could not grow the packet for encapsulation")                  \
+	X(DROP_BAD_ETH, "drop_bad_eth", "truncated Ethernet or VLAN header")                        \
+	X(DROP_BAD_IP4, "drop_bad_ip4", "truncated IPv4 header, IHL < 5 or bad total length")       \
+	X(DROP_BAD_IP6, "drop_bad_ip6", "truncated IPv6 header or extension header")                \
+	X(DROP_BAD_L4, "drop_bad_l4", "truncated TCP/UDP header or TCP data offset out of range")   \
+	X(DECAP, "decap", "endpoint: decapsulated and delivered")                                   \
+	X(PASS_NOT_ENCAP, "pass_not_encap", "endpoint: not encapsulated: passed")                   \
+	X(DROP_DECAP_SOURCE, "drop_decap_source", "endpoint: encapsulated by an unknown source")    \
+	X(DROP_DECAP_BAD, "drop_decap_bad", "endpoint: malformed inner packet")
+
+enum svc_reason {
+#define SVC_REASON_ENUM(name, label, desc) SVC_R_##name,
+	SVC_REASONS(SVC_REASON_ENUM)
+#undef SVC_REASON_ENUM
+	SVC_REASON_MAX
+};
+
+#endif /* SVC_ABI_H */
