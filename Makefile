@@ -50,8 +50,11 @@ UNIT_BINS := $(patsubst selftests/unit/%.c,$(BIN)/unit/%,$(UNIT_SRCS))
 PROGTEST_SRCS := $(wildcard selftests/prog_tests/*.c) $(wildcard selftests/lib/*.c)
 PROGTEST_HDRS := $(wildcard selftests/lib/*.h)
 
+TOOL_SRCS := $(wildcard selftests/tools/*.c)
+TOOL_BINS := $(patsubst selftests/tools/%.c,$(BIN)/tools/%,$(TOOL_SRCS))
+
 PROGRAMS := $(if $(AGENT_SRCS),$(BIN)/svcplaned) $(if $(CLI_SRCS),$(BIN)/servicectl)
-TEST_BINS := $(UNIT_BINS) $(if $(wildcard selftests/prog_tests/*.c),$(BIN)/test_progs)
+TEST_BINS := $(UNIT_BINS) $(TOOL_BINS) $(if $(wildcard selftests/prog_tests/*.c),$(BIN)/test_progs)
 
 ifeq ($(V),1)
 Q :=
@@ -65,7 +68,7 @@ endif
 .SECONDARY:
 .PHONY: all bpf tests check demo bench deps install clean format
 
-all: bpf $(PROGRAMS)
+all: bpf $(PROGRAMS) $(TOOL_BINS)
 
 bpf: $(SKELS)
 
@@ -114,6 +117,12 @@ $(BIN)/unit/%: $(OBJ)/selftests/unit/%.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CHECK_LIBS) -o $@
 
 $(BIN)/test_progs: $(patsubst %.c,$(OBJ)/%.o,$(PROGTEST_SRCS)) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Test tools (traffic generators, servers) used by the end-to-end tests and the demo.
+$(BIN)/tools/%: $(OBJ)/selftests/tools/%.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
