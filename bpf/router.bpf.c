@@ -1,18 +1,105 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Service router entry points. */
+/* Service router: XDP entry point. Contract: docs/datapath.md. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "lib/consts.h"
 #include "lib/stats.h"
 #include "lib/router_maps.h"
+#include "lib/parse.h"
+#include "lib/lb.h"
+#include "lib/encap.h"
+#include "lib/delay.h"
 
-const volatile __u32 ch_seed = 0;
+/* svc_forward - send the packet to next hop @nh_id (already known to be up). */
+static __always_inline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id,
+				       __u32 hash, enum svc_reason ok_reason)
+{
+	struct svc_router_cfg *cfg;
+	struct svc_nexthop *nh;
+	__u32 zero = 0;
+	int act;
 
+	nh = bpf_map_lookup_elem(&nexthops, &nh_id);
+	cfg = bpf_map_lookup_elem(&router_cfg, &zero);
+	if (!nh || !cfg)
+		return svc_verdict(p, SVC_R_DROP_NO_NEXTHOP, XDP_DROP);
+	act = svc_encap_xmit(ctx, p, nh, cfg, hash, ok_reason);
+	if (act == XDP_TX || act == XDP_REDIRECT)
+		svc_count(&nh_stats, nh_id, p->len);
+	return act;
+}
+
+/* svc_resolve - a packet with no usable flow entry: service table, then its rule. */
+static __always_inline int svc_resolve(struct xdp_md *ctx, struct svc_pkt *p,
+				       const struct svc_sid *sid, __u32 hash)
+{
+	struct svc_lpm_key lk = { .prefixlen = 128 };
+	struct svc_rule *rule;
+	enum svc_reason ok;
+	__u32 nh_id;
+
+	lk.sid = *sid;
+	rule = bpf_map_lookup_elem(&service_table, &lk);
+	if (!rule)
+		return svc_verdict(p, p->is_icmp ? SVC_R_PASS_ICMP_OTHER : SVC_R_DROP_NO_RULE,
+				   p->is_icmp ? XDP_PASS : XDP_DROP);
+	svc_count(&rule_stats, rule->rule_id, p->len);
+	if (rule->action != SVC_ACT_FORWARD && p->is_icmp)
+		return svc_verdict(p, SVC_R_PASS_ICMP_OTHER, XDP_PASS);
+	switch (rule->action) {
+	case SVC_ACT_FORWARD:
+		break;
+	case SVC_ACT_DEMUX:
+		return svc_verdict(p, SVC_R_DEMUX, XDP_PASS);
+	case SVC_ACT_DELAY:
+		return svc_delay(ctx, p, sid, rule->rule_id);
+	default:
+		return svc_verdict(p, SVC_R_DROP_RULE, XDP_DROP);
+	}
+	nh_id = svc_ch_pick(rule->set_id, hash);
+	if (!nh_id)
+		return svc_verdict(p, SVC_R_DROP_NO_NEXTHOP, XDP_DROP);
+	if (p->is_icmp) {
+		ok = SVC_R_FWD_ICMP;
+	} else {
+		svc_flow_record(p, nh_id, rule->rule_id);
+		ok = svc_is_new_flow(p) ? SVC_R_FWD_NEW : SVC_R_FWD_CH_MISS;
+	}
+	return svc_forward(ctx, p, nh_id, hash, ok);
+}
+
+static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
+{
+	struct svc_sid sid;
+	__u32 hash, nh_id;
+	int ret;
+
+	ret = svc_parse(ctx, p);
+	if (ret != SVC_CONTINUE)
+		return ret;
+	if (svc_lookup_service(p, &sid))
+		return svc_verdict(p, p->is_icmp ? SVC_R_PASS_ICMP_OTHER : SVC_R_PASS_NO_SERVICE,
+				   XDP_PASS);
+	hash = svc_flow_hash(&p->key, ch_seed);
+	nh_id = svc_flow_lookup(p);
+	if (nh_id)
+		return svc_forward(ctx, p, nh_id, hash,
+				   p->is_icmp ? SVC_R_FWD_ICMP : SVC_R_FWD_FLOW_HIT);
+	return svc_resolve(ctx, p, &sid, hash);
+}
+
+/* The service router, for any NIC: resolves service traffic, passes everything else. */
 SEC("xdp")
 int svc_router_xdp(struct xdp_md *ctx)
 {
-	return XDP_PASS;
+	struct svc_pkt p = {};
+	int act;
+
+	p.len = ctx->data_end - ctx->data;
+	act = svc_route(ctx, &p);
+	svc_count(&router_stats, p.reason, p.len);
+	return act;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
