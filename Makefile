@@ -33,7 +33,7 @@ LDFLAGS += $(SANFLAGS)
 LDLIBS := -lxdp -lbpf -lelf -lz -ljson-c -lmicrohttpd -lsodium -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
-BPF_SRCS := $(wildcard bpf/*.bpf.c) $(wildcard selftests/progs/*.bpf.c)
+BPF_SRCS := $(wildcard bpf/*.bpf.c) $(wildcard selftests/progs/*.bpf.c) $(wildcard bench/progs/*.bpf.c)
 BPF_OBJS := $(patsubst %.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(addprefix $(SKEL)/,$(notdir $(BPF_SRCS:.bpf.c=.skel.h)))
 BPF_HDRS := $(wildcard bpf/lib/*.h) $(wildcard headers/*.h)
@@ -49,6 +49,11 @@ UNIT_SRCS := $(wildcard selftests/unit/*.c)
 UNIT_BINS := $(patsubst selftests/unit/%.c,$(BIN)/unit/%,$(UNIT_SRCS))
 PROGTEST_SRCS := $(wildcard selftests/prog_tests/*.c) $(wildcard selftests/lib/*.c)
 PROGTEST_HDRS := $(wildcard selftests/lib/*.h)
+
+# Benchmarks: bench/*.c -> svc-bench; bench/tools/*.c -> one binary each (make bench).
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(if $(BENCH_SRCS),$(BIN)/svc-bench) \
+	$(patsubst bench/tools/%.c,$(BIN)/bench/%,$(wildcard bench/tools/*.c))
 
 TOOL_SRCS := $(wildcard selftests/tools/*.c)
 TOOL_BINS := $(patsubst selftests/tools/%.c,$(BIN)/tools/%,$(TOOL_SRCS))
@@ -91,6 +96,11 @@ $(SKEL)/%.skel.h: $(OUTPUT)/selftests/progs/%.bpf.o
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
+$(SKEL)/%.skel.h: $(OUTPUT)/bench/progs/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
 $(OBJ)/%.o: %.c $(USER_HDRS) $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -129,6 +139,18 @@ $(BIN)/tools/%: $(OBJ)/selftests/tools/%.o $(LIB)
 
 $(OBJ)/selftests/%.o: CFLAGS += -Iselftests/lib
 
+$(patsubst %.c,$(OBJ)/%.o,$(BENCH_SRCS)) $(filter $(OUTPUT)/bench/%,$(BPF_OBJS)): $(wildcard bench/*.h)
+
+$(BIN)/svc-bench: $(patsubst %.c,$(OBJ)/%.o,$(BENCH_SRCS)) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BIN)/bench/%: $(OBJ)/bench/tools/%.o
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 # Installs the Debian packages the build, the tests and the demo need (idempotent).
 deps:
 	$(Q)scripts/deps.sh
@@ -141,7 +163,7 @@ check: deps
 demo: deps all
 	$(Q)scripts/demo.sh $(OUTPUT)
 
-bench: deps all
+bench: deps all $(BENCH_BINS)
 	$(Q)if [ -x scripts/bench.sh ]; then scripts/bench.sh $(OUTPUT); \
 	else echo "bench: not built yet (issue 6)"; fi
 
