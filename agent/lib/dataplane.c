@@ -1,0 +1,1115 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* libsvc data plane: load, pin, attach and fill the router and endpoint BPF objects. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include "router.skel.h"
+#include "endpoint.skel.h"
+#include "addr.h"
+#include "dataplane.h"
+#include "log.h"
+
+struct svc_dp {
+	struct router_bpf *router;
+	struct endpoint_bpf *endpoint;
+	char pin_dir[PATH_MAX];
+	int ncpus; /* possible CPUs: the per-CPU value count of PERCPU maps */
+};
+
+/* Program names, as the skeletons (and BTF) spell them; the kernel keeps 15 chars. */
+static const char *const dp_prog_names[SVC_PROG_MAX] = {
+	[SVC_PROG_ROUTER] = "svc_router_xdp",
+	[SVC_PROG_ENDPOINT] = "svc_endpoint_xdp",
+};
+
+static const char *dp_strerror(int err)
+{
+	return strerror(err < 0 ? -err : err);
+}
+
+/* ---- pin directory ---- */
+
+/* Checks that @dir, or the closest ancestor that exists, is on bpffs. */
+static int dp_check_bpffs(const char *dir)
+{
+	char path[PATH_MAX];
+	struct statfs st;
+	char *slash;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (;;) {
+		if (!statfs(path, &st))
+			break;
+		if (errno != ENOENT) {
+			pr_err("pin directory %s: statfs %s: %s", dir, path, strerror(errno));
+			return -errno;
+		}
+		slash = strrchr(path, '/');
+		if (!slash || slash == path)
+			snprintf(path, sizeof(path), "/");
+		else
+			*slash = '\0';
+	}
+	if ((unsigned long)st.f_type != BPF_FS_MAGIC) {
+		pr_err("pin directory %s: %s is not on bpffs (mount -t bpf bpf /sys/fs/bpf)", dir,
+		       path);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+/* mkdir -p @dir (0700: the maps steer traffic). */
+static int dp_mkdir_p(const char *dir)
+{
+	char path[PATH_MAX];
+	char *p;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(path, 0700) && errno != EEXIST) {
+			pr_err("pin directory %s: mkdir %s: %s", dir, path, strerror(errno));
+			return -errno;
+		}
+		*p = c;
+		if (!c)
+			return 0;
+	}
+}
+
+static int dp_prepare_pin_dir(const char *dir)
+{
+	int err;
+
+	if (dir[0] != '/' || strlen(dir) >= PATH_MAX - BPF_OBJ_NAME_LEN - 2) {
+		pr_err("pin directory %s: must be an absolute path shorter than %d", dir,
+		       PATH_MAX - BPF_OBJ_NAME_LEN - 2);
+		return -EINVAL;
+	}
+	err = dp_check_bpffs(dir);
+	if (err)
+		return err;
+	return dp_mkdir_p(dir);
+}
+
+/*
+ * Refuses a pinned map this object cannot reuse, naming it, before libbpf's
+ * load would fail with a bare "parameter mismatch".
+ */
+static int dp_check_pin(const struct bpf_map *map, const char *dir)
+{
+	const char *path = bpf_map__pin_path(map);
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	const char *what = NULL;
+	__u32 have = 0, want = 0;
+	int fd, err;
+
+	if (!path)
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		if (fd == -ENOENT)
+			return 0;
+		pr_err("open pinned map %s: %s", path, dp_strerror(fd));
+		return fd;
+	}
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (err) {
+		pr_err("pinned map %s: get info: %s", path, dp_strerror(err));
+		return err;
+	}
+#define DP_CMP(field, getter)                            \
+	if (!what && info.field != (__u32)getter(map)) { \
+		what = #field;                           \
+		have = info.field;                       \
+		want = (__u32)getter(map);               \
+	}
+	DP_CMP(type, bpf_map__type);
+	DP_CMP(key_size, bpf_map__key_size);
+	DP_CMP(value_size, bpf_map__value_size);
+	DP_CMP(max_entries, bpf_map__max_entries);
+	DP_CMP(map_flags, bpf_map__map_flags);
+#undef DP_CMP
+	if (!what)
+		return 0;
+	pr_err("pinned map %s cannot be reused: its %s is %u, this svcplane needs %u; "
+	       "run `svcplaned --uninstall` or remove %s",
+	       path, what, have, want, dir);
+	return -EEXIST;
+}
+
+static int dp_check_pins(struct bpf_object *obj, const char *dir)
+{
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, obj)
+	{
+		err = dp_check_pin(map, dir);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* ---- open / close ---- */
+
+static int dp_open_router(struct svc_dp *dp, const struct svc_dp_config *cfg,
+			  struct bpf_object_open_opts *opts)
+{
+	int err;
+
+	/* open: parse the object; pinned maps are looked up under pin_root_path */
+	dp->router = router_bpf__open_opts(opts);
+	if (!dp->router) {
+		err = -errno;
+		pr_err("open router BPF object: %s", dp_strerror(err));
+		return err;
+	}
+	/* size the flow and service tables, set the hash seed, before load */
+	if (cfg->max_flows) {
+		err = bpf_map__set_max_entries(dp->router->maps.flows, cfg->max_flows);
+		if (err) {
+			pr_err("map flows: set max_entries %u: %s", cfg->max_flows,
+			       dp_strerror(err));
+			return err;
+		}
+	}
+	if (cfg->max_rules) {
+		err = bpf_map__set_max_entries(dp->router->maps.service_table, cfg->max_rules);
+		if (err) {
+			pr_err("map service_table: set max_entries %u: %s", cfg->max_rules,
+			       dp_strerror(err));
+			return err;
+		}
+	}
+	dp->router->rodata->ch_seed = cfg->ch_seed;
+	err = dp_check_pins(dp->router->obj, dp->pin_dir);
+	if (err)
+		return err;
+	/* load: reuse or create+pin the maps, verify and load the program */
+	err = router_bpf__load(dp->router);
+	if (err) {
+		pr_err("load router BPF object (pin dir %s): %s", dp->pin_dir, dp_strerror(err));
+		return err;
+	}
+	return 0;
+}
+
+static int dp_open_endpoint(struct svc_dp *dp, struct bpf_object_open_opts *opts)
+{
+	int err;
+
+	dp->endpoint = endpoint_bpf__open_opts(opts);
+	if (!dp->endpoint) {
+		err = -errno;
+		pr_err("open endpoint BPF object: %s", dp_strerror(err));
+		return err;
+	}
+	err = dp_check_pins(dp->endpoint->obj, dp->pin_dir);
+	if (err)
+		return err;
+	err = endpoint_bpf__load(dp->endpoint);
+	if (err) {
+		pr_err("load endpoint BPF object (pin dir %s): %s", dp->pin_dir, dp_strerror(err));
+		return err;
+	}
+	return 0;
+}
+
+int svc_dp_open(const struct svc_dp_config *cfg, struct svc_dp **dpp, bool *adopted)
+{
+	static const struct svc_dp_config defaults;
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	char path[PATH_MAX + 16];
+	struct svc_dp *dp;
+	bool existed;
+	int err;
+
+	if (!dpp)
+		return -EINVAL;
+	*dpp = NULL;
+	if (!cfg)
+		cfg = &defaults;
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s",
+		 cfg->pin_dir ? cfg->pin_dir : SVC_DEFAULT_PIN_DIR);
+	err = dp_prepare_pin_dir(dp->pin_dir);
+	if (err)
+		goto cleanup;
+	snprintf(path, sizeof(path), "%s/bindings", dp->pin_dir);
+	existed = !access(path, F_OK);
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus <= 0) {
+		err = dp->ncpus < 0 ? dp->ncpus : -EINVAL;
+		pr_err("count possible CPUs: %s", dp_strerror(err));
+		goto cleanup;
+	}
+	opts.pin_root_path = dp->pin_dir;
+	err = dp_open_router(dp, cfg, &opts);
+	if (err)
+		goto cleanup;
+	err = dp_open_endpoint(dp, &opts);
+	if (err)
+		goto cleanup;
+	if (adopted)
+		*adopted = existed;
+	*dpp = dp;
+	return 0;
+cleanup:
+	svc_dp_close(dp);
+	return err;
+}
+
+void svc_dp_close(struct svc_dp *dp)
+{
+	if (!dp)
+		return;
+	/* No links are held: XDP stays attached by netlink, maps stay pinned. */
+	router_bpf__destroy(dp->router);
+	endpoint_bpf__destroy(dp->endpoint);
+	free(dp);
+}
+
+/* Unlinks the pins of @obj's maps (opened with pin_root_path = the directory). */
+static int dp_unpin_obj(struct bpf_object *obj)
+{
+	struct bpf_map *map;
+	int ret = 0;
+
+	bpf_object__for_each_map(map, obj)
+	{
+		const char *path = bpf_map__pin_path(map);
+
+		if (!path)
+			continue;
+		if (unlink(path) && errno != ENOENT) {
+			pr_err("unpin map %s: %s", path, strerror(errno));
+			ret = ret ?: -errno;
+		}
+	}
+	return ret;
+}
+
+int svc_dp_unpin(const char *pin_dir)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	struct endpoint_bpf *ep = NULL;
+	struct router_bpf *rt = NULL;
+	int err, ret = 0;
+
+	if (!pin_dir)
+		pin_dir = SVC_DEFAULT_PIN_DIR;
+	/* Opening (not loading) the skeletons yields each pinned map's path. */
+	opts.pin_root_path = pin_dir;
+	rt = router_bpf__open_opts(&opts);
+	if (!rt) {
+		ret = -errno;
+		pr_err("open router BPF object: %s", dp_strerror(ret));
+		goto cleanup;
+	}
+	ep = endpoint_bpf__open_opts(&opts);
+	if (!ep) {
+		ret = -errno;
+		pr_err("open endpoint BPF object: %s", dp_strerror(ret));
+		goto cleanup;
+	}
+	ret = dp_unpin_obj(rt->obj);
+	err = dp_unpin_obj(ep->obj);
+	ret = ret ?: err;
+	if (rmdir(pin_dir) && errno != ENOENT) {
+		err = -errno;
+		pr_err("remove pin directory %s: %s%s", pin_dir, strerror(errno),
+		       errno == ENOTEMPTY ? " (it holds files svcplane did not pin)" : "");
+		ret = ret ?: err;
+	}
+cleanup:
+	router_bpf__destroy(rt);
+	endpoint_bpf__destroy(ep);
+	return ret;
+}
+
+/* ---- XDP attach ---- */
+
+static struct bpf_program *dp_program(struct svc_dp *dp, enum svc_prog prog)
+{
+	if (prog == SVC_PROG_ROUTER)
+		return dp->router->progs.svc_router_xdp;
+	if (prog == SVC_PROG_ENDPOINT)
+		return dp->endpoint->progs.svc_endpoint_xdp;
+	return NULL;
+}
+
+/* Which svcplane program @name is (full BTF name or the kernel's 15-char one), or -1. */
+static int dp_prog_kind(const char *name)
+{
+	int i;
+
+	if (!name)
+		return -1;
+	for (i = 0; i < SVC_PROG_MAX; i++) {
+		if (!strcmp(name, dp_prog_names[i]))
+			return i;
+		if (strlen(name) == BPF_OBJ_NAME_LEN - 1 &&
+		    !strncmp(name, dp_prog_names[i], BPF_OBJ_NAME_LEN - 1))
+			return i;
+	}
+	return -1;
+}
+
+/* What runs on an interface, as far as svcplane cares. */
+struct dp_xdp_state {
+	struct xdp_multiprog *mp;  /* NULL: nothing attached */
+	struct xdp_program *svc;   /* our program in it, or NULL */
+	struct xdp_program *other; /* a foreign single (non-dispatcher) program, or NULL */
+	enum svc_prog kind;
+	enum xdp_attach_mode mode;
+	bool legacy; /* a single program attached directly, no dispatcher */
+};
+
+static int dp_xdp_query(int ifindex, const char *ifname, struct dp_xdp_state *st)
+{
+	struct xdp_program *p;
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	st->mp = xdp_multiprog__get_from_ifindex(ifindex);
+	err = libxdp_get_error(st->mp);
+	if (err || !st->mp) {
+		st->mp = NULL;
+		if (err == -ENOENT || !err)
+			return 0;
+		pr_err("query xdp on %s: %s", ifname, dp_strerror(err));
+		return err;
+	}
+	st->mode = xdp_multiprog__attach_mode(st->mp);
+	st->legacy = xdp_multiprog__is_legacy(st->mp);
+	if (st->legacy) {
+		p = xdp_multiprog__main_prog(st->mp);
+		if (dp_prog_kind(xdp_program__name(p)) >= 0)
+			st->svc = p;
+		else
+			st->other = p;
+	} else {
+		for (p = xdp_multiprog__next_prog(NULL, st->mp); p;
+		     p = xdp_multiprog__next_prog(p, st->mp)) {
+			if (dp_prog_kind(xdp_program__name(p)) >= 0) {
+				st->svc = p;
+				break;
+			}
+		}
+	}
+	if (st->svc)
+		st->kind = (enum svc_prog)dp_prog_kind(xdp_program__name(st->svc));
+	return 0;
+}
+
+static const char *dp_mode_name(enum xdp_attach_mode mode)
+{
+	switch (mode) {
+	case XDP_MODE_NATIVE:
+		return "native";
+	case XDP_MODE_SKB:
+		return "skb";
+	case XDP_MODE_HW:
+		return "hw";
+	default:
+		return "unspec";
+	}
+}
+
+/* Atomic swap of a directly attached program: the kernel checks old_prog_fd is still there. */
+static int dp_xdp_replace(struct dp_xdp_state *st, int ifindex, const char *ifname, int prog_fd,
+			  enum xdp_attach_mode mode)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	__u32 flags = XDP_FLAGS_REPLACE;
+	int err;
+
+	flags |= mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	opts.old_prog_fd = xdp_program__fd(st->svc);
+	err = bpf_xdp_attach(ifindex, prog_fd, flags, &opts);
+	if (err)
+		pr_err("replace xdp program %s on %s: %s", xdp_program__name(st->svc), ifname,
+		       dp_strerror(err));
+	return err;
+}
+
+/* First attach through libxdp (it falls back to a single program where it has no dispatcher). */
+static int dp_xdp_attach_new(int ifindex, const char *ifname, int prog_fd, const char *name,
+			     enum xdp_attach_mode mode)
+{
+	struct xdp_program *xp;
+	int fd, err;
+
+	/* libxdp owns (and closes) the fd it is given: hand it a duplicate. */
+	fd = fcntl(prog_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("attach xdp %s to %s: dup program fd: %s", name, ifname, dp_strerror(err));
+		return err;
+	}
+	xp = xdp_program__from_fd(fd);
+	err = libxdp_get_error(xp);
+	if (err) {
+		close(fd);
+		pr_err("attach xdp %s to %s: %s", name, ifname, dp_strerror(err));
+		return err;
+	}
+	err = xdp_program__attach(xp, ifindex, mode, 0);
+	xdp_program__close(xp);
+	if (err)
+		pr_err("attach xdp %s to %s: %s%s", name, ifname, dp_strerror(err),
+		       mode == XDP_MODE_NATIVE ? " (try --mode skb)" : "");
+	return err;
+}
+
+int svc_dp_attach(struct svc_dp *dp, enum svc_prog prog, const char *ifname, enum svc_xdp_mode mode)
+{
+	enum xdp_attach_mode xmode = mode == SVC_XDP_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+	struct bpf_program *bp;
+	struct dp_xdp_state st;
+	int ifindex, prog_fd, err;
+
+	bp = dp && (unsigned int)prog < SVC_PROG_MAX ? dp_program(dp, prog) : NULL;
+	if (!bp || !ifname || (mode != SVC_XDP_NATIVE && mode != SVC_XDP_SKB))
+		return -EINVAL;
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex) {
+		err = -errno;
+		pr_err("attach xdp %s to %s: %s", dp_prog_names[prog], ifname, dp_strerror(err));
+		return err;
+	}
+	prog_fd = bpf_program__fd(bp);
+	err = dp_xdp_query(ifindex, ifname, &st);
+	if (err)
+		return err;
+	if (st.svc && st.legacy) {
+		if (st.mode != xmode) {
+			pr_err("attach xdp %s to %s: %s is attached in %s mode, not %s; detach it "
+			       "first",
+			       dp_prog_names[prog], ifname, xdp_program__name(st.svc),
+			       dp_mode_name(st.mode), dp_mode_name(xmode));
+			err = -EEXIST;
+		} else {
+			err = dp_xdp_replace(&st, ifindex, ifname, prog_fd, xmode);
+		}
+	} else if (st.svc) {
+		/* Inside a libxdp dispatcher no atomic swap of one component exists. */
+		pr_warn("xdp on %s: replacing %s inside the libxdp dispatcher is not atomic",
+			ifname, xdp_program__name(st.svc));
+		err = xdp_program__detach(st.svc, ifindex, st.mode, 0);
+		if (err)
+			pr_err("detach xdp %s from %s: %s", xdp_program__name(st.svc), ifname,
+			       dp_strerror(err));
+		else
+			err = dp_xdp_attach_new(ifindex, ifname, prog_fd, dp_prog_names[prog],
+						xmode);
+	} else if (st.other) {
+		pr_err("attach xdp %s to %s: another XDP program (%s) is attached; detach it "
+		       "first",
+		       dp_prog_names[prog], ifname, xdp_program__name(st.other));
+		err = -EEXIST;
+	} else {
+		err = dp_xdp_attach_new(ifindex, ifname, prog_fd, dp_prog_names[prog], xmode);
+	}
+	xdp_multiprog__close(st.mp);
+	return err;
+}
+
+int svc_dp_detach(struct svc_dp *dp, const char *ifname)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	struct dp_xdp_state st;
+	int ifindex, err;
+
+	(void)dp; /* the program is found on the interface, whichever object loaded it */
+	if (!ifname)
+		return -EINVAL;
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex) {
+		err = -errno;
+		pr_err("detach xdp from %s: %s", ifname, dp_strerror(err));
+		return err;
+	}
+	err = dp_xdp_query(ifindex, ifname, &st);
+	if (err)
+		return err;
+	if (!st.svc) {
+		err = -ENOENT;
+	} else if (st.legacy) {
+		/* old_prog_fd: detach only if our program is still the one attached. */
+		opts.old_prog_fd = xdp_program__fd(st.svc);
+		err = bpf_xdp_detach(
+			ifindex,
+			XDP_FLAGS_REPLACE |
+				(st.mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE),
+			&opts);
+	} else {
+		err = xdp_program__detach(st.svc, ifindex, st.mode, 0);
+	}
+	if (err && err != -ENOENT)
+		pr_err("detach xdp %s from %s: %s", xdp_program__name(st.svc), ifname,
+		       dp_strerror(err));
+	xdp_multiprog__close(st.mp);
+	return err;
+}
+
+int svc_dp_attached(const char *ifname, enum svc_prog *prog, __u32 *prog_id)
+{
+	struct dp_xdp_state st;
+	int ifindex, err;
+
+	if (!ifname)
+		return -EINVAL;
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex) {
+		err = -errno;
+		pr_err("query xdp on %s: %s", ifname, dp_strerror(err));
+		return err;
+	}
+	err = dp_xdp_query(ifindex, ifname, &st);
+	if (err)
+		return err;
+	if (st.svc) {
+		if (prog)
+			*prog = st.kind;
+		if (prog_id)
+			*prog_id = xdp_program__id(st.svc);
+		err = 1;
+	}
+	xdp_multiprog__close(st.mp);
+	return err;
+}
+
+/* ---- map writers ---- */
+
+static int dp_update(struct bpf_map *map, const void *key, const void *val, const char *what)
+{
+	int err = bpf_map_update_elem(bpf_map__fd(map), key, val, BPF_ANY);
+
+	if (err)
+		pr_err("map %s: update %s: %s", bpf_map__name(map), what, dp_strerror(err));
+	return err;
+}
+
+/* -ENOENT (nothing to delete) is returned, logged only at debug level: callers decide. */
+static int dp_delete(struct bpf_map *map, const void *key, const char *what)
+{
+	int err = bpf_map_delete_elem(bpf_map__fd(map), key);
+
+	if (err == -ENOENT)
+		pr_debug("map %s: delete %s: %s", bpf_map__name(map), what, dp_strerror(err));
+	else if (err)
+		pr_err("map %s: delete %s: %s", bpf_map__name(map), what, dp_strerror(err));
+	return err;
+}
+
+int svc_dp_set_router_src(struct svc_dp *dp, const struct svc_addr *src4,
+			  const struct svc_addr *src6)
+{
+	struct svc_router_cfg cfg = {};
+	__u32 key = 0;
+
+	if (!dp)
+		return -EINVAL;
+	if (src4) {
+		if (!svc_addr_is_v4(src4)) {
+			pr_err("map router_cfg: IPv4 source is an IPv6 address");
+			return -EINVAL;
+		}
+		cfg.src4 = *src4;
+		cfg.flags |= SVC_CFG_F_SRC4;
+	}
+	if (src6) {
+		if (svc_addr_is_v4(src6)) {
+			pr_err("map router_cfg: IPv6 source is an IPv4 address");
+			return -EINVAL;
+		}
+		cfg.src6 = *src6;
+		cfg.flags |= SVC_CFG_F_SRC6;
+	}
+	return dp_update(dp->router->maps.router_cfg, &key, &cfg, "source addresses");
+}
+
+static bool dp_binding_valid(const struct svc_binding_key *key)
+{
+	return key && (key->proto == IPPROTO_TCP || key->proto == IPPROTO_UDP) && !key->pad;
+}
+
+int svc_dp_binding_update(struct svc_dp *dp, const struct svc_binding_key *key,
+			  const struct svc_binding *val)
+{
+	char buf[SVC_ADDR_STRLEN];
+
+	if (!dp || !val || !dp_binding_valid(key)) {
+		pr_err("map bindings: invalid binding");
+		return -EINVAL;
+	}
+	return dp_update(dp->router->maps.bindings, key, val,
+			 svc_binding_format(key, buf, sizeof(buf)));
+}
+
+int svc_dp_binding_delete(struct svc_dp *dp, const struct svc_binding_key *key)
+{
+	char buf[SVC_ADDR_STRLEN];
+
+	if (!dp || !dp_binding_valid(key))
+		return -EINVAL;
+	return dp_delete(dp->router->maps.bindings, key, svc_binding_format(key, buf, sizeof(buf)));
+}
+
+int svc_dp_sid_prefix_update(struct svc_dp *dp, const struct svc_lpm_key *prefix)
+{
+	char buf[SVC_ADDR_STRLEN];
+	__u32 flags = 0;
+
+	if (!dp || !prefix || prefix->prefixlen > 128)
+		return -EINVAL;
+	return dp_update(dp->router->maps.sid_prefixes, prefix, &flags,
+			 svc_prefix_format(prefix, buf, sizeof(buf)));
+}
+
+int svc_dp_sid_prefix_delete(struct svc_dp *dp, const struct svc_lpm_key *prefix)
+{
+	char buf[SVC_ADDR_STRLEN];
+
+	if (!dp || !prefix || prefix->prefixlen > 128)
+		return -EINVAL;
+	return dp_delete(dp->router->maps.sid_prefixes, prefix,
+			 svc_prefix_format(prefix, buf, sizeof(buf)));
+}
+
+static bool dp_rule_valid(const struct svc_rule *r)
+{
+	if (r->action < SVC_ACT_FORWARD || r->action > SVC_ACT_DROP ||
+	    r->rule_id >= SVC_MAX_RULE_IDS)
+		return false;
+	return r->action != SVC_ACT_FORWARD || r->set_id < SVC_MAX_SETS;
+}
+
+int svc_dp_rule_update(struct svc_dp *dp, const struct svc_lpm_key *prefix,
+		       const struct svc_rule *rule)
+{
+	char buf[SVC_ADDR_STRLEN];
+
+	if (!dp || !prefix || !rule || prefix->prefixlen > 128)
+		return -EINVAL;
+	svc_prefix_format(prefix, buf, sizeof(buf));
+	if (!dp_rule_valid(rule)) {
+		pr_err("map service_table: rule for %s: invalid action %u, rule id %u or set id %u",
+		       buf, rule->action, rule->rule_id, rule->set_id);
+		return -EINVAL;
+	}
+	return dp_update(dp->router->maps.service_table, prefix, rule, buf);
+}
+
+int svc_dp_rule_delete(struct svc_dp *dp, const struct svc_lpm_key *prefix)
+{
+	char buf[SVC_ADDR_STRLEN];
+
+	if (!dp || !prefix || prefix->prefixlen > 128)
+		return -EINVAL;
+	return dp_delete(dp->router->maps.service_table, prefix,
+			 svc_prefix_format(prefix, buf, sizeof(buf)));
+}
+
+int svc_dp_nexthop_update(struct svc_dp *dp, __u32 id, const struct svc_nexthop *nh)
+{
+	char what[32];
+
+	if (!dp || !nh || !id || id >= SVC_MAX_NEXTHOPS) {
+		pr_err("map nexthops: next hop id %u out of range 1..%u", id, SVC_MAX_NEXTHOPS - 1);
+		return -EINVAL;
+	}
+	/* The router picks the outer header from the flag: it must match the address. */
+	if ((nh->flags & SVC_NH_F_UP) && !!(nh->flags & SVC_NH_F_V6) == svc_addr_is_v4(&nh->addr)) {
+		pr_err("map nexthops: next hop %u: SVC_NH_F_V6 does not match its address", id);
+		return -EINVAL;
+	}
+	snprintf(what, sizeof(what), "next hop %u", id);
+	return dp_update(dp->router->maps.nexthops, &id, nh, what);
+}
+
+int svc_dp_nexthop_delete(struct svc_dp *dp, __u32 id)
+{
+	static const struct svc_nexthop down;
+	char what[32];
+
+	if (!dp || !id || id >= SVC_MAX_NEXTHOPS)
+		return -EINVAL;
+	snprintf(what, sizeof(what), "next hop %u (zero)", id);
+	return dp_update(dp->router->maps.nexthops, &id, &down, what);
+}
+
+/* ---- consistent-hash tables ---- */
+
+/* Copies set @set_id's installed table into @table; -ENOENT if the set has none. */
+static int dp_nhset_read(struct svc_dp *dp, __u32 set_id, __u32 *table)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	__u32 inner_id, out_batch, count = SVC_CH_SIZE;
+	__u32 *keys = NULL;
+	int fd = -1, err;
+
+	err = bpf_map_lookup_elem(bpf_map__fd(dp->router->maps.ch_tables), &set_id, &inner_id);
+	if (err) {
+		if (err != -ENOENT)
+			pr_err("map ch_tables: lookup set %u: %s", set_id, dp_strerror(err));
+		return err;
+	}
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0) {
+		err = fd;
+		/* Replaced and freed since the lookup: the caller may retry. */
+		pr_err("map ch_tables: set %u: inner map id %u: %s", set_id, inner_id,
+		       dp_strerror(err));
+		return err;
+	}
+	keys = malloc(SVC_CH_SIZE * sizeof(*keys));
+	if (!keys) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	/* An array batch returns keys 0..count-1 in order; ENOENT marks the end. */
+	err = bpf_map_lookup_batch(fd, NULL, &out_batch, keys, table, &count, &bopts);
+	if ((err && err != -ENOENT) || count != SVC_CH_SIZE) {
+		err = err && err != -ENOENT ? err : -EIO;
+		pr_err("map ch_tables: set %u: read inner map id %u (%u of %u slots): %s", set_id,
+		       inner_id, count, SVC_CH_SIZE, dp_strerror(err));
+		goto cleanup;
+	}
+	err = 0;
+cleanup:
+	free(keys);
+	close(fd);
+	return err;
+}
+
+int svc_dp_nhset_read(struct svc_dp *dp, __u32 set_id, __u32 *table)
+{
+	if (!dp || !table || set_id >= SVC_MAX_SETS)
+		return -EINVAL;
+	return dp_nhset_read(dp, set_id, table);
+}
+
+/* A new inner table filled with @table, as an fd. */
+static int dp_inner_create(__u32 set_id, const __u32 *table)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	__u32 i, count = SVC_CH_SIZE;
+	__u32 *keys;
+	int fd, err;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "svc_ch_table", sizeof(__u32), sizeof(__u32),
+			    SVC_CH_SIZE, NULL);
+	if (fd < 0) {
+		pr_err("map ch_tables: set %u: create inner table: %s", set_id, dp_strerror(fd));
+		return fd;
+	}
+	keys = malloc(SVC_CH_SIZE * sizeof(*keys));
+	if (!keys) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (i = 0; i < SVC_CH_SIZE; i++)
+		keys[i] = i;
+	err = bpf_map_update_batch(fd, keys, table, &count, &bopts);
+	free(keys);
+	if (err || count != SVC_CH_SIZE) {
+		err = err ?: -EIO;
+		pr_err("map ch_tables: set %u: fill inner table (%u of %u slots): %s", set_id,
+		       count, SVC_CH_SIZE, dp_strerror(err));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int svc_dp_nhset_update(struct svc_dp *dp, __u32 set_id, const struct svc_ch_member *members,
+			size_t n)
+{
+	__u32 *prev = NULL, *table = NULL;
+	int inner = -1, err;
+
+	if (!dp || set_id >= SVC_MAX_SETS || (n && !members)) {
+		pr_err("map ch_tables: set id %u out of range 0..%u", set_id, SVC_MAX_SETS - 1);
+		return -EINVAL;
+	}
+	prev = malloc(SVC_CH_SIZE * sizeof(*prev));
+	table = malloc(SVC_CH_SIZE * sizeof(*table));
+	if (!prev || !table) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	/* Minimal disruption is measured against what the routers use right now. */
+	err = dp_nhset_read(dp, set_id, prev);
+	if (err && err != -ENOENT)
+		goto cleanup;
+	err = svc_ch_build(members, n, err ? NULL : prev, SVC_CH_SIZE, table);
+	if (err) {
+		pr_err("map ch_tables: set %u: build table of %zu next hops: %s", set_id, n,
+		       dp_strerror(err));
+		goto cleanup;
+	}
+	inner = dp_inner_create(set_id, table);
+	if (inner < 0) {
+		err = inner;
+		goto cleanup;
+	}
+	/* One update swaps the whole table; the old one is freed when no program holds it. */
+	err = bpf_map_update_elem(bpf_map__fd(dp->router->maps.ch_tables), &set_id, &inner,
+				  BPF_ANY);
+	if (err)
+		pr_err("map ch_tables: set %u: install table: %s", set_id, dp_strerror(err));
+cleanup:
+	if (inner >= 0)
+		close(inner);
+	free(prev);
+	free(table);
+	return err;
+}
+
+int svc_dp_nhset_delete(struct svc_dp *dp, __u32 set_id)
+{
+	char what[32];
+
+	if (!dp || set_id >= SVC_MAX_SETS)
+		return -EINVAL;
+	snprintf(what, sizeof(what), "set %u", set_id);
+	return dp_delete(dp->router->maps.ch_tables, &set_id, what);
+}
+
+int svc_dp_decap_source_update(struct svc_dp *dp, const struct svc_addr *src)
+{
+	char buf[SVC_ADDR_STRLEN];
+	__u32 flags = 0;
+
+	if (!dp || !src)
+		return -EINVAL;
+	return dp_update(dp->endpoint->maps.decap_sources, src, &flags,
+			 svc_addr_format(src, buf, sizeof(buf)));
+}
+
+int svc_dp_decap_source_delete(struct svc_dp *dp, const struct svc_addr *src)
+{
+	char buf[SVC_ADDR_STRLEN];
+
+	if (!dp || !src)
+		return -EINVAL;
+	return dp_delete(dp->endpoint->maps.decap_sources, src,
+			 svc_addr_format(src, buf, sizeof(buf)));
+}
+
+/* ---- counters ---- */
+
+/* Sums the per-CPU values of @key in a PERCPU_ARRAY of struct svc_counter. */
+static int dp_percpu_sum(struct svc_dp *dp, struct bpf_map *map, __u32 key,
+			 struct svc_counter *vals, struct svc_counter *out)
+{
+	int i, err;
+
+	err = bpf_map_lookup_elem(bpf_map__fd(map), &key, vals);
+	if (err) {
+		pr_err("map %s: lookup %u: %s", bpf_map__name(map), key, dp_strerror(err));
+		return err;
+	}
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < dp->ncpus; i++) {
+		out->packets += vals[i].packets;
+		out->bytes += vals[i].bytes;
+	}
+	return 0;
+}
+
+static int dp_counters_read(struct svc_dp *dp, struct bpf_map *map, __u32 first, __u32 n,
+			    struct svc_counter *out)
+{
+	struct svc_counter *vals;
+	int err = 0;
+	__u32 i;
+
+	/* svc_counter is 16 bytes: already the 8-byte multiple per-CPU values use. */
+	vals = calloc((size_t)dp->ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (i = 0; i < n && !err; i++)
+		err = dp_percpu_sum(dp, map, first + i, vals, &out[i]);
+	free(vals);
+	return err;
+}
+
+int svc_dp_stats_read(struct svc_dp *dp, enum svc_prog prog, struct svc_counter *out)
+{
+	struct bpf_map *map;
+
+	if (!dp || !out)
+		return -EINVAL;
+	if (prog == SVC_PROG_ROUTER)
+		map = dp->router->maps.router_stats;
+	else if (prog == SVC_PROG_ENDPOINT)
+		map = dp->endpoint->maps.endpoint_stats;
+	else
+		return -EINVAL;
+	return dp_counters_read(dp, map, 0, SVC_REASON_MAX, out);
+}
+
+int svc_dp_rule_stats_read(struct svc_dp *dp, __u32 rule_id, struct svc_counter *out)
+{
+	if (!dp || !out || rule_id >= SVC_MAX_RULE_IDS)
+		return -EINVAL;
+	return dp_counters_read(dp, dp->router->maps.rule_stats, rule_id, 1, out);
+}
+
+int svc_dp_nh_stats_read(struct svc_dp *dp, __u32 nh_id, struct svc_counter *out)
+{
+	if (!dp || !out || nh_id >= SVC_MAX_NEXTHOPS)
+		return -EINVAL;
+	return dp_counters_read(dp, dp->router->maps.nh_stats, nh_id, 1, out);
+}
+
+/* ---- flow table ---- */
+
+/*
+ * Collects the flow keys present now. The program adds and evicts entries
+ * meanwhile; if the key we continue from vanished, the kernel restarts from the
+ * first key, so a key may repeat. max_entries bounds the walk either way.
+ */
+static int dp_flow_keys(struct svc_dp *dp, struct svc_flow_key **keysp, size_t *np)
+{
+	struct bpf_map *map = dp->router->maps.flows;
+	size_t n = 0, cap = 0, max = bpf_map__max_entries(map);
+	struct svc_flow_key *keys = NULL, *tmp;
+	int fd = bpf_map__fd(map), err;
+
+	for (;;) {
+		if (n == max)
+			break;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			tmp = realloc(keys, cap * sizeof(*keys));
+			if (!tmp) {
+				free(keys);
+				return -ENOMEM;
+			}
+			keys = tmp;
+		}
+		err = bpf_map_get_next_key(fd, n ? &keys[n - 1] : NULL, &keys[n]);
+		if (err == -ENOENT)
+			break;
+		if (err) {
+			pr_err("map flows: iterate: %s", dp_strerror(err));
+			free(keys);
+			return err;
+		}
+		n++;
+	}
+	*keysp = keys;
+	*np = n;
+	return 0;
+}
+
+int svc_dp_flows_foreach(struct svc_dp *dp, svc_flow_fn fn, void *arg)
+{
+	struct svc_flow_key *keys = NULL;
+	struct svc_flow val;
+	size_t i, n = 0;
+	int fd, err;
+
+	if (!dp || !fn)
+		return -EINVAL;
+	err = dp_flow_keys(dp, &keys, &n);
+	if (err)
+		return err;
+	fd = bpf_map__fd(dp->router->maps.flows);
+	for (i = 0; i < n; i++) {
+		err = bpf_map_lookup_elem(fd, &keys[i], &val);
+		if (err == -ENOENT) { /* evicted since: skip */
+			err = 0;
+			continue;
+		}
+		if (err) {
+			pr_err("map flows: lookup: %s", dp_strerror(err));
+			break;
+		}
+		err = fn(&keys[i], &val, arg);
+		if (err)
+			break;
+	}
+	free(keys);
+	return err;
+}
+
+int svc_dp_flows_clear(struct svc_dp *dp, size_t *cleared)
+{
+	struct svc_flow_key *keys = NULL;
+	size_t i, n = 0, done = 0;
+	int fd, err;
+
+	if (!dp)
+		return -EINVAL;
+	err = dp_flow_keys(dp, &keys, &n);
+	if (err)
+		return err;
+	fd = bpf_map__fd(dp->router->maps.flows);
+	for (i = 0; i < n; i++) {
+		err = bpf_map_delete_elem(fd, &keys[i]);
+		if (!err) {
+			done++;
+		} else if (err != -ENOENT) { /* ENOENT: evicted, or a repeated key */
+			pr_err("map flows: delete: %s", dp_strerror(err));
+			break;
+		}
+		err = 0;
+	}
+	free(keys);
+	if (cleared)
+		*cleared = done;
+	return err;
+}
+
+/* ---- raw access ---- */
+
+int svc_dp_map_fd(struct svc_dp *dp, const char *name)
+{
+	struct bpf_map *map;
+
+	if (!dp || !name)
+		return -EINVAL;
+	map = bpf_object__find_map_by_name(dp->router->obj, name);
+	if (!map)
+		map = bpf_object__find_map_by_name(dp->endpoint->obj, name);
+	return map ? bpf_map__fd(map) : -ENOENT;
+}
+
+int svc_dp_prog_fd(struct svc_dp *dp, enum svc_prog prog)
+{
+	struct bpf_program *bp;
+
+	if (!dp || (unsigned int)prog >= SVC_PROG_MAX)
+		return -EINVAL;
+	bp = dp_program(dp, prog);
+	return bp ? bpf_program__fd(bp) : -ENOENT;
+}
