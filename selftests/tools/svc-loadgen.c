@@ -56,12 +56,14 @@ struct opts {
 	unsigned int timeout_ms;  /* per operation (udp: per attempt) */
 	unsigned int retries;	  /* udp: resends after a timeout */
 	double duration;	  /* seconds; 0 = no limit (count-bound) */
-	unsigned int interval_ms; /* hold: time between exchanges on a connection */
-	bool hold_udp;		  /* hold over UDP */
-	const char *ready_file;	  /* hold: created once every connection is up */
-	const char *stop_file;	  /* stop when this file exists */
-	const char *out_file;	  /* JSON result; stdout if NULL */
-	bool progress;		  /* one line per second on stderr */
+	unsigned int interval_ms; /* hold: time between exchanges on a connection; other
+				   * modes (if given): pause of each worker between requests */
+	bool interval_given;
+	bool hold_udp;		/* hold over UDP */
+	const char *ready_file; /* hold: created once every connection is up */
+	const char *stop_file;	/* stop when this file exists */
+	const char *out_file;	/* JSON result; stdout if NULL */
+	bool progress;		/* one line per second on stderr */
 };
 
 static struct opts o = {
@@ -636,6 +638,8 @@ static void *worker_main(void *arg)
 		else
 			err = one_http(w, idx, name, reason, &bytes);
 		summary_add(idx, name, err ? reason : NULL, bytes, (now_s() - t0) * 1000, resent);
+		if (o.interval_given)
+			usleep(o.interval_ms * 1000);
 	}
 	return NULL;
 }
@@ -1312,7 +1316,8 @@ static void usage(FILE *f)
 		"  -T, --timeout MS      per operation; UDP: per attempt (default 5000)\n"
 		"  -r, --retries R       UDP resends after a timeout (default 3)\n"
 		"  -d, --duration S      stop after S seconds (N = 0: unbounded count)\n"
-		"  -i, --interval MS     hold: exchange period per connection (default 100)\n"
+		"  -i, --interval MS     hold: exchange period per connection (default 100);\n"
+		"                        other modes: each worker pauses MS between requests\n"
 		"  -u, --udp             hold: UDP flows instead of TCP connections\n"
 		"  --ready-file F        hold: written once every connection is established\n"
 		"  --stop-file F         stop (and report) once F exists; also SIGINT/TERM/USR1\n"
@@ -1439,6 +1444,7 @@ static int parse_args(int argc, char **argv)
 			if (parse_ulong(optarg, 1, 60000, &v))
 				goto bad;
 			o.interval_ms = v;
+			o.interval_given = true;
 			break;
 		case 'u':
 			o.hold_udp = true;
