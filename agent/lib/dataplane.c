@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -457,10 +458,27 @@ static int dp_xdp_replace(struct dp_xdp_state *st, int ifindex, const char *ifna
 	return err;
 }
 
+/*
+ * libxdp first tries its dispatcher; on kernels that refuse freplace the
+ * dispatcher fails to load (libbpf warns) and libxdp falls back to a single
+ * program, as intended here. Those expected warnings are demoted to debug
+ * while libxdp attaches; a real failure is reported by our own message.
+ */
+static int dp_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	(void)level;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pr_debug("%s", msg);
+	return 0;
+}
+
 /* First attach through libxdp (it falls back to a single program where it has no dispatcher). */
 static int dp_xdp_attach_new(int ifindex, const char *ifname, int prog_fd, const char *name,
 			     enum xdp_attach_mode mode)
 {
+	libbpf_print_fn_t prev_print;
 	struct xdp_program *xp;
 	int fd, err;
 
@@ -478,7 +496,9 @@ static int dp_xdp_attach_new(int ifindex, const char *ifname, int prog_fd, const
 		pr_err("attach xdp %s to %s: %s", name, ifname, dp_strerror(err));
 		return err;
 	}
+	prev_print = libbpf_set_print(dp_libbpf_quiet);
 	err = xdp_program__attach(xp, ifindex, mode, 0);
+	libbpf_set_print(prev_print);
 	xdp_program__close(xp);
 	if (err)
 		pr_err("attach xdp %s to %s: %s%s", name, ifname, dp_strerror(err),
