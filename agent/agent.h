@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* svcplaned internals: the agent's state and the interfaces between its parts. */
+#ifndef SVC_AGENT_H
+#define SVC_AGENT_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <json-c/json.h>
+#include "api.h"
+#include "ch.h"
+#include "config.h"
+#include "dataplane.h"
+#include "registry.h"
+
+#define SVC_AGENT_VERSION "0.1.0"
+/* Concurrent API clients; more are refused with an error line. */
+#define SVC_AGENT_MAX_CLIENTS 64
+/* An API client silent this long is disconnected. */
+#define SVC_AGENT_CLIENT_IDLE_S 60
+/*
+ * A next hop no instance or rule uses any more keeps forwarding the flows
+ * that still point at it until none of them has seen a packet for this long
+ * (drain); then it is zeroed and its id freed.
+ */
+#define SVC_AGENT_DRAIN_IDLE_S 15
+/* How often draining next hops are checked. */
+#define SVC_AGENT_GC_PERIOD_S 2
+/* flows.list: default and largest number of flows returned. */
+#define SVC_AGENT_FLOWS_DEFAULT 1000
+#define SVC_AGENT_FLOWS_MAX 100000
+
+/* Upper bounds (seconds) of the reconcile latency histogram buckets; +Inf is implicit. */
+#define SVC_RECONCILE_BUCKETS 10
+
+/* What was last installed for one next-hop set (to rebuild only sets that changed). */
+struct set_cache {
+	bool valid;                 /* installed by this process */
+	size_t n;
+	struct svc_ch_member *m;    /* sorted by nh_id */
+};
+
+struct agent_client;
+struct MHD_Daemon;
+
+struct agent {
+	struct svc_agent_cfg cfg;
+	struct svc_reg reg;       /* desired state */
+	struct svc_dp *dp;
+	bool adopted;             /* pinned maps existed at start */
+	char state_path[PATH_MAX + 16];
+	int lock_fd;
+	int listen_fd;
+	int signal_fd;
+	struct agent_client *clients[SVC_AGENT_MAX_CLIENTS];
+	struct MHD_Daemon *mhd;
+	struct timespec started;  /* CLOCK_MONOTONIC */
+	time_t next_gc;           /* CLOCK_MONOTONIC seconds */
+
+	/* Reconcile bookkeeping. */
+	struct set_cache sets[SVC_MAX_SETS];
+	bool full_scan_done;      /* stale map entries from before this process were removed */
+	uint64_t reconciles, reconcile_errors;
+	double reconcile_sum;     /* seconds */
+	uint64_t reconcile_bucket[SVC_RECONCILE_BUCKETS + 1];
+	double last_reconcile_s;
+
+	/* API counters by error class (SVC_API_OK = success). */
+	uint64_t api_requests[SVC_API_CODE_MAX];
+	uint64_t api_clients_refused;
+};
+
+extern const double svc_reconcile_bounds[SVC_RECONCILE_BUCKETS];
+
+/* state.c: the registry on disk. */
+/* agent_state_load - read the state file into a->reg; -EBADMSG names the problem in @why. */
+int agent_state_load(struct agent *a, char *why, size_t whylen);
+/* agent_state_save - write a->reg to the state file (atomic). */
+int agent_state_save(struct agent *a, char *why, size_t whylen);
+
+/* reconcile.c: desired state -> maps. */
+/* agent_reconcile - write the whole desired state into the maps and remove what is not desired. */
+int agent_reconcile(struct agent *a);
+/* agent_gc - zero next hops that no longer have a user nor a recently active flow. */
+int agent_gc(struct agent *a);
+/* agent_set_cache_free - forget what was installed (frees memory). */
+void agent_set_cache_free(struct agent *a);
+/* agent_flow_count - number of entries in the flow table now. */
+int agent_flow_count(struct agent *a, size_t *count);
+
+/* handlers.c: one function per API op. */
+/* agent_handle - run one request; returns a response object (never NULL unless out of memory). */
+json_object *agent_handle(struct agent *a, const char *line, size_t len);
+/* agent_attachments_restore - attach recorded programs that are not attached (start-up). */
+void agent_attachments_restore(struct agent *a);
+/* agent_map_fill - {map, entries, max_entries} for each map (status, metrics). */
+json_object *agent_map_fill(struct agent *a);
+
+/* server.c: the unix-socket API server. */
+int agent_server_open(struct agent *a);
+void agent_server_close(struct agent *a);
+/* agent_server_pollfds - add the listening socket and clients to @pfds; returns count added. */
+int agent_server_pollfds(struct agent *a, struct pollfd *pfds, int max);
+/* agent_server_dispatch - handle readiness reported for the fds added by agent_server_pollfds. */
+void agent_server_dispatch(struct agent *a, struct pollfd *pfds, int n);
+/* agent_server_expire - drop idle clients. */
+void agent_server_expire(struct agent *a);
+
+/* metrics.c: Prometheus endpoint (libmicrohttpd, driven from the main loop). */
+int agent_metrics_start(struct agent *a);
+void agent_metrics_stop(struct agent *a);
+/* agent_metrics_fd - fd to poll for the metrics server (-1 if off); *timeout_ms gets its timer. */
+int agent_metrics_fd(struct agent *a, int *timeout_ms);
+void agent_metrics_run(struct agent *a);
+/* agent_metrics_render - the /metrics text (malloc'd), for the HTTP handler and tests. */
+char *agent_metrics_render(struct agent *a, size_t *len);
+
+/* main.c */
+double agent_now_s(void); /* CLOCK_MONOTONIC seconds */
+
+#endif /* SVC_AGENT_H */

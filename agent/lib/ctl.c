@@ -1,0 +1,782 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* servicectl: declarative command table, argument parsing and help text. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "addr.h"
+#include "api.h"
+#include "ctl.h"
+#include "registry.h"
+
+/* ---- positional arguments and options shared by several commands ---- */
+
+#define ARG(m, k, t, f) { .metavar = m, .key = k, .type = t, .flags = f }
+#define ARGS_END { 0 }
+#define OPT(l, s, m, k, t, h) { .long_name = l, .short_name = s, .metavar = m, .key = k, .type = t, .help = h }
+#define OPTS_END { 0 }
+#define COL(k, h) { .key = k, .header = h }
+#define COLS_END { 0 }
+
+static const struct svc_ctl_arg a_sid[] = { ARG("SID", "sid", SVC_CTL_SID, 0), ARGS_END };
+static const struct svc_ctl_arg a_sid_opt[] = { ARG("SID", "sid", SVC_CTL_SID, SVC_CTL_OPTIONAL),
+						ARGS_END };
+static const struct svc_ctl_arg a_sid_addr[] = { ARG("SID", "sid", SVC_CTL_SID, 0),
+						 ARG("ADDR", "addr", SVC_CTL_ADDR, 0), ARGS_END };
+static const struct svc_ctl_arg a_bind_add[] = { ARG("VIP:PORT/PROTO", "binding",
+						     SVC_CTL_BINDING, 0),
+						 ARG("SID", "sid", SVC_CTL_SID, 0), ARGS_END };
+static const struct svc_ctl_arg a_binding[] = { ARG("VIP:PORT/PROTO", "binding", SVC_CTL_BINDING,
+						    0),
+						ARGS_END };
+static const struct svc_ctl_arg a_rule_add[] = { ARG("PREFIX", "prefix", SVC_CTL_PREFIX, 0),
+						 ARG("ACTION", "action", SVC_CTL_ACTION, 0),
+						 ARG("HOP", "hops", SVC_CTL_HOP, SVC_CTL_REPEAT),
+						 ARGS_END };
+static const struct svc_ctl_arg a_prefix[] = { ARG("PREFIX", "prefix", SVC_CTL_PREFIX, 0),
+					       ARGS_END };
+static const struct svc_ctl_arg a_addr[] = { ARG("ADDR", "addr", SVC_CTL_ADDR, 0), ARGS_END };
+static const struct svc_ctl_arg a_attach[] = { ARG("IFACE", "iface", SVC_CTL_IFACE, 0),
+					       ARG("PROG", "prog", SVC_CTL_PROG, 0), ARGS_END };
+static const struct svc_ctl_arg a_iface[] = { ARG("IFACE", "iface", SVC_CTL_IFACE, 0), ARGS_END };
+
+static const struct svc_ctl_opt o_service_add[] = {
+	OPT("name", 'n', "NAME", "name", SVC_CTL_NAME, "a name for people and metrics"), OPTS_END
+};
+static const struct svc_ctl_opt o_instance_add[] = {
+	OPT("weight", 'w', "W", "weight", SVC_CTL_WEIGHT, "relative weight 1..1000 (default 1)"),
+	OPT("name", 'n', "NAME", "name", SVC_CTL_NAME, "a name for people and metrics"), OPTS_END
+};
+static const struct svc_ctl_opt o_instance_set[] = {
+	OPT("weight", 'w', "W", "weight", SVC_CTL_WEIGHT, "new weight 1..1000"),
+	OPT("state", 0, "up|down", "state", SVC_CTL_STATE,
+	    "down: no new flows go to it (existing ones drain)"),
+	OPTS_END
+};
+static const struct svc_ctl_opt o_attach[] = {
+	OPT("mode", 'm', "native|skb", "mode", SVC_CTL_MODE,
+	    "XDP mode (default: the agent's --mode); no fallback"),
+	OPTS_END
+};
+static const struct svc_ctl_opt o_flows[] = {
+	OPT("count", 'c', NULL, "count_only", SVC_CTL_FLAG, "print only the number of flows"),
+	OPT("limit", 'l', "N", "limit", SVC_CTL_COUNT, "list at most N flows (default 1000)"),
+	OPTS_END
+};
+
+/* ---- result views ---- */
+
+static const struct svc_ctl_col c_services[] = { COL("sid", "SID"), COL("name", "NAME"),
+						 COL("instance_count", "INSTANCES"),
+						 COL("up_count", "UP"), COL("binding_count", "BINDINGS"),
+						 COLS_END };
+static const struct svc_ctl_col c_service[] = { COL("sid", "sid"),
+						COL("name", "name"),
+						COL("rule_id", "rule id"),
+						COL("set_id", "next-hop set"),
+						COL("packets", "packets"),
+						COL("bytes", "bytes"),
+						COLS_END };
+static const struct svc_ctl_col c_svc_instances[] = { COL("addr", "INSTANCE"),
+						      COL("name", "NAME"),
+						      COL("weight", "WEIGHT"),
+						      COL("state", "STATE"),
+						      COL("packets", "PACKETS"),
+						      COL("bytes", "BYTES"),
+						      COLS_END };
+static const struct svc_ctl_col c_svc_bindings[] = { COL("binding", "BINDING"), COLS_END };
+static const struct svc_ctl_col c_bindings[] = { COL("binding", "BINDING"), COL("sid", "SID"),
+						 COL("service_name", "SERVICE"), COLS_END };
+static const struct svc_ctl_col c_instances[] = { COL("sid", "SID"),
+						  COL("service_name", "SERVICE"),
+						  COL("addr", "INSTANCE"),
+						  COL("name", "NAME"),
+						  COL("weight", "WEIGHT"),
+						  COL("state", "STATE"),
+						  COL("nh_id", "NH"),
+						  COLS_END };
+static const struct svc_ctl_col c_instance[] = {
+	COL("sid", "service"), COL("addr", "instance"), COL("name", "name"),
+	COL("weight", "weight"), COL("state", "state"), COL("nh_id", "next-hop id"),
+	COL("packets", "packets"), COL("bytes", "bytes"), COLS_END
+};
+static const struct svc_ctl_col c_rules[] = { COL("prefix", "PREFIX"),
+					      COL("action", "ACTION"),
+					      COL("owner", "OWNER"),
+					      { .key = "hops", .header = "NEXT HOPS",
+						.fmt = SVC_CTL_FMT_HOPS },
+					      COL("packets", "PACKETS"),
+					      COLS_END };
+static const struct svc_ctl_col c_prefixes[] = { COL("prefix", "PREFIX"), COLS_END };
+static const struct svc_ctl_col c_src[] = { COL("ipv4", "ipv4"), COL("ipv6", "ipv6"), COLS_END };
+static const struct svc_ctl_col c_decaps[] = { COL("addr", "DECAP SOURCE"), COLS_END };
+static const struct svc_ctl_col c_attachment[] = { COL("iface", "iface"), COL("prog", "program"),
+						   COL("mode", "mode"), COL("prog_id", "prog id"),
+						   COLS_END };
+static const struct svc_ctl_col c_count[] = { COL("count", "flows"), COLS_END };
+static const struct svc_ctl_col c_flows[] = { COL("proto", "PROTO"),
+					      COL("client", "CLIENT"),
+					      COL("service", "SERVICE ADDRESS"),
+					      COL("nexthop", "NEXT HOP"),
+					      COL("rule_id", "RULE"),
+					      COL("age_ms", "AGE_MS"),
+					      COLS_END };
+static const struct svc_ctl_col c_cleared[] = { COL("cleared", "flows cleared"), COLS_END };
+static const struct svc_ctl_col c_reasons[] = { COL("reason", "REASON"), COL("packets", "PACKETS"),
+						COL("bytes", "BYTES"), COLS_END };
+static const struct svc_ctl_col c_stat_services[] = { COL("sid", "SID"), COL("name", "NAME"),
+						      COL("packets", "PACKETS"),
+						      COL("bytes", "BYTES"), COLS_END };
+static const struct svc_ctl_col c_stat_instances[] = {
+	COL("sid", "SID"),	   COL("service_name", "SERVICE"), COL("addr", "INSTANCE"),
+	COL("packets", "PACKETS"), COL("bytes", "BYTES"),	   COLS_END
+};
+static const struct svc_ctl_col c_stat_rules[] = { COL("prefix", "PREFIX"),
+						   COL("action", "ACTION"),
+						   COL("packets", "PACKETS"),
+						   COL("bytes", "BYTES"),
+						   COLS_END };
+static const struct svc_ctl_col c_agent[] = { COL("version", "version"),
+					      COL("pid", "pid"),
+					      COL("uptime_s", "uptime (s)"),
+					      COL("adopted", "adopted pinned state"),
+					      COL("socket", "socket"),
+					      COL("pin_dir", "pin dir"),
+					      COL("state_file", "state file"),
+					      COL("metrics", "metrics"),
+					      COL("reconciles", "reconciles"),
+					      COL("reconcile_errors", "reconcile errors"),
+					      COLS_END };
+static const struct svc_ctl_col c_attachments[] = { COL("iface", "IFACE"),
+						    COL("prog", "PROGRAM"),
+						    COL("mode", "MODE"),
+						    COL("prog_id", "PROG ID"),
+						    COL("attached", "ATTACHED"),
+						    COLS_END };
+static const struct svc_ctl_col c_maps[] = { COL("map", "MAP"), COL("entries", "ENTRIES"),
+					     COL("max_entries", "MAX"), COLS_END };
+
+#define VIEW(t, p, c) { .title = t, .path = p, .cols = c }
+#define VIEWS_END { 0 }
+
+static const struct svc_ctl_view v_service_list[] = { VIEW(NULL, "services", c_services),
+						      VIEWS_END };
+static const struct svc_ctl_view v_service_show[] = {
+	VIEW(NULL, "service", c_service), VIEW("instances", "service.instances", c_svc_instances),
+	VIEW("bindings", "service.bindings", c_svc_bindings), VIEWS_END
+};
+static const struct svc_ctl_view v_bind_list[] = { VIEW(NULL, "bindings", c_bindings),
+						   VIEWS_END };
+static const struct svc_ctl_view v_instance_list[] = { VIEW(NULL, "instances", c_instances),
+						       VIEWS_END };
+static const struct svc_ctl_view v_instance_show[] = { VIEW(NULL, "instance", c_instance),
+						       VIEWS_END };
+static const struct svc_ctl_view v_rule_list[] = { VIEW(NULL, "rules", c_rules), VIEWS_END };
+static const struct svc_ctl_view v_prefix_list[] = { VIEW(NULL, "prefixes", c_prefixes),
+						     VIEWS_END };
+static const struct svc_ctl_view v_src[] = { VIEW(NULL, "src", c_src), VIEWS_END };
+static const struct svc_ctl_view v_decap_list[] = { VIEW(NULL, "decap_sources", c_decaps),
+						    VIEWS_END };
+static const struct svc_ctl_view v_attach[] = { VIEW(NULL, "attachment", c_attachment),
+						VIEWS_END };
+static const struct svc_ctl_view v_flows[] = { VIEW(NULL, "", c_count), VIEW(NULL, "flows", c_flows),
+					       VIEWS_END };
+static const struct svc_ctl_view v_flows_clear[] = { VIEW(NULL, "", c_cleared), VIEWS_END };
+static const struct svc_ctl_view v_stats[] = {
+	VIEW("router", "router", c_reasons),
+	VIEW("endpoint", "endpoint", c_reasons),
+	VIEW("services", "services", c_stat_services),
+	VIEW("instances (packets sent to the instance's address)", "instances", c_stat_instances),
+	VIEW("rules", "rules", c_stat_rules),
+	VIEWS_END
+};
+static const struct svc_ctl_view v_status[] = { VIEW("agent", "agent", c_agent),
+						VIEW("attachments", "attachments", c_attachments),
+						VIEW("maps", "maps", c_maps), VIEWS_END };
+
+/* ---- cross-argument checks ---- */
+
+static int check_rule_add(json_object *args, char *err, size_t errlen)
+{
+	json_object *act, *hops;
+	size_t n = 0;
+	bool fwd;
+
+	json_object_object_get_ex(args, "action", &act);
+	fwd = !strcmp(json_object_get_string(act), "forward");
+	if (json_object_object_get_ex(args, "hops", &hops))
+		n = json_object_array_length(hops);
+	if (fwd && n == 0) {
+		snprintf(err, errlen, "forward needs at least one next hop HOP[:WEIGHT]");
+		return -1;
+	}
+	if (!fwd && n) {
+		snprintf(err, errlen, "%s takes no next hops (unexpected '%s')",
+			 json_object_get_string(act),
+			 json_object_get_string(json_object_object_get(
+				 json_object_array_get_idx(hops, 0), "addr")));
+		return -1;
+	}
+	if (n > SVC_REG_MAX_HOPS) {
+		snprintf(err, errlen, "at most %d next hops", SVC_REG_MAX_HOPS);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_instance_set(json_object *args, char *err, size_t errlen)
+{
+	if (!json_object_object_get_ex(args, "weight", NULL) &&
+	    !json_object_object_get_ex(args, "state", NULL)) {
+		snprintf(err, errlen, "nothing to set: give --weight and/or --state");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the command table ---- */
+
+const struct svc_ctl_cmd svc_ctl_commands[] = {
+	{ "service", "add", "service.add", "SID [--name NAME]", "register a service", a_sid,
+	  o_service_add, NULL, NULL, "servicectl service add 2001:db8:5::1 --name web" },
+	{ "service", "del", "service.del", "SID", "remove a service and its instances", a_sid,
+	  NULL, NULL, NULL, "servicectl service del 2001:db8:5::1" },
+	{ "service", "list", "service.list", "", "list services", NULL, NULL, NULL,
+	  v_service_list, "servicectl -j service list" },
+	{ "service", "show", "service.show", "SID", "a service, its instances and bindings", a_sid,
+	  NULL, NULL, v_service_show, "servicectl service show 2001:db8:5::1" },
+	{ "bind", "add", "bind.add", "VIP:PORT/PROTO SID", "let legacy clients reach a service",
+	  a_bind_add, NULL, NULL, NULL, "servicectl bind add 198.19.0.10:80/tcp 2001:db8:5::1" },
+	{ "bind", "del", "bind.del", "VIP:PORT/PROTO", "remove a binding", a_binding, NULL, NULL,
+	  NULL, "servicectl bind del [2001:db8:19::10]:80/tcp" },
+	{ "bind", "list", "bind.list", "", "list bindings", NULL, NULL, NULL, v_bind_list,
+	  "servicectl bind list" },
+	{ "instance", "add", "instance.add", "SID ADDR [--weight W] [--name NAME]",
+	  "add an instance (ADDR: its host, the outer destination)", a_sid_addr, o_instance_add,
+	  NULL, NULL, "servicectl instance add 2001:db8:5::1 10.0.1.2 --weight 2" },
+	{ "instance", "set", "instance.set", "SID ADDR [--weight W] [--state up|down]",
+	  "change an instance's weight or state", a_sid_addr, o_instance_set, check_instance_set,
+	  NULL, "servicectl instance set 2001:db8:5::1 10.0.1.2 --state down" },
+	{ "instance", "del", "instance.del", "SID ADDR", "remove an instance", a_sid_addr, NULL,
+	  NULL, NULL, "servicectl instance del 2001:db8:5::1 10.0.1.2" },
+	{ "instance", "list", "instance.list", "[SID]", "list instances (of one service)",
+	  a_sid_opt, NULL, NULL, v_instance_list, "servicectl instance list 2001:db8:5::1" },
+	{ "instance", "show", "instance.show", "SID ADDR", "one instance and its counters",
+	  a_sid_addr, NULL, NULL, v_instance_show,
+	  "servicectl instance show 2001:db8:5::1 10.0.1.2" },
+	{ "rule", "add", "rule.add", "PREFIX forward HOP[:W]... | PREFIX demux|delay|drop",
+	  "add a service-table rule", a_rule_add, NULL, check_rule_add, NULL,
+	  "servicectl rule add 2001:db8:6::/48 forward 10.0.2.1:3 [2001:db8::9]:1" },
+	{ "rule", "del", "rule.del", "PREFIX", "remove a rule", a_prefix, NULL, NULL, NULL,
+	  "servicectl rule del 2001:db8:6::/48" },
+	{ "rule", "list", "rule.list", "", "list the service table (service rules included)", NULL,
+	  NULL, NULL, v_rule_list, "servicectl rule list" },
+	{ "prefix", "add", "prefix.add", "PREFIX",
+	  "IPv6 destinations in PREFIX are serviceIDs themselves", a_prefix, NULL, NULL, NULL,
+	  "servicectl prefix add 2001:db8:5::/48" },
+	{ "prefix", "del", "prefix.del", "PREFIX", "remove a serviceID prefix", a_prefix, NULL,
+	  NULL, NULL, "servicectl prefix del 2001:db8:5::/48" },
+	{ "prefix", "list", "prefix.list", "", "list serviceID prefixes", NULL, NULL, NULL,
+	  v_prefix_list, "servicectl prefix list" },
+	{ "src", "set", "src.set", "ADDR", "router outer source address (one per family)", a_addr,
+	  NULL, NULL, v_src, "servicectl src set 10.0.0.1" },
+	{ "src", "show", "src.show", "", "router outer source addresses", NULL, NULL, NULL, v_src,
+	  "servicectl src show" },
+	{ "decap", "add", "decap.add", "ADDR", "accept encapsulated packets from router ADDR",
+	  a_addr, NULL, NULL, NULL, "servicectl decap add 10.0.0.1" },
+	{ "decap", "del", "decap.del", "ADDR", "stop accepting packets from ADDR", a_addr, NULL,
+	  NULL, NULL, "servicectl decap del 10.0.0.1" },
+	{ "decap", "list", "decap.list", "", "list decap sources", NULL, NULL, NULL, v_decap_list,
+	  "servicectl decap list" },
+	{ "attach", NULL, "attach", "IFACE router|endpoint [--mode native|skb]",
+	  "attach the router or endpoint XDP program to IFACE", a_attach, o_attach, NULL,
+	  v_attach, "servicectl attach eth0 router --mode native" },
+	{ "detach", NULL, "detach", "IFACE", "detach svcplane's program from IFACE", a_iface,
+	  NULL, NULL, NULL, "servicectl detach eth0" },
+	{ "flows", NULL, "flows.list", "[--count] [--limit N]", "dump or count the flow table",
+	  NULL, o_flows, NULL, v_flows, "servicectl flows --count" },
+	{ "flows", "clear", "flows.clear", "", "empty the flow table", NULL, NULL, NULL,
+	  v_flows_clear, "servicectl flows clear" },
+	{ "stats", NULL, "stats", "", "per-reason, per-service, per-instance and per-rule counters",
+	  NULL, NULL, NULL, v_stats, "servicectl -j stats" },
+	{ "status", NULL, "status", "", "agent, attached programs (prog ids), map fill", NULL,
+	  NULL, NULL, v_status, "servicectl status" },
+	{ NULL },
+};
+
+/* ---- parsing ---- */
+
+static int usage_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int usage_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return SVC_CTL_EXIT_USAGE;
+}
+
+const char *svc_ctl_cmd_words(const struct svc_ctl_cmd *cmd, char *buf, size_t len)
+{
+	if (cmd->name)
+		snprintf(buf, len, "%s %s", cmd->group, cmd->name);
+	else
+		snprintf(buf, len, "%s", cmd->group);
+	return buf;
+}
+
+static bool group_exists(const char *g)
+{
+	for (const struct svc_ctl_cmd *c = svc_ctl_commands; c->group; c++)
+		if (!strcmp(c->group, g))
+			return true;
+	return false;
+}
+
+static const struct svc_ctl_cmd *find_cmd(const char *g, const char *name)
+{
+	for (const struct svc_ctl_cmd *c = svc_ctl_commands; c->group; c++) {
+		if (strcmp(c->group, g))
+			continue;
+		if ((!name && !c->name) || (name && c->name && !strcmp(c->name, name)))
+			return c;
+	}
+	return NULL;
+}
+
+static const char *const state_words[] = { "up", "down", NULL };
+
+static int one_of(const char *v, const char *const *names)
+{
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(v, names[i]))
+			return i;
+	return -1;
+}
+
+static const char *const action_words[] = { "forward", "demux", "delay", "drop", NULL };
+
+/*
+ * Validates @v as @type and stores it under @key in @args (appending for
+ * HOP). @what names the argument in errors ("SID", "--weight").
+ */
+static int put_value(json_object *args, const char *key, enum svc_ctl_type type, const char *v,
+		     const char *what, char *err, size_t errlen)
+{
+	char buf[SVC_ADDR_STRLEN];
+	json_object *val = NULL;
+	unsigned long n;
+	char *end;
+
+	if (strlen(v) >= 256)
+		return usage_err(err, errlen, "%s: value too long", what);
+	switch (type) {
+	case SVC_CTL_SID: {
+		struct svc_sid sid;
+
+		if (svc_sid_parse(v, &sid))
+			return usage_err(err, errlen,
+					 "invalid %s '%s': a serviceID is written like an IPv6 "
+					 "address",
+					 what, v);
+		val = json_object_new_string(svc_sid_format(&sid, buf, sizeof(buf)));
+		break;
+	}
+	case SVC_CTL_PREFIX: {
+		struct svc_lpm_key p;
+
+		if (svc_prefix_parse(v, &p))
+			return usage_err(err, errlen,
+					 "invalid %s '%s': expected SID/LEN, LEN 0..128, no bits "
+					 "set past LEN",
+					 what, v);
+		val = json_object_new_string(svc_prefix_format(&p, buf, sizeof(buf)));
+		break;
+	}
+	case SVC_CTL_BINDING: {
+		struct svc_binding_key k;
+
+		memset(&k, 0, sizeof(k));
+		if (svc_binding_parse(v, &k))
+			return usage_err(err, errlen,
+					 "invalid %s '%s': expected VIP:PORT/tcp|udp, IPv6 as "
+					 "[VIP]:PORT/PROTO",
+					 what, v);
+		val = json_object_new_string(svc_binding_format(&k, buf, sizeof(buf)));
+		break;
+	}
+	case SVC_CTL_ADDR: {
+		struct svc_addr a;
+
+		if (svc_addr_parse(v, &a))
+			return usage_err(err, errlen, "invalid %s '%s': not an IPv4 or IPv6 address",
+					 what, v);
+		val = json_object_new_string(svc_addr_format(&a, buf, sizeof(buf)));
+		break;
+	}
+	case SVC_CTL_HOP: {
+		struct svc_addr a;
+		unsigned int w;
+		json_object *arr;
+
+		if (svc_hop_parse(v, &a, &w))
+			return usage_err(err, errlen,
+					 "invalid %s '%s': expected ADDR[:WEIGHT] or "
+					 "[V6ADDR]:WEIGHT, WEIGHT 1..%d",
+					 what, v, SVC_MAX_WEIGHT);
+		val = json_object_new_object();
+		json_object_object_add(val, "addr",
+				       json_object_new_string(svc_addr_format(&a, buf, sizeof(buf))));
+		json_object_object_add(val, "weight", json_object_new_int((int)w));
+		if (!json_object_object_get_ex(args, key, &arr)) {
+			arr = json_object_new_array();
+			json_object_object_add(args, key, arr);
+		}
+		json_object_array_add(arr, val);
+		return 0;
+	}
+	case SVC_CTL_WEIGHT:
+	case SVC_CTL_COUNT: {
+		unsigned long max = type == SVC_CTL_WEIGHT ? SVC_MAX_WEIGHT : 100000;
+
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		if (!*v || *v < '0' || *v > '9' || *end || errno || n < 1 || n > max)
+			return usage_err(err, errlen, "invalid %s '%s': expected an integer 1..%lu",
+					 what, v, max);
+		val = json_object_new_int64((int64_t)n);
+		break;
+	}
+	case SVC_CTL_NAME:
+		if (!svc_name_valid(v))
+			return usage_err(err, errlen,
+					 "invalid %s '%s': 1-%d characters of A-Z a-z 0-9 . _ -, "
+					 "starting with a letter or digit",
+					 what, v, SVC_NAME_MAX);
+		val = json_object_new_string(v);
+		break;
+	case SVC_CTL_IFACE:
+		if (!svc_iface_valid(v))
+			return usage_err(err, errlen, "invalid %s '%s': not an interface name", what,
+					 v);
+		val = json_object_new_string(v);
+		break;
+	case SVC_CTL_STATE:
+		if (one_of(v, state_words) < 0)
+			return usage_err(err, errlen, "invalid %s '%s': expected up or down", what, v);
+		val = json_object_new_string(v);
+		break;
+	case SVC_CTL_PROG:
+		if (one_of(v, svc_prog_names) < 0)
+			return usage_err(err, errlen, "invalid %s '%s': expected router or endpoint",
+					 what, v);
+		val = json_object_new_string(v);
+		break;
+	case SVC_CTL_MODE:
+		if (one_of(v, svc_mode_names) < 0)
+			return usage_err(err, errlen, "invalid %s '%s': expected native or skb", what,
+					 v);
+		val = json_object_new_string(v);
+		break;
+	case SVC_CTL_ACTION:
+		if (one_of(v, action_words) < 0)
+			return usage_err(err, errlen,
+					 "invalid %s '%s': expected forward, demux, delay or drop",
+					 what, v);
+		val = json_object_new_string(v);
+		break;
+	case SVC_CTL_FLAG:
+		val = json_object_new_boolean(1);
+		break;
+	}
+	json_object_object_add(args, key, val);
+	return 0;
+}
+
+/* Global options, accepted before the command and among its options. */
+static int global_opt(char **argv, int argc, int *i, struct svc_ctl_inv *inv, char *err,
+		      size_t errlen)
+{
+	const char *a = argv[*i];
+
+	if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
+		inv->json = true;
+		return 1;
+	}
+	if (!strcmp(a, "-s") || !strcmp(a, "--socket")) {
+		if (*i + 1 >= argc)
+			return -usage_err(err, errlen, "option '%s' needs a PATH", a);
+		inv->socket = argv[++*i];
+		if (!*inv->socket)
+			return -usage_err(err, errlen, "option '%s': empty PATH", a);
+		return 1;
+	}
+	if (!strncmp(a, "--socket=", 9)) {
+		inv->socket = a + 9;
+		if (!*inv->socket)
+			return -usage_err(err, errlen, "option '--socket': empty PATH");
+		return 1;
+	}
+	return 0;
+}
+
+static const struct svc_ctl_opt *find_opt(const struct svc_ctl_cmd *c, const char *a,
+					  const char **inline_val)
+{
+	*inline_val = NULL;
+	if (!c->opts)
+		return NULL;
+	for (const struct svc_ctl_opt *o = c->opts; o->long_name; o++) {
+		size_t n = strlen(o->long_name);
+
+		if (a[1] != '-') {
+			if (o->short_name && a[1] == o->short_name && !a[2])
+				return o;
+			continue;
+		}
+		if (strncmp(a + 2, o->long_name, n))
+			continue;
+		if (!a[2 + n])
+			return o;
+		if (a[2 + n] == '=') {
+			*inline_val = a + 3 + n;
+			return o;
+		}
+	}
+	return NULL;
+}
+
+/* Parses the words after the command name into inv->request. */
+static int parse_cmd_args(const struct svc_ctl_cmd *c, int argc, char **argv, int i,
+			  struct svc_ctl_inv *inv, char *err, size_t errlen)
+{
+	char words[64], sub[256];
+	const struct svc_ctl_arg *pos = c->args;
+	json_object *args = json_object_new_object();
+	bool opts_done = false;
+	int r;
+
+	svc_ctl_cmd_words(c, words, sizeof(words));
+	if (!args)
+		return usage_err(err, errlen, "out of memory");
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!opts_done && !strcmp(a, "--")) {
+			opts_done = true;
+			continue;
+		}
+		if (!opts_done && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
+			inv->help = true;
+			json_object_put(args);
+			return SVC_CTL_EXIT_OK;
+		}
+		if (!opts_done && a[0] == '-' && a[1]) {
+			const struct svc_ctl_opt *o;
+			const char *val;
+
+			r = global_opt(argv, argc, &i, inv, err, errlen);
+			if (r < 0)
+				goto fail_usage;
+			if (r > 0)
+				continue;
+			o = find_opt(c, a, &val);
+			if (!o) {
+				r = usage_err(err, errlen, "%s: unknown option '%s'", words, a);
+				goto fail;
+			}
+			if (json_object_object_get_ex(args, o->key, NULL)) {
+				r = usage_err(err, errlen, "%s: option '--%s' given twice", words,
+					      o->long_name);
+				goto fail;
+			}
+			if (o->type == SVC_CTL_FLAG) {
+				if (val) {
+					r = usage_err(err, errlen, "%s: option '--%s' takes no value",
+						      words, o->long_name);
+					goto fail;
+				}
+			} else if (!val) {
+				if (i + 1 >= argc) {
+					r = usage_err(err, errlen, "%s: option '--%s' needs %s", words,
+						      o->long_name, o->metavar);
+					goto fail;
+				}
+				val = argv[++i];
+			}
+			snprintf(sub, sizeof(sub), "--%s", o->long_name);
+			if (put_value(args, o->key, o->type, val ? val : "", sub, err, errlen)) {
+				r = SVC_CTL_EXIT_USAGE;
+				goto fail_prefix;
+			}
+			continue;
+		}
+		if (!pos || !pos->metavar) {
+			r = usage_err(err, errlen, "%s: unexpected argument '%s'", words, a);
+			goto fail;
+		}
+		if (put_value(args, pos->key, pos->type, a, pos->metavar, err, errlen)) {
+			r = SVC_CTL_EXIT_USAGE;
+			goto fail_prefix;
+		}
+		if (!(pos->flags & SVC_CTL_REPEAT))
+			pos++;
+	}
+	for (; pos && pos->metavar; pos++) {
+		if (!(pos->flags & (SVC_CTL_OPTIONAL | SVC_CTL_REPEAT))) {
+			r = usage_err(err, errlen, "%s: missing %s (usage: servicectl %s %s)", words,
+				      pos->metavar, words, c->usage);
+			goto fail;
+		}
+	}
+	if (c->check && c->check(args, sub, sizeof(sub))) {
+		r = usage_err(err, errlen, "%s: %s", words, sub);
+		goto fail;
+	}
+	inv->request = svc_api_request_new(c->op, args);
+	if (!inv->request)
+		return usage_err(err, errlen, "out of memory");
+	return SVC_CTL_EXIT_OK;
+fail_prefix:
+	/* Prefix the value error with the command words. */
+	snprintf(sub, sizeof(sub), "%s", err);
+	usage_err(err, errlen, "%s: %s", words, sub);
+	goto fail;
+fail_usage:
+	r = SVC_CTL_EXIT_USAGE;
+fail:
+	json_object_put(args);
+	return r;
+}
+
+int svc_ctl_parse(int argc, char **argv, struct svc_ctl_inv *inv, char *err, size_t errlen)
+{
+	const struct svc_ctl_cmd *c;
+	const char *g;
+	int i, r;
+
+	memset(inv, 0, sizeof(*inv));
+	err[0] = '\0';
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "help")) {
+			inv->help = true;
+			return SVC_CTL_EXIT_OK;
+		}
+		r = global_opt(argv, argc, &i, inv, err, errlen);
+		if (r < 0)
+			return SVC_CTL_EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (a[0] == '-')
+			return usage_err(err, errlen, "unknown option '%s'", a);
+		break;
+	}
+	if (i >= argc)
+		return usage_err(err, errlen, "missing COMMAND (servicectl --help lists them)");
+	g = argv[i++];
+	if (!group_exists(g))
+		return usage_err(err, errlen, "unknown command '%s' (servicectl --help lists them)",
+				 g);
+	/* A subcommand word, if the group has subcommands and the next word is one. */
+	c = NULL;
+	if (i < argc && argv[i][0] != '-')
+		c = find_cmd(g, argv[i]);
+	if (c) {
+		i++;
+	} else {
+		c = find_cmd(g, NULL);
+		if (!c) {
+			if (i < argc && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))) {
+				inv->help = true;
+				inv->group = g;
+				return SVC_CTL_EXIT_OK;
+			}
+			if (i >= argc)
+				return usage_err(err, errlen,
+						 "%s: missing subcommand (servicectl %s --help)", g,
+						 g);
+			return usage_err(err, errlen,
+					 "%s: unknown subcommand '%s' (servicectl %s --help)", g,
+					 argv[i], g);
+		}
+	}
+	inv->cmd = c;
+	return parse_cmd_args(c, argc, argv, i, inv, err, errlen);
+}
+
+void svc_ctl_inv_free(struct svc_ctl_inv *inv)
+{
+	json_object_put(inv->request);
+	inv->request = NULL;
+}
+
+static void help_cmd(FILE *f, const struct svc_ctl_cmd *c)
+{
+	char words[64];
+
+	svc_ctl_cmd_words(c, words, sizeof(words));
+	fprintf(f, "Usage: servicectl [-j] [-s PATH] %s %s\n%s.\n", words, c->usage, c->summary);
+	if (c->opts && c->opts->long_name) {
+		fprintf(f, "\nOptions:\n");
+		for (const struct svc_ctl_opt *o = c->opts; o->long_name; o++) {
+			char left[48];
+
+			if (o->short_name)
+				snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name,
+					 o->long_name, o->metavar ? " " : "",
+					 o->metavar ? o->metavar : "");
+			else
+				snprintf(left, sizeof(left), "    --%s%s%s", o->long_name,
+					 o->metavar ? " " : "", o->metavar ? o->metavar : "");
+			fprintf(f, "  %-24s %s\n", left, o->help);
+		}
+	}
+	fprintf(f, "  %-24s %s\n", "-h, --help", "this text");
+	fprintf(f, "\nExample:\n  %s\n", c->example);
+}
+
+void svc_ctl_help(FILE *f, const struct svc_ctl_inv *inv)
+{
+	const char *last = NULL;
+
+	if (inv->cmd) {
+		help_cmd(f, inv->cmd);
+		return;
+	}
+	if (inv->group) {
+		fprintf(f, "Usage: servicectl [-j] [-s PATH] %s SUBCOMMAND ...\n\n", inv->group);
+		for (const struct svc_ctl_cmd *c = svc_ctl_commands; c->group; c++) {
+			char words[64];
+
+			if (strcmp(c->group, inv->group))
+				continue;
+			svc_ctl_cmd_words(c, words, sizeof(words));
+			fprintf(f, "  %s %s\n      %s\n", words, c->usage, c->summary);
+		}
+		fprintf(f, "\n'servicectl %s SUBCOMMAND --help' shows one in detail.\n", inv->group);
+		return;
+	}
+	fprintf(f, "Usage: servicectl [-j|--json] [-s|--socket PATH] COMMAND ...\n"
+		   "The svcplane operator's tool: talks to svcplaned's control API.\n\n"
+		   "Options:\n"
+		   "  -j, --json             print results as JSON (stable snake_case keys)\n"
+		   "  -s, --socket PATH      agent socket (default /run/svcplane/api.sock)\n"
+		   "  -h, --help             this text\n\n"
+		   "Commands:\n");
+	for (const struct svc_ctl_cmd *c = svc_ctl_commands; c->group; c++) {
+		char words[64], line[160];
+
+		svc_ctl_cmd_words(c, words, sizeof(words));
+		snprintf(line, sizeof(line), "%s %s", words, c->usage);
+		fprintf(f, "  %-54s %s\n", line, c->summary);
+		last = c->group;
+	}
+	(void)last;
+	fprintf(f, "\nEach command takes --help. Exit status: 0 ok, 1 the request failed "
+		   "(agent error or unreachable), 2 usage error (nothing sent).\n");
+}

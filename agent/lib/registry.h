@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The agent's desired state: services and their instances, bindings, explicit
+ * service-table rules, serviceID prefixes, router source addresses, decap
+ * sources and program attachments, plus the ids the agent chose for them
+ * (next hops, next-hop sets, rules). The ids are part of the state because the
+ * pinned maps reference them: the flow table stores next-hop ids, so a
+ * restarted agent must map every address to the id it had.
+ *
+ * Every operation validates its input completely before changing anything:
+ * on error (-1, @err set) the registry is unchanged. Serialized as JSON for
+ * the state file (svc_reg_to_json / svc_reg_from_json).
+ */
+#ifndef SVC_REGISTRY_H
+#define SVC_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <net/if.h>
+#include <json-c/json.h>
+#include "svc_abi.h"
+#include "api.h"
+
+/* Schema version of the JSON written by svc_reg_to_json. */
+#define SVC_REG_FORMAT 1
+/* Instances per service and hops per explicit FORWARD rule. */
+#define SVC_REG_MAX_INSTANCES 1024
+#define SVC_REG_MAX_HOPS 64
+/* sid_prefixes map size (bpf/lib/router_maps.h). */
+#define SVC_REG_MAX_PREFIXES 1024
+/* Interfaces a program can be attached to. */
+#define SVC_REG_MAX_ATTACH 256
+
+/* A service: the serviceID, an optional name and the ids of its own FORWARD rule SID/128. */
+struct svc_reg_service {
+	struct svc_sid sid;
+	char name[SVC_NAME_MAX + 1]; /* "" = unnamed */
+	__u32 rule_id;               /* rule_stats index of the SID/128 rule */
+	__u32 set_id;                /* ch_tables index of its next-hop set */
+};
+
+/* An instance of a service: where its host is (the encapsulation's outer destination). */
+struct svc_reg_instance {
+	struct svc_sid sid;   /* service it belongs to */
+	struct svc_addr addr; /* instance host address; unique within the service */
+	__u32 weight;         /* 1..SVC_MAX_WEIGHT */
+	bool up;              /* down: no new flows (existing flows drain) */
+	char name[SVC_NAME_MAX + 1];
+};
+
+/* One weighted next hop of an explicit FORWARD rule. */
+struct svc_reg_hop {
+	struct svc_addr addr;
+	__u32 weight;
+};
+
+/* An explicit service-table rule. */
+struct svc_reg_rule {
+	struct svc_lpm_key prefix;
+	__u8 action;              /* enum svc_action */
+	__u32 rule_id;            /* rule_stats index */
+	__u32 set_id;             /* FORWARD only, else 0 */
+	size_t nhops;             /* FORWARD: 1..SVC_REG_MAX_HOPS */
+	struct svc_reg_hop *hops; /* owned */
+};
+
+struct svc_reg_binding {
+	struct svc_binding_key key;
+	struct svc_sid sid;
+};
+
+/* A program attachment the agent made and restores after a reboot. */
+struct svc_reg_attach {
+	char iface[IF_NAMESIZE];
+	__u8 prog; /* enum svc_prog */
+	__u8 mode; /* enum svc_xdp_mode */
+};
+
+/* An address's next-hop id (kept while the address is used or its flows drain). */
+struct svc_reg_nh {
+	struct svc_addr addr;
+	__u32 id;
+};
+
+struct svc_reg {
+	struct svc_reg_service *services;
+	size_t n_services, cap_services;
+	struct svc_reg_instance *instances;
+	size_t n_instances, cap_instances;
+	struct svc_reg_binding *bindings;
+	size_t n_bindings, cap_bindings;
+	struct svc_reg_rule *rules;
+	size_t n_rules, cap_rules;
+	struct svc_lpm_key *prefixes;
+	size_t n_prefixes, cap_prefixes;
+	struct svc_addr *decaps;
+	size_t n_decaps, cap_decaps;
+	struct svc_reg_attach *attachments;
+	size_t n_attachments, cap_attachments;
+	struct svc_reg_nh *nexthops;
+	size_t n_nexthops, cap_nexthops;
+	struct svc_addr src4, src6;
+	bool has_src4, has_src6;
+	/* Id allocation: next candidate and bitmaps of ids in use. */
+	__u32 next_nh, next_set, next_rule;
+	__u64 nh_used[SVC_MAX_NEXTHOPS / 64];
+	__u64 set_used[SVC_MAX_SETS / 64];
+	__u64 rule_used[SVC_MAX_RULE_IDS / 64];
+};
+
+/* Names of actions, programs, modes and states as used on the wire and in JSON. */
+extern const char *const svc_action_names[];   /* index enum svc_action; [0] = NULL */
+extern const char *const svc_prog_names[];     /* "router", "endpoint", NULL */
+extern const char *const svc_mode_names[];     /* "native", "skb", NULL */
+extern const char *const svc_state_names[];    /* "down", "up", NULL */
+/* svc_action_parse - "forward"... -> enum svc_action, or -1. */
+int svc_action_parse(const char *s);
+
+void svc_reg_init(struct svc_reg *r);
+void svc_reg_free(struct svc_reg *r);
+/* svc_reg_dup - deep copy @src into @dst (initialized by this call). 0 or -ENOMEM. */
+int svc_reg_dup(struct svc_reg *dst, const struct svc_reg *src);
+/* svc_reg_swap - exchange the contents of @a and @b (used to roll back). */
+void svc_reg_swap(struct svc_reg *a, struct svc_reg *b);
+
+struct svc_reg_service *svc_reg_service_find(const struct svc_reg *r, const struct svc_sid *sid);
+struct svc_reg_instance *svc_reg_instance_find(const struct svc_reg *r, const struct svc_sid *sid,
+					       const struct svc_addr *addr);
+struct svc_reg_rule *svc_reg_rule_find(const struct svc_reg *r, const struct svc_lpm_key *p);
+struct svc_reg_binding *svc_reg_binding_find(const struct svc_reg *r,
+					     const struct svc_binding_key *k);
+struct svc_reg_attach *svc_reg_attach_find(const struct svc_reg *r, const char *iface);
+/* svc_reg_nh_id - the next-hop id of @addr, 0 if it has none. */
+__u32 svc_reg_nh_id(const struct svc_reg *r, const struct svc_addr *addr);
+/* svc_reg_nh_used - true if an instance or an explicit rule still uses @addr. */
+bool svc_reg_nh_used(const struct svc_reg *r, const struct svc_addr *addr);
+/* svc_reg_nh_release - forget the id of an unused address (its flows have drained). */
+int svc_reg_nh_release(struct svc_reg *r, __u32 id);
+/* svc_reg_instance_count - instances of @sid (*up gets how many are up; may be NULL). */
+size_t svc_reg_instance_count(const struct svc_reg *r, const struct svc_sid *sid, size_t *up);
+/* svc_reg_binding_count - bindings that lead to @sid. */
+size_t svc_reg_binding_count(const struct svc_reg *r, const struct svc_sid *sid);
+
+int svc_reg_service_add(struct svc_reg *r, const struct svc_sid *sid, const char *name,
+			struct svc_err *err);
+/* svc_reg_service_del - also removes its instances; refused while bindings lead to it. */
+int svc_reg_service_del(struct svc_reg *r, const struct svc_sid *sid, struct svc_err *err);
+
+int svc_reg_instance_add(struct svc_reg *r, const struct svc_sid *sid,
+			 const struct svc_addr *addr, __u32 weight, const char *name,
+			 struct svc_err *err);
+/* svc_reg_instance_set - @weight 0 = unchanged, @up < 0 = unchanged; at least one must change. */
+int svc_reg_instance_set(struct svc_reg *r, const struct svc_sid *sid,
+			 const struct svc_addr *addr, __u32 weight, int up, struct svc_err *err);
+int svc_reg_instance_del(struct svc_reg *r, const struct svc_sid *sid,
+			 const struct svc_addr *addr, struct svc_err *err);
+
+int svc_reg_binding_add(struct svc_reg *r, const struct svc_binding_key *key,
+			const struct svc_sid *sid, struct svc_err *err);
+int svc_reg_binding_del(struct svc_reg *r, const struct svc_binding_key *key,
+			struct svc_err *err);
+
+/* svc_reg_rule_add - FORWARD needs 1..SVC_REG_MAX_HOPS distinct hops; other actions none. */
+int svc_reg_rule_add(struct svc_reg *r, const struct svc_lpm_key *prefix, int action,
+		     const struct svc_reg_hop *hops, size_t nhops, struct svc_err *err);
+int svc_reg_rule_del(struct svc_reg *r, const struct svc_lpm_key *prefix, struct svc_err *err);
+
+int svc_reg_prefix_add(struct svc_reg *r, const struct svc_lpm_key *p, struct svc_err *err);
+int svc_reg_prefix_del(struct svc_reg *r, const struct svc_lpm_key *p, struct svc_err *err);
+
+/* svc_reg_src_set - the router's outer source for @addr's family. */
+int svc_reg_src_set(struct svc_reg *r, const struct svc_addr *addr, struct svc_err *err);
+
+int svc_reg_decap_add(struct svc_reg *r, const struct svc_addr *a, struct svc_err *err);
+int svc_reg_decap_del(struct svc_reg *r, const struct svc_addr *a, struct svc_err *err);
+
+int svc_reg_attach_add(struct svc_reg *r, const char *iface, int prog, int mode,
+		       struct svc_err *err);
+int svc_reg_attach_del(struct svc_reg *r, const char *iface, struct svc_err *err);
+
+/* svc_iface_valid - a Linux interface name: 1..15 bytes, no '/', ':' or whitespace. */
+bool svc_iface_valid(const char *name);
+
+/* svc_reg_to_json - the whole registry (ids included) as a new JSON object, NULL on ENOMEM. */
+json_object *svc_reg_to_json(const struct svc_reg *r);
+/*
+ * svc_reg_from_json - rebuild a registry from svc_reg_to_json output, checking
+ * everything (types, ranges, references, duplicate ids). @r is initialized by
+ * this call; on error it is left empty and @err says what is wrong.
+ */
+int svc_reg_from_json(struct svc_reg *r, json_object *obj, struct svc_err *err);
+
+#endif /* SVC_REGISTRY_H */
