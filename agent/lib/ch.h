@@ -31,7 +31,9 @@ struct svc_ch_member {
  * @size: slots in @prev and @out (SVC_CH_SIZE in the data plane; any prime >= n for tests)
  * @out: receives @size next-hop ids
  *
- * Returns 0, or -EINVAL (duplicate/zero id, zero weight, size < n), -ENOMEM.
+ * Ids in @prev that are not members (or 0) mark free slots. Returns 0, or
+ * -EINVAL (duplicate/zero id, zero weight, weights summing past 2^32 - 1,
+ * size < n or not prime, NULL @out), -ENOMEM.
  */
 int svc_ch_build(const struct svc_ch_member *members, size_t n, const __u32 *prev, __u32 size,
 		 __u32 *out);

@@ -873,6 +873,7 @@ int svc_dp_nhset_update(struct svc_dp *dp, __u32 set_id, const struct svc_ch_mem
 {
 	__u32 *prev = NULL, *table = NULL;
 	int inner = -1, err;
+	bool installed;
 
 	if (!dp || set_id >= SVC_MAX_SETS || (n && !members)) {
 		pr_err("map ch_tables: set id %u out of range 0..%u", set_id, SVC_MAX_SETS - 1);
@@ -888,12 +889,16 @@ int svc_dp_nhset_update(struct svc_dp *dp, __u32 set_id, const struct svc_ch_mem
 	err = dp_nhset_read(dp, set_id, prev);
 	if (err && err != -ENOENT)
 		goto cleanup;
-	err = svc_ch_build(members, n, err ? NULL : prev, SVC_CH_SIZE, table);
+	installed = !err;
+	err = svc_ch_build(members, n, installed ? prev : NULL, SVC_CH_SIZE, table);
 	if (err) {
 		pr_err("map ch_tables: set %u: build table of %zu next hops: %s", set_id, n,
 		       dp_strerror(err));
 		goto cleanup;
 	}
+	/* Same table as installed (e.g. an agent restart re-applying its state): keep it. */
+	if (installed && !memcmp(prev, table, SVC_CH_SIZE * sizeof(*table)))
+		goto cleanup;
 	inner = dp_inner_create(set_id, table);
 	if (inner < 0) {
 		err = inner;

@@ -84,6 +84,11 @@ int svc_dp_rule_update(struct svc_dp *dp, const struct svc_lpm_key *prefix,
 		       const struct svc_rule *rule);
 int svc_dp_rule_delete(struct svc_dp *dp, const struct svc_lpm_key *prefix);
 
+/*
+ * The *_delete functions return -ENOENT when there was nothing to delete
+ * (logged at debug level only: callers reconciling state may ignore it).
+ */
+
 /* Next hop @id (1..SVC_MAX_NEXTHOPS-1). Delete zeroes it (a zeroed next hop is down). */
 int svc_dp_nexthop_update(struct svc_dp *dp, __u32 id, const struct svc_nexthop *nh);
 int svc_dp_nexthop_delete(struct svc_dp *dp, __u32 id);
@@ -91,7 +96,9 @@ int svc_dp_nexthop_delete(struct svc_dp *dp, __u32 id);
 /*
  * svc_dp_nhset_update - build set @set_id's consistent-hash table from @members
  * (minimal disruption against the table installed now, if any) in a new inner
- * map, then swap it in with one update of ch_tables.
+ * map, then swap it in with one update of ch_tables. If the table comes out
+ * identical to the installed one, nothing is written. n == 0 installs a table
+ * of zeros (the set exists but is empty).
  */
 int svc_dp_nhset_update(struct svc_dp *dp, __u32 set_id, const struct svc_ch_member *members,
 			size_t n);

@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -476,6 +477,9 @@ START_TEST(test_nhset_swap)
 	}
 	ck_assert_uint_eq(moved, count_id(t1, 102));
 	ck_assert_uint_eq(count_id(t2, 102), 0);
+	/* Re-applying the same set (an agent restart) leaves the installed table alone. */
+	ck_assert_int_eq(svc_dp_nhset_update(dp, 4, m, 2), 0);
+	ck_assert_uint_eq(raw_inner_id(dir, 4), id2);
 
 	/* An empty set is a table of zeros; delete removes the entry. */
 	ck_assert_int_eq(svc_dp_nhset_update(dp, 4, NULL, 0), 0);
@@ -613,6 +617,67 @@ START_TEST(test_flows)
 	ck_assert_int_eq(svc_dp_flows_clear(dp, &cleared), 0);
 	ck_assert_uint_eq(cleared, 0);
 	close(fd);
+	svc_dp_close(dp);
+}
+END_TEST
+
+/* Another writer stands in for the router: adds and deletes flows while we walk and clear. */
+struct churn {
+	int fd;
+	volatile int stop;
+	long ops;
+};
+
+static void *churn_flows(void *arg)
+{
+	struct churn *c = arg;
+	struct svc_flow v = { .nh_id = 1, .rule_id = 7 };
+	struct svc_flow_key k;
+	__u32 i = 0;
+
+	while (!c->stop) {
+		k = flow_key(i % NFLOWS);
+		if (i & 1)
+			bpf_map_delete_elem(c->fd, &k);
+		else
+			bpf_map_update_elem(c->fd, &k, &v, BPF_ANY);
+		i = i * 7 + 3;
+		c->ops++;
+	}
+	return NULL;
+}
+
+static int count_flow(const struct svc_flow_key *k, const struct svc_flow *v, void *arg)
+{
+	(void)k;
+	(void)v;
+	++*(size_t *)arg;
+	return 0;
+}
+
+START_TEST(test_flows_concurrent)
+{
+	const char *dir = pin_dir("churn");
+	struct svc_dp *dp = open_dp(dir, 256, NULL);
+	struct churn c = { .fd = raw_fd(dir, "flows") };
+	size_t cleared, seen;
+	pthread_t th;
+	int round;
+
+	ck_assert_int_eq(pthread_create(&th, NULL, churn_flows, &c), 0);
+	for (round = 0; round < 200; round++) {
+		seen = 0;
+		ck_assert_int_eq(svc_dp_flows_foreach(dp, count_flow, &seen), 0);
+		/* Repeats are possible while the map changes, but the walk is bounded. */
+		ck_assert_uint_le(seen, 256);
+		ck_assert_int_eq(svc_dp_flows_clear(dp, &cleared), 0);
+		ck_assert_uint_le(cleared, 256);
+	}
+	c.stop = 1;
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_int_gt(c.ops, 0);
+	ck_assert_int_eq(svc_dp_flows_clear(dp, NULL), 0);
+	close(c.fd);
 	svc_dp_close(dp);
 }
 END_TEST
@@ -790,6 +855,7 @@ static Suite *dataplane_suite(void)
 	tcase_add_test(tc, test_nhset_swap);
 	tcase_add_test(tc, test_stats);
 	tcase_add_test(tc, test_flows);
+	tcase_add_test(tc, test_flows_concurrent);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(tx, 60);
