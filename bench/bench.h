@@ -35,6 +35,10 @@
 #define BENCH_SID6 "2001:db8:5e:6::1" /* service behind the IPv6 binding */
 #define BENCH_DECAP4 "198.18.0.9"       /* router whose packets the endpoint decapsulates */
 #define BENCH_DECAP6 "2001:db8:b::9"
+#define BENCH_VIP4_DEMUX "198.18.100.20" /* bound to a service whose rule is DEMUX */
+#define BENCH_VIP6_DEMUX "2001:db8:100::20"
+#define BENCH_SID4_DEMUX "2001:db8:5e:d::1"
+#define BENCH_SID6_DEMUX "2001:db8:5e:d6::1"
 #define BENCH_SET4 1 /* next-hop set of the IPv4 service (IPv4 next hops) */
 #define BENCH_SET6 2 /* next-hop set of the IPv6 service (IPv6 next hops) */
 
@@ -56,8 +60,10 @@ size_t bench_build_tcp(__u8 *buf, size_t cap, const struct bench_tcp *t);
 /* bench_build_encap - wrap the IP packet of frame @in (from byte 14) in an outer header. */
 size_t bench_build_encap(__u8 *buf, size_t cap, int outer_family, const struct svc_addr *osrc,
 			 const struct svc_addr *odst, const __u8 *in, size_t in_len);
+/* Where a benchmark packet goes: the FORWARD service, no service, the DEMUX service. */
+enum bench_dst { BENCH_DST_SERVICE, BENCH_DST_NONE, BENCH_DST_DEMUX };
 /* bench_flow_tcp - the packet of flow index @i (client address/port as the wrapper varies them). */
-void bench_flow_tcp(struct bench_tcp *t, int family, __u64 i, __u8 flags, bool to_service);
+void bench_flow_tcp(struct bench_tcp *t, int family, __u64 i, __u8 flags, enum bench_dst dst);
 /* bench_flow_key - the router's flow key for flow index @i (see bench_flow_tcp). */
 void bench_flow_key(struct svc_flow_key *k, int family, __u64 i);
 /* Wrapper offsets of the varied source address word and port for @family. */

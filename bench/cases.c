@@ -29,9 +29,10 @@ static int must(int err, const char *what)
 	return err;
 }
 
-static int add_rule(struct svc_dp *dp, const char *prefix, __u32 set_id, __u32 rule_id)
+static int add_rule(struct svc_dp *dp, const char *prefix, __u8 action, __u32 set_id,
+		    __u32 rule_id)
 {
-	struct svc_rule rule = { .action = SVC_ACT_FORWARD, .set_id = set_id, .rule_id = rule_id };
+	struct svc_rule rule = { .action = action, .set_id = set_id, .rule_id = rule_id };
 	struct svc_lpm_key k;
 
 	if (svc_prefix_parse(prefix, &k))
@@ -87,7 +88,8 @@ static int add_nexthops(struct svc_dp *dp, __u32 n4)
 /*
  * bench_dp_configure - what an operator would configure, through the library:
  * router sources, next hops, two services (IPv4 and IPv6 binding, FORWARD
- * rules on a /64 each) and the endpoint's decap sources.
+ * rules on a /64 each), two DEMUX services (the resolution path without a
+ * flow insert or encapsulation) and the endpoint's decap sources.
  */
 int bench_dp_configure(struct svc_dp *dp, __u32 nh4_count)
 {
@@ -97,10 +99,14 @@ int bench_dp_configure(struct svc_dp *dp, __u32 nh4_count)
 
 	err = must(svc_dp_set_router_src(dp, &s4, &s6), "router source update");
 	err = err ?: add_nexthops(dp, nh4_count < BENCH_BASE_NH ? BENCH_BASE_NH : nh4_count);
-	err = err ?: add_rule(dp, "2001:db8:5e::/64", BENCH_SET4, 1);
-	err = err ?: add_rule(dp, "2001:db8:5e:6::/64", BENCH_SET6, 2);
+	err = err ?: add_rule(dp, "2001:db8:5e::/64", SVC_ACT_FORWARD, BENCH_SET4, 1);
+	err = err ?: add_rule(dp, "2001:db8:5e:6::/64", SVC_ACT_FORWARD, BENCH_SET6, 2);
+	err = err ?: add_rule(dp, "2001:db8:5e:d::/64", SVC_ACT_DEMUX, 0, 3);
+	err = err ?: add_rule(dp, "2001:db8:5e:d6::/64", SVC_ACT_DEMUX, 0, 4);
 	err = err ?: add_binding(dp, BENCH_VIP4, BENCH_SID4);
 	err = err ?: add_binding(dp, BENCH_VIP6, BENCH_SID6);
+	err = err ?: add_binding(dp, BENCH_VIP4_DEMUX, BENCH_SID4_DEMUX);
+	err = err ?: add_binding(dp, BENCH_VIP6_DEMUX, BENCH_SID6_DEMUX);
 	err = err ?: must(svc_dp_decap_source_update(dp, &d4), "decap source update");
 	return err ?: must(svc_dp_decap_source_update(dp, &d6), "decap source update");
 }
@@ -248,18 +254,19 @@ static void case_init(struct bench_case *c, const char *name, const char *label,
 	c->expect.reason = -1;
 }
 
-static void case_tcp(struct bench_case *c, int family, __u8 flags, bool to_service)
+static void case_tcp(struct bench_case *c, int family, __u8 flags, enum bench_dst dst)
 {
 	struct bench_tcp t;
 
-	bench_flow_tcp(&t, family, 0, flags, to_service);
+	bench_flow_tcp(&t, family, 0, flags, dst);
 	c->len = bench_build_tcp(c->pkt, sizeof(c->pkt), &t);
 }
 
 /*
  * bench_case_router - a router case: "syn" (a new flow every iteration),
  * "est" (flow 0, in the flow table), "miss" (mid-flow packet of a flow not in
- * the table, a new one every iteration), "nosvc" (no binding), "scatter" (like
+ * the table, a new one every iteration), "nosvc" (no binding), "demux" (a
+ * DEMUX rule: binding, flow lookup, service table, pass), "scatter" (like
  * est, over flows 0..vcount-1, which the caller has put in the table).
  */
 void bench_case_router(struct bench_env *env, struct bench_case *c, int family, const char *kind)
@@ -272,22 +279,24 @@ void bench_case_router(struct bench_env *env, struct bench_case *c, int family, 
 	if (!strcmp(kind, "syn") || !strcmp(kind, "miss")) {
 		bool syn = kind[0] == 's';
 
-		case_tcp(c, family, syn ? BENCH_TCP_SYN : BENCH_TCP_ACK, true);
+		case_tcp(c, family, syn ? BENCH_TCP_SYN : BENCH_TCP_ACK, BENCH_DST_SERVICE);
 		c->vary.vmode = BENCH_VARY_SEQ;
 		c->repeat = env->repeat < BENCH_NEWFLOW_REPEAT ? env->repeat : BENCH_NEWFLOW_REPEAT;
 		c->prepare = bench_clear_flows;
 		c->prepare_arg = env->dp;
 		c->expect.reason = syn ? SVC_R_FWD_NEW : SVC_R_FWD_CH_MISS;
 	} else if (!strcmp(kind, "est") || !strcmp(kind, "scatter")) {
-		case_tcp(c, family, BENCH_TCP_ACK, true);
+		case_tcp(c, family, BENCH_TCP_ACK, BENCH_DST_SERVICE);
 		if (kind[0] == 's')
 			c->vary.vmode = BENCH_VARY_SCATTER; /* vcount: set by the caller */
 		c->expect.reason = SVC_R_FWD_FLOW_HIT;
 	} else {
-		case_tcp(c, family, BENCH_TCP_SYN, false);
+		bool demux = !strcmp(kind, "demux");
+
+		case_tcp(c, family, BENCH_TCP_SYN, demux ? BENCH_DST_DEMUX : BENCH_DST_NONE);
 		c->wrapped = false; /* passes the frame untouched: no restore needed */
 		c->expect.act = XDP_PASS;
-		c->expect.reason = SVC_R_PASS_NO_SERVICE;
+		c->expect.reason = demux ? SVC_R_DEMUX : SVC_R_PASS_NO_SERVICE;
 		c->expect.check = check_same;
 	}
 }
@@ -328,7 +337,7 @@ static int baselines(struct bench_env *env)
 	int fam, err;
 
 	case_init(&c, "baseline_xdp_pass", "baseline: XDP_PASS program", AF_INET);
-	case_tcp(&c, AF_INET, BENCH_TCP_SYN, true);
+	case_tcp(&c, AF_INET, BENCH_TCP_SYN, BENCH_DST_SERVICE);
 	c.target_fd = bpf_program__fd(env->bp->progs.bench_pass);
 	c.expect.act = XDP_PASS;
 	c.expect.check = check_same;
@@ -343,7 +352,7 @@ static int baselines(struct bench_env *env)
 		case_init(&c, fam == AF_INET ? "baseline_parse_tx_ipv4" : "baseline_parse_tx_ipv6",
 			  fam == AF_INET ? "baseline: parse Eth/IPv4/TCP, XDP_TX" :
 					   "baseline: parse Eth/IPv6/TCP, XDP_TX", fam);
-		case_tcp(&c, fam, BENCH_TCP_SYN, true);
+		case_tcp(&c, fam, BENCH_TCP_SYN, BENCH_DST_SERVICE);
 		c.target_fd = bpf_program__fd(env->bp->progs.bench_parse_tx);
 		c.expect.act = XDP_TX;
 		c.expect.check = check_same;
@@ -355,7 +364,7 @@ static int baselines(struct bench_env *env)
 	}
 	/* the wrapper method on a program that needs none: should agree with the direct figure */
 	case_init(&c, "method_check_parse_tx_ipv4", "method check: parse_tx via wrapper", AF_INET);
-	case_tcp(&c, AF_INET, BENCH_TCP_SYN, true);
+	case_tcp(&c, AF_INET, BENCH_TCP_SYN, BENCH_DST_SERVICE);
 	c.target_fd = bpf_program__fd(env->bp->progs.bench_parse_tx);
 	c.wrapped = true;
 	c.expect.act = XDP_TX;
@@ -365,25 +374,27 @@ static int baselines(struct bench_env *env)
 
 static int router_cases(struct bench_env *env, int family)
 {
-	static const char *const kinds[] = { "syn", "est", "miss", "nosvc" };
-	static const char *const labels[2][4] = {
+	static const char *const kinds[] = { "syn", "est", "miss", "nosvc", "demux" };
+	static const char *const labels[2][5] = {
 		{ "router v4: SYN to a service (new flow)", "router v4: established (flow hit)",
-		  "router v4: flow-table miss (consistent hash)", "router v4: no service (pass)" },
+		  "router v4: flow-table miss (consistent hash)", "router v4: no service (pass)",
+		  "router v4: DEMUX rule (resolve, pass)" },
 		{ "router v6: SYN to a service (new flow)", "router v6: established (flow hit)",
-		  "router v6: flow-table miss (consistent hash)", "router v6: no service (pass)" },
+		  "router v6: flow-table miss (consistent hash)", "router v6: no service (pass)",
+		  "router v6: DEMUX rule (resolve, pass)" },
 	};
-	static const char *const names[2][4] = {
+	static const char *const names[2][5] = {
 		{ "router_syn_ipv4", "router_established_ipv4", "router_flow_miss_ipv4",
-		  "router_no_service_ipv4" },
+		  "router_no_service_ipv4", "router_demux_ipv4" },
 		{ "router_syn_ipv6", "router_established_ipv6", "router_flow_miss_ipv6",
-		  "router_no_service_ipv6" },
+		  "router_no_service_ipv6", "router_demux_ipv6" },
 	};
 	int f = family == AF_INET ? 0 : 1;
 	struct bench_case c;
 	size_t i;
 	int err;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		case_init(&c, names[f][i], labels[f][i], family);
 		bench_case_router(env, &c, family, kinds[i]);
 		if (!strcmp(kinds[i], "est")) {
@@ -414,7 +425,7 @@ static int endpoint_cases(struct bench_env *env)
 		case_init(&c, v4 ? "endpoint_decap_ipv4" : "endpoint_decap_ipv6",
 			  v4 ? "endpoint v4: decapsulate IPIP" : "endpoint v6: decapsulate IP6IP6",
 			  fam);
-		bench_flow_tcp(&t, fam, 0, BENCH_TCP_SYN, true);
+		bench_flow_tcp(&t, fam, 0, BENCH_TCP_SYN, BENCH_DST_SERVICE);
 		n = bench_build_tcp(inner, sizeof(inner), &t);
 		c.len = bench_build_encap(c.pkt, sizeof(c.pkt), fam, v4 ? &d4 : &d6,
 					  v4 ? &s4 : &s6, inner, n);
@@ -430,7 +441,7 @@ static int endpoint_cases(struct bench_env *env)
 	}
 	/* what the endpoint adds to every other packet of an instance host */
 	case_init(&c, "endpoint_not_encap_ipv4", "endpoint v4: plain packet (pass)", AF_INET);
-	case_tcp(&c, AF_INET, BENCH_TCP_ACK, true);
+	case_tcp(&c, AF_INET, BENCH_TCP_ACK, BENCH_DST_SERVICE);
 	c.target_fd = svc_dp_prog_fd(env->dp, SVC_PROG_ENDPOINT);
 	c.expect.prog = SVC_PROG_ENDPOINT;
 	c.expect.act = XDP_PASS;

@@ -183,18 +183,18 @@ static void flow_client(int family, __u64 i, struct svc_addr *src, __u16 *sport)
 	*sport = BENCH_PORT_BASE + (__u16)(i % BENCH_PORTS_PER_ADDR);
 }
 
-void bench_flow_tcp(struct bench_tcp *t, int family, __u64 i, __u8 flags, bool to_service)
+void bench_flow_tcp(struct bench_tcp *t, int family, __u64 i, __u8 flags, enum bench_dst dst)
 {
-	const char *dst;
+	static const char *const dsts[3][2] = {
+		[BENCH_DST_SERVICE] = { BENCH_VIP4, BENCH_VIP6 },
+		[BENCH_DST_NONE] = { BENCH_NOSVC4, BENCH_NOSVC6 },
+		[BENCH_DST_DEMUX] = { BENCH_VIP4_DEMUX, BENCH_VIP6_DEMUX },
+	};
 
 	memset(t, 0, sizeof(*t));
 	t->family = family;
 	flow_client(family, i, &t->src, &t->sport);
-	if (family == AF_INET)
-		dst = to_service ? BENCH_VIP4 : BENCH_NOSVC4;
-	else
-		dst = to_service ? BENCH_VIP6 : BENCH_NOSVC6;
-	t->dst = bench_addr(dst);
+	t->dst = bench_addr(dsts[dst][family == AF_INET ? 0 : 1]);
 	t->dport = BENCH_VPORT;
 	t->flags = flags;
 }
