@@ -684,8 +684,11 @@ int svc_dp_binding_update(struct svc_dp *dp, const struct svc_binding_key *key,
 {
 	char buf[SVC_ADDR_STRLEN];
 
-	if (!dp || !val || !dp_binding_valid(key)) {
-		pr_err("map bindings: invalid binding");
+	if (!dp || !val || !key)
+		return -EINVAL;
+	if (!dp_binding_valid(key)) {
+		pr_err("map bindings: binding %s: protocol must be tcp or udp and pad zero",
+		       svc_binding_format(key, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	return dp_update(dp->router->maps.bindings, key, val,
@@ -760,7 +763,9 @@ int svc_dp_nexthop_update(struct svc_dp *dp, __u32 id, const struct svc_nexthop 
 {
 	char what[32];
 
-	if (!dp || !nh || !id || id >= SVC_MAX_NEXTHOPS) {
+	if (!dp || !nh)
+		return -EINVAL;
+	if (!id || id >= SVC_MAX_NEXTHOPS) {
 		pr_err("map nexthops: next hop id %u out of range 1..%u", id, SVC_MAX_NEXTHOPS - 1);
 		return -EINVAL;
 	}
@@ -875,7 +880,9 @@ int svc_dp_nhset_update(struct svc_dp *dp, __u32 set_id, const struct svc_ch_mem
 	int inner = -1, err;
 	bool installed;
 
-	if (!dp || set_id >= SVC_MAX_SETS || (n && !members)) {
+	if (!dp || (n && !members))
+		return -EINVAL;
+	if (set_id >= SVC_MAX_SETS) {
 		pr_err("map ch_tables: set id %u out of range 0..%u", set_id, SVC_MAX_SETS - 1);
 		return -EINVAL;
 	}

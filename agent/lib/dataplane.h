@@ -116,7 +116,11 @@ int svc_dp_stats_read(struct svc_dp *dp, enum svc_prog prog, struct svc_counter 
 int svc_dp_rule_stats_read(struct svc_dp *dp, __u32 rule_id, struct svc_counter *out);
 int svc_dp_nh_stats_read(struct svc_dp *dp, __u32 nh_id, struct svc_counter *out);
 
-/* svc_dp_flows_foreach - call @fn for each flow-table entry until it returns non-zero. */
+/*
+ * svc_dp_flows_foreach - call @fn for each flow-table entry until it returns
+ * non-zero (that value is returned). The table changes under traffic: an entry
+ * may be missed or, rarely, seen twice; the walk is bounded by the table size.
+ */
 typedef int (*svc_flow_fn)(const struct svc_flow_key *key, const struct svc_flow *val, void *arg);
 int svc_dp_flows_foreach(struct svc_dp *dp, svc_flow_fn fn, void *arg);
 /* svc_dp_flows_clear - delete every flow-table entry; *cleared gets the count (may be NULL). */
