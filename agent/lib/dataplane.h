@@ -60,7 +60,11 @@ int svc_dp_unpin(const char *pin_dir);
  */
 int svc_dp_attach(struct svc_dp *dp, enum svc_prog prog, const char *ifname,
 		  enum svc_xdp_mode mode);
-/* svc_dp_detach - remove the svcplane XDP program from @ifname (-ENOENT if none). */
+/*
+ * svc_dp_detach - remove the svcplane XDP program from @ifname (-ENOENT if none).
+ * @dp may be NULL: the program is found on the interface, so an uninstall works
+ * even where svc_dp_open fails (e.g. on pinned maps of an incompatible version).
+ */
 int svc_dp_detach(struct svc_dp *dp, const char *ifname);
 /*
  * svc_dp_attached - which svcplane program runs on @ifname: sets *prog and
