@@ -36,9 +36,9 @@
 
 /* What was last installed for one next-hop set (to rebuild only sets that changed). */
 struct set_cache {
-	bool valid;                 /* installed by this process */
+	bool valid; /* installed by this process */
 	size_t n;
-	struct svc_ch_member *m;    /* sorted by nh_id */
+	struct svc_ch_member *m; /* sorted by nh_id */
 };
 
 struct agent_client;
@@ -46,23 +46,23 @@ struct MHD_Daemon;
 
 struct agent {
 	struct svc_agent_cfg cfg;
-	struct svc_reg reg;       /* desired state */
+	struct svc_reg reg; /* desired state */
 	struct svc_dp *dp;
-	bool adopted;             /* pinned maps existed at start */
+	bool adopted; /* pinned maps existed at start */
 	char state_path[PATH_MAX + 16];
 	int lock_fd;
 	int listen_fd;
 	int signal_fd;
 	struct agent_client *clients[SVC_AGENT_MAX_CLIENTS];
 	struct MHD_Daemon *mhd;
-	struct timespec started;  /* CLOCK_MONOTONIC */
-	time_t next_gc;           /* CLOCK_MONOTONIC seconds */
+	struct timespec started; /* CLOCK_MONOTONIC */
+	time_t next_gc;		 /* CLOCK_MONOTONIC seconds */
 
 	/* Reconcile bookkeeping. */
 	struct set_cache sets[SVC_MAX_SETS];
-	bool full_scan_done;      /* stale map entries from before this process were removed */
+	bool full_scan_done; /* stale map entries from before this process were removed */
 	uint64_t reconciles, reconcile_errors;
-	double reconcile_sum;     /* seconds */
+	double reconcile_sum; /* seconds */
 	uint64_t reconcile_bucket[SVC_RECONCILE_BUCKETS + 1];
 	double last_reconcile_s;
 

@@ -113,8 +113,7 @@ static json_object *service_json(struct agent *a, const struct svc_reg_service *
 	return o;
 }
 
-static json_object *instance_json(struct agent *a, const struct svc_reg_instance *in,
-				  bool counters)
+static json_object *instance_json(struct agent *a, const struct svc_reg_instance *in, bool counters)
 {
 	json_object *o = json_object_new_object();
 	char b[SVC_ADDR_STRLEN];
@@ -217,9 +216,10 @@ static int arg_name(json_object *args, const char *key, const char **out, struct
 		return 0;
 	}
 	if (!svc_name_valid(*out))
-		return svc_err_set(err, SVC_API_INVALID,
-				   "argument '%s': invalid name '%.64s' (1-%d of A-Z a-z 0-9 . _ -)",
-				   key, *out, SVC_NAME_MAX);
+		return svc_err_set(
+			err, SVC_API_INVALID,
+			"argument '%s': invalid name '%.64s' (1-%d of A-Z a-z 0-9 . _ -)", key,
+			*out, SVC_NAME_MAX);
 	return 0;
 }
 
@@ -235,8 +235,7 @@ static int arg_iface(json_object *args, const char **out, struct svc_err *err)
 
 /* ---- services ---- */
 
-static int op_service_add(struct agent *a, json_object *args, json_object *res,
-			  struct svc_err *err)
+static int op_service_add(struct agent *a, json_object *args, json_object *res, struct svc_err *err)
 {
 	struct svc_sid sid;
 	const char *name;
@@ -244,12 +243,12 @@ static int op_service_add(struct agent *a, json_object *args, json_object *res,
 	if (svc_api_arg_sid(args, "sid", true, &sid, err) < 0 ||
 	    arg_name(args, "name", &name, err) || svc_reg_service_add(&a->reg, &sid, name, err))
 		return -1;
-	json_object_object_add(res, "service", service_json(a, svc_reg_service_find(&a->reg, &sid)));
+	json_object_object_add(res, "service",
+			       service_json(a, svc_reg_service_find(&a->reg, &sid)));
 	return 0;
 }
 
-static int op_service_del(struct agent *a, json_object *args, json_object *res,
-			  struct svc_err *err)
+static int op_service_del(struct agent *a, json_object *args, json_object *res, struct svc_err *err)
 {
 	struct svc_sid sid;
 
@@ -356,8 +355,9 @@ static int op_instance_add(struct agent *a, json_object *args, json_object *res,
 	    arg_name(args, "name", &name, err) ||
 	    svc_reg_instance_add(&a->reg, &sid, &addr, (__u32)w, name, err))
 		return -1;
-	json_object_object_add(res, "instance",
-			       instance_json(a, svc_reg_instance_find(&a->reg, &sid, &addr), false));
+	json_object_object_add(
+		res, "instance",
+		instance_json(a, svc_reg_instance_find(&a->reg, &sid, &addr), false));
 	return 0;
 }
 
@@ -377,8 +377,9 @@ static int op_instance_set(struct agent *a, json_object *args, json_object *res,
 	    svc_api_arg_enum(args, "state", false, state_names, &up, err) < 0 ||
 	    svc_reg_instance_set(&a->reg, &sid, &addr, (__u32)w, up, err))
 		return -1;
-	json_object_object_add(res, "instance",
-			       instance_json(a, svc_reg_instance_find(&a->reg, &sid, &addr), false));
+	json_object_object_add(
+		res, "instance",
+		instance_json(a, svc_reg_instance_find(&a->reg, &sid, &addr), false));
 	return 0;
 }
 
@@ -438,8 +439,7 @@ static int op_instance_show(struct agent *a, json_object *args, json_object *res
 
 /* ---- rules ---- */
 
-static int parse_hops(json_object *args, struct svc_reg_hop *hops, size_t *n,
-		      struct svc_err *err)
+static int parse_hops(json_object *args, struct svc_reg_hop *hops, size_t *n, struct svc_err *err)
 {
 	static const char *const keys[] = { "addr", "weight", NULL };
 	json_object *arr;
@@ -523,8 +523,7 @@ static int op_rule_list(struct agent *a, json_object *args, json_object *res, st
 
 /* ---- prefixes, sources, decap ---- */
 
-static int op_prefix_add(struct agent *a, json_object *args, json_object *res,
-			 struct svc_err *err)
+static int op_prefix_add(struct agent *a, json_object *args, json_object *res, struct svc_err *err)
 {
 	struct svc_lpm_key p;
 
@@ -534,8 +533,7 @@ static int op_prefix_add(struct agent *a, json_object *args, json_object *res,
 	return svc_reg_prefix_add(&a->reg, &p, err);
 }
 
-static int op_prefix_del(struct agent *a, json_object *args, json_object *res,
-			 struct svc_err *err)
+static int op_prefix_del(struct agent *a, json_object *args, json_object *res, struct svc_err *err)
 {
 	struct svc_lpm_key p;
 
@@ -545,8 +543,7 @@ static int op_prefix_del(struct agent *a, json_object *args, json_object *res,
 	return svc_reg_prefix_del(&a->reg, &p, err);
 }
 
-static int op_prefix_list(struct agent *a, json_object *args, json_object *res,
-			  struct svc_err *err)
+static int op_prefix_list(struct agent *a, json_object *args, json_object *res, struct svc_err *err)
 {
 	json_object *arr = json_object_new_array();
 	char b[SVC_ADDR_STRLEN];
@@ -586,8 +583,7 @@ static int op_src_set(struct agent *a, json_object *args, json_object *res, stru
 	return op_src_show(a, NULL, res, err);
 }
 
-static int op_decap_add(struct agent *a, json_object *args, json_object *res,
-			struct svc_err *err)
+static int op_decap_add(struct agent *a, json_object *args, json_object *res, struct svc_err *err)
 {
 	struct svc_addr addr;
 
@@ -597,8 +593,7 @@ static int op_decap_add(struct agent *a, json_object *args, json_object *res,
 	return svc_reg_decap_add(&a->reg, &addr, err);
 }
 
-static int op_decap_del(struct agent *a, json_object *args, json_object *res,
-			struct svc_err *err)
+static int op_decap_del(struct agent *a, json_object *args, json_object *res, struct svc_err *err)
 {
 	struct svc_addr addr;
 
@@ -608,8 +603,7 @@ static int op_decap_del(struct agent *a, json_object *args, json_object *res,
 	return svc_reg_decap_del(&a->reg, &addr, err);
 }
 
-static int op_decap_list(struct agent *a, json_object *args, json_object *res,
-			 struct svc_err *err)
+static int op_decap_list(struct agent *a, json_object *args, json_object *res, struct svc_err *err)
 {
 	json_object *arr = json_object_new_array();
 	char b[SVC_ADDR_STRLEN];
@@ -747,8 +741,8 @@ void agent_attachments_restore(struct agent *a)
 		}
 		r = svc_dp_attach(a->dp, at->prog, at->iface, at->mode);
 		if (r)
-			pr_warn("recorded attachment of %s to %s not restored: %s", svc_prog_names[at->prog],
-				at->iface, strerror(-r));
+			pr_warn("recorded attachment of %s to %s not restored: %s",
+				svc_prog_names[at->prog], at->iface, strerror(-r));
 		else
 			pr_info("%s: %s program re-attached (%s mode)", at->iface,
 				svc_prog_names[at->prog], svc_mode_names[at->mode]);
@@ -812,13 +806,13 @@ static int flow_cb(const struct svc_flow_key *k, const struct svc_flow *v, void 
 	put_int(o, "nh_id", v->nh_id);
 	put_int(o, "rule_id", v->rule_id);
 	put_int(o, "age_ms",
-		w->now_ns > v->last_seen_ns ? (int64_t)((w->now_ns - v->last_seen_ns) / 1000000) : 0);
+		w->now_ns > v->last_seen_ns ? (int64_t)((w->now_ns - v->last_seen_ns) / 1000000)
+					    : 0);
 	json_object_array_add(w->arr, o);
 	return 0;
 }
 
-static int op_flows_list(struct agent *a, json_object *args, json_object *res,
-			 struct svc_err *err)
+static int op_flows_list(struct agent *a, json_object *args, json_object *res, struct svc_err *err)
 {
 	struct flows_walk w = { .a = a, .limit = SVC_AGENT_FLOWS_DEFAULT };
 	unsigned long limit;
@@ -840,7 +834,8 @@ static int op_flows_list(struct agent *a, json_object *args, json_object *res,
 	ret = svc_dp_flows_foreach(a->dp, flow_cb, &w);
 	if (ret) {
 		json_object_put(w.arr);
-		return svc_err_set(err, SVC_API_INTERNAL, "read the flow table: %s", strerror(-ret));
+		return svc_err_set(err, SVC_API_INTERNAL, "read the flow table: %s",
+				   strerror(-ret));
 	}
 	put_int(res, "count", (int64_t)w.count);
 	if (w.arr) {
@@ -850,8 +845,7 @@ static int op_flows_list(struct agent *a, json_object *args, json_object *res,
 	return 0;
 }
 
-static int op_flows_clear(struct agent *a, json_object *args, json_object *res,
-			  struct svc_err *err)
+static int op_flows_clear(struct agent *a, json_object *args, json_object *res, struct svc_err *err)
 {
 	size_t cleared = 0;
 	int ret;
@@ -1024,8 +1018,8 @@ static int op_status(struct agent *a, json_object *args, json_object *res, struc
 		enum svc_prog cur = at->prog;
 		__u32 id = 0;
 		int r = if_nametoindex(at->iface) ? svc_dp_attached(at->iface, &cur, &id) : -ENODEV;
-		json_object *o = attachment_json(at->iface, r == 1 ? (int)cur : at->prog, at->mode,
-						 id);
+		json_object *o =
+			attachment_json(at->iface, r == 1 ? (int)cur : at->prog, at->mode, id);
 
 		put_bool(o, "attached", r == 1);
 		put_bool(o, "recorded", true);

@@ -223,7 +223,8 @@ static void run_loop(struct agent *a)
 
 			if (read(a->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
-					pr_info("SIGHUP: ignored (restart to apply config changes)");
+					pr_info("SIGHUP: ignored (restart to apply config "
+						"changes)");
 				} else {
 					pr_info("%s: exiting; programs stay attached, maps stay "
 						"pinned",

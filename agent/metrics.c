@@ -128,7 +128,8 @@ static void maps(FILE *f, struct agent *a)
 
 		if (!strcmp(json_object_get_string(json_object_object_get(m, "map")), "flows"))
 			fprintf(f, "svcplane_flows %lld\n",
-				(long long)json_object_get_int64(json_object_object_get(m, "entries")));
+				(long long)json_object_get_int64(
+					json_object_object_get(m, "entries")));
 	}
 	json_object_put(fill);
 }
@@ -137,7 +138,8 @@ static void reconcile(FILE *f, struct agent *a)
 {
 	uint64_t cum = 0;
 
-	head(f, "svcplane_reconcile_total", "counter", "Reconciles of desired state into the maps.");
+	head(f, "svcplane_reconcile_total", "counter",
+	     "Reconciles of desired state into the maps.");
 	fprintf(f, "svcplane_reconcile_total %llu\n", (unsigned long long)a->reconciles);
 	head(f, "svcplane_reconcile_errors_total", "counter", "Reconciles that failed.");
 	fprintf(f, "svcplane_reconcile_errors_total %llu\n",
@@ -171,12 +173,14 @@ char *agent_metrics_render(struct agent *a, size_t *len)
 	head(f, "svcplane_service_packets_total", "counter",
 	     "Packets resolved by a service's own rule.");
 	services(f, a, false);
-	head(f, "svcplane_service_bytes_total", "counter", "Bytes resolved by a service's own rule.");
+	head(f, "svcplane_service_bytes_total", "counter",
+	     "Bytes resolved by a service's own rule.");
 	services(f, a, true);
 	head(f, "svcplane_instance_packets_total", "counter",
 	     "Packets forwarded to an instance's address (shared by services using that address).");
 	instances(f, a, false);
-	head(f, "svcplane_instance_bytes_total", "counter", "Bytes forwarded to an instance's address.");
+	head(f, "svcplane_instance_bytes_total", "counter",
+	     "Bytes forwarded to an instance's address.");
 	instances(f, a, true);
 	head(f, "svcplane_rule_packets_total", "counter", "Packets resolved by an explicit rule.");
 	rules(f, a);
@@ -271,15 +275,16 @@ int agent_metrics_start(struct agent *a)
 	if (bind(fd, sa, a->cfg.metrics_salen) || listen(fd, 16)) {
 		err = -errno;
 		pr_err("metrics %s: bind: %s%s", a->cfg.metrics, strerror(errno),
-		       errno == EADDRINUSE ? " (another agent? set --metrics ADDR:PORT or off)" : "");
+		       errno == EADDRINUSE ? " (another agent? set --metrics ADDR:PORT or off)"
+					   : "");
 		close(fd);
 		return err;
 	}
 	a->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 					  (sa->sa_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 				  0, NULL, NULL, handler, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-				  NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, 16U,
-				  MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
+				  NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+				  16U, MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
 	if (!a->mhd) {
 		pr_err("metrics %s: libmicrohttpd failed to start", a->cfg.metrics);
 		close(fd);

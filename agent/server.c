@@ -25,14 +25,14 @@
 
 struct agent_client {
 	int fd;
-	unsigned int id;      /* for log lines */
-	char *in;             /* SVC_API_MAX_REQUEST + 1 bytes */
+	unsigned int id; /* for log lines */
+	char *in;	 /* SVC_API_MAX_REQUEST + 1 bytes */
 	size_t inlen;
-	bool discarding;      /* skipping the rest of an oversized line */
-	bool eof;             /* peer shut down its side */
-	char *out;            /* pending response */
+	bool discarding; /* skipping the rest of an oversized line */
+	bool eof;	 /* peer shut down its side */
+	char *out;	 /* pending response */
 	size_t outlen, outoff;
-	double last_active;   /* agent_now_s() */
+	double last_active; /* agent_now_s() */
 };
 
 static unsigned int next_client_id = 1;
@@ -227,7 +227,8 @@ static void accept_clients(struct agent *a)
 			}
 		}
 		if (slot < 0) {
-			pr_warn("api: %d clients connected: refusing another", SVC_AGENT_MAX_CLIENTS);
+			pr_warn("api: %d clients connected: refusing another",
+				SVC_AGENT_MAX_CLIENTS);
 			refuse(a, fd);
 			continue;
 		}

@@ -42,7 +42,8 @@ static const char *cell(json_object *v, enum svc_ctl_fmt fmt, char *buf, size_t 
 		buf[0] = '\0';
 		for (size_t i = 0; i < json_object_array_length(v) && off < len; i++) {
 			json_object *h = json_object_array_get_idx(v, i);
-			const char *addr = json_object_get_string(json_object_object_get(h, "addr"));
+			const char *addr =
+				json_object_get_string(json_object_object_get(h, "addr"));
 			int w = json_object_get_int(json_object_object_get(h, "weight"));
 			bool v6 = addr && strchr(addr, ':');
 
@@ -81,8 +82,8 @@ static void print_table(FILE *f, json_object *arr, const struct svc_ctl_col *col
 		json_object *row = json_object_array_get_idx(arr, r);
 
 		for (size_t c = 0; c < ncols; c++) {
-			size_t l = strlen(cell(json_object_object_get(row, cols[c].key), cols[c].fmt,
-					       buf, sizeof(buf)));
+			size_t l = strlen(cell(json_object_object_get(row, cols[c].key),
+					       cols[c].fmt, buf, sizeof(buf)));
 
 			if (l > width[c])
 				width[c] = l;
@@ -108,8 +109,8 @@ void print_result(FILE *f, const struct svc_ctl_cmd *cmd, json_object *result, b
 
 	if (json) {
 		fprintf(f, "%s\n",
-			json_object_to_json_string_ext(result, JSON_C_TO_STRING_PRETTY |
-								       JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_object_to_json_string_ext(
+				result, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 		return;
 	}
 	if (!cmd->views)

@@ -42,9 +42,9 @@ static int connect_agent(const char *path, bool json)
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
 		print_error(json, "unreachable", "cannot reach svcplaned at %s: %s%s", path,
 			    strerror(errno),
-			    errno == ENOENT || errno == ECONNREFUSED ? " (is svcplaned running?)" :
-			    errno == EACCES				? " (run as root)" :
-									  "");
+			    errno == ENOENT || errno == ECONNREFUSED ? " (is svcplaned running?)"
+			    : errno == EACCES			     ? " (run as root)"
+								     : "");
 		close(fd);
 		return -1;
 	}
@@ -84,7 +84,8 @@ static int read_line(int fd, char **out, size_t *len)
 
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-		if (waited >= REPLY_TIMEOUT_MS || poll(&p, 1, (int)(REPLY_TIMEOUT_MS - waited)) == 0) {
+		if (waited >= REPLY_TIMEOUT_MS ||
+		    poll(&p, 1, (int)(REPLY_TIMEOUT_MS - waited)) == 0) {
 			free(buf);
 			return -ETIMEDOUT;
 		}

@@ -226,8 +226,8 @@ char *svc_api_encode(json_object *obj, size_t *len)
 	size_t n;
 	char *out;
 
-	s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-							JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(obj,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!s)
 		return NULL;
 	n = strlen(s);
@@ -242,8 +242,7 @@ char *svc_api_encode(json_object *obj, size_t *len)
 	return out;
 }
 
-int svc_api_response_parse(const char *line, size_t len, json_object **result,
-			   struct svc_err *err)
+int svc_api_response_parse(const char *line, size_t len, json_object **result, struct svc_err *err)
 {
 	json_object *obj, *v, *ok, *res, *e, *code, *msg;
 	int c, ret = -1;
@@ -260,7 +259,8 @@ int svc_api_response_parse(const char *line, size_t len, json_object **result,
 		goto out;
 	}
 	if (json_object_get_int64(v) != SVC_API_VERSION) {
-		svc_err_set(err, SVC_API_VERSION_BAD, "agent answered with API version %lld, not %d",
+		svc_err_set(err, SVC_API_VERSION_BAD,
+			    "agent answered with API version %lld, not %d",
 			    (long long)json_object_get_int64(v), SVC_API_VERSION);
 		goto out;
 	}
@@ -344,8 +344,9 @@ int svc_api_arg_uint(json_object *args, const char *key, bool required, unsigned
 		return svc_err_set(err, SVC_API_INVALID, "argument '%s' must be an integer", key);
 	x = json_object_get_int64(v);
 	if (x < 0 || (unsigned long)x < min || (unsigned long)x > max)
-		return svc_err_set(err, SVC_API_INVALID, "argument '%s' = %lld out of range %lu..%lu",
-				   key, (long long)x, min, max);
+		return svc_err_set(err, SVC_API_INVALID,
+				   "argument '%s' = %lld out of range %lu..%lu", key, (long long)x,
+				   min, max);
 	*out = (unsigned long)x;
 	return 1;
 }
@@ -359,26 +360,27 @@ int svc_api_arg_bool(json_object *args, const char *key, bool required, bool *ou
 	if (r <= 0)
 		return r;
 	if (!json_object_is_type(v, json_type_boolean))
-		return svc_err_set(err, SVC_API_INVALID, "argument '%s' must be true or false", key);
+		return svc_err_set(err, SVC_API_INVALID, "argument '%s' must be true or false",
+				   key);
 	*out = json_object_get_boolean(v);
 	return 1;
 }
 
 /* Shared shape of the text-typed accessors: string, then a parser from addr.h. */
-#define ARG_PARSED(fn, type, parse, what)                                                        \
+#define ARG_PARSED(fn, type, parse, what)                                                         \
 	int fn(json_object *args, const char *key, bool required, type *out, struct svc_err *err) \
-	{                                                                                        \
-		const char *s;                                                                   \
-		type tmp;                                                                        \
-		int r = svc_api_arg_str(args, key, required, &s, err);                           \
-		if (r <= 0)                                                                      \
-			return r;                                                                \
-		memset(&tmp, 0, sizeof(tmp));                                                    \
-		if (strlen(s) >= SVC_ADDR_STRLEN || parse(s, &tmp))                              \
-			return svc_err_set(err, SVC_API_INVALID,                                 \
-					   "argument '%s': invalid %s '%.64s'", key, what, s);   \
-		*out = tmp;                                                                      \
-		return 1;                                                                        \
+	{                                                                                         \
+		const char *s;                                                                    \
+		type tmp;                                                                         \
+		int r = svc_api_arg_str(args, key, required, &s, err);                            \
+		if (r <= 0)                                                                       \
+			return r;                                                                 \
+		memset(&tmp, 0, sizeof(tmp));                                                     \
+		if (strlen(s) >= SVC_ADDR_STRLEN || parse(s, &tmp))                               \
+			return svc_err_set(err, SVC_API_INVALID,                                  \
+					   "argument '%s': invalid %s '%.64s'", key, what, s);    \
+		*out = tmp;                                                                       \
+		return 1;                                                                         \
 	}
 
 ARG_PARSED(svc_api_arg_sid, struct svc_sid, svc_sid_parse, "serviceID")
@@ -411,7 +413,8 @@ bool svc_name_valid(const char *name)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		bool alnum =
+			(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 
 		if (!alnum && (i == 0 || !strchr("._-", c)))
 			return false;

@@ -31,7 +31,7 @@ enum svc_api_code {
 	SVC_API_OK = 0,
 	SVC_API_INVALID,     /* "invalid_argument": malformed request or argument */
 	SVC_API_NOT_FOUND,   /* "not_found": the named object does not exist */
-	SVC_API_EXISTS,      /* "exists": the object exists already */
+	SVC_API_EXISTS,	     /* "exists": the object exists already */
 	SVC_API_INTERNAL,    /* "internal": the agent could not do it (syscall, BPF, disk) */
 	SVC_API_VERSION_BAD, /* "unsupported_version": "v" is not SVC_API_VERSION */
 	SVC_API_TOO_LARGE,   /* "too_large": request line over SVC_API_MAX_REQUEST */
@@ -56,7 +56,7 @@ int svc_err_set(struct svc_err *err, enum svc_api_code code, const char *fmt, ..
 /* A parsed request. */
 struct svc_api_request {
 	char op[SVC_API_MAX_OP + 1]; /* e.g. "service.add" */
-	json_object *args;           /* owned; an empty object when the request had none */
+	json_object *args;	     /* owned; an empty object when the request had none */
 };
 
 /*
@@ -86,8 +86,7 @@ char *svc_api_encode(json_object *obj, size_t *len);
  * (owned by the caller) for ok:true; 1 with @err filled from the agent's error
  * for ok:false; -1 with @err describing a malformed response.
  */
-int svc_api_response_parse(const char *line, size_t len, json_object **result,
-			   struct svc_err *err);
+int svc_api_response_parse(const char *line, size_t len, json_object **result, struct svc_err *err);
 
 /*
  * Argument accessors for request handlers. Each returns 1 when the argument is
@@ -105,8 +104,8 @@ int svc_api_arg_sid(json_object *args, const char *key, bool required, struct sv
 		    struct svc_err *err);
 int svc_api_arg_addr(json_object *args, const char *key, bool required, struct svc_addr *out,
 		     struct svc_err *err);
-int svc_api_arg_prefix(json_object *args, const char *key, bool required,
-		       struct svc_lpm_key *out, struct svc_err *err);
+int svc_api_arg_prefix(json_object *args, const char *key, bool required, struct svc_lpm_key *out,
+		       struct svc_err *err);
 int svc_api_arg_binding(json_object *args, const char *key, bool required,
 			struct svc_binding_key *out, struct svc_err *err);
 /* svc_api_arg_enum - a string that must be one of @names (NULL-terminated); *out = its index. */

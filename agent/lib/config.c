@@ -39,8 +39,8 @@ void svc_cfg_init(struct svc_agent_cfg *cfg)
 	cfg->src4_pass = cfg->src6_pass = -1;
 }
 
-static int parse_u32(const char *key, const char *v, unsigned long long min,
-		     unsigned long long max, __u32 *out, char *err, size_t errlen)
+static int parse_u32(const char *key, const char *v, unsigned long long min, unsigned long long max,
+		     __u32 *out, char *err, size_t errlen)
 {
 	unsigned long long x;
 	char *end;
@@ -125,15 +125,15 @@ static int set_src(struct svc_agent_cfg *cfg, const char *v, char *err, size_t e
 		return cfg_err(err, errlen, "src: '%s' is not an IPv4 or IPv6 address", v);
 	if (svc_addr_is_v4(&a)) {
 		if (cfg->src4_pass == cfg->pass)
-			return cfg_err(err, errlen, "src: a second IPv4 source '%s' (one per family)",
-				       v);
+			return cfg_err(err, errlen,
+				       "src: a second IPv4 source '%s' (one per family)", v);
 		cfg->src4 = a;
 		cfg->has_src4 = true;
 		cfg->src4_pass = cfg->pass;
 	} else {
 		if (cfg->src6_pass == cfg->pass)
-			return cfg_err(err, errlen, "src: a second IPv6 source '%s' (one per family)",
-				       v);
+			return cfg_err(err, errlen,
+				       "src: a second IPv6 source '%s' (one per family)", v);
 		cfg->src6 = a;
 		cfg->has_src6 = true;
 		cfg->src6_pass = cfg->pass;
@@ -154,8 +154,7 @@ static int set_path(char *dst, size_t size, const char *key, const char *v, char
 	return 0;
 }
 
-int svc_cfg_set(struct svc_agent_cfg *cfg, const char *key, const char *v, char *err,
-		size_t errlen)
+int svc_cfg_set(struct svc_agent_cfg *cfg, const char *key, const char *v, char *err, size_t errlen)
 {
 	if (!strcmp(key, "socket"))
 		return set_path(cfg->socket, sizeof(cfg->socket), key, v, err, errlen);
@@ -260,10 +259,18 @@ static const struct {
 	char short_name;
 	bool has_arg;
 } agent_opts[] = {
-	{ "config", 0, true },	  { "socket", 0, true },  { "pin-dir", 0, true },
-	{ "state-dir", 0, true }, { "metrics", 0, true }, { "mode", 0, true },
-	{ "src", 0, true },	  { "flows", 0, true },	  { "seed", 0, true },
-	{ "uninstall", 0, false }, { "verbose", 'v', false }, { "help", 'h', false },
+	{ "config", 0, true },
+	{ "socket", 0, true },
+	{ "pin-dir", 0, true },
+	{ "state-dir", 0, true },
+	{ "metrics", 0, true },
+	{ "mode", 0, true },
+	{ "src", 0, true },
+	{ "flows", 0, true },
+	{ "seed", 0, true },
+	{ "uninstall", 0, false },
+	{ "verbose", 'v', false },
+	{ "help", 'h', false },
 	{ "discard-corrupt-state", 0, false },
 };
 
@@ -307,8 +314,7 @@ static int match_opt(int argc, char **argv, int *i, const char **val, char *err,
 	return cfg_err(err, errlen, "unknown option '%s'", argv[*i]);
 }
 
-int svc_cfg_parse_args(struct svc_agent_cfg *cfg, int argc, char **argv, char *err,
-		       size_t errlen)
+int svc_cfg_parse_args(struct svc_agent_cfg *cfg, int argc, char **argv, char *err, size_t errlen)
 {
 	const char *val;
 	char sub[256];
@@ -320,7 +326,8 @@ int svc_cfg_parse_args(struct svc_agent_cfg *cfg, int argc, char **argv, char *e
 		if (k < 0)
 			return k;
 		if (!strcmp(agent_opts[k].name, "config")) {
-			ret = set_path(cfg->config, sizeof(cfg->config), "config", val, err, errlen);
+			ret = set_path(cfg->config, sizeof(cfg->config), "config", val, err,
+				       errlen);
 			if (ret)
 				return ret;
 		}
@@ -370,7 +377,8 @@ const char *svc_cfg_usage(void)
 	       "  --metrics ADDR:PORT  Prometheus endpoint (default " SVC_DEFAULT_METRICS
 	       "; 'off' disables)\n"
 	       "  --mode native|skb    default XDP attach mode (default native; no fallback)\n"
-	       "  --src ADDR           router outer source address (repeatable: one IPv4, one IPv6)\n"
+	       "  --src ADDR           router outer source address (repeatable: one IPv4, one "
+	       "IPv6)\n"
 	       "  --flows N            flow table size (default 262144)\n"
 	       "  --seed N             flow-hash seed (the same on every router of a deployment)\n"
 	       "  --discard-corrupt-state  start empty if the state file is corrupt (it is kept\n"

@@ -25,25 +25,26 @@
 #define SVC_CFG_LINE_MAX 1024
 
 struct svc_agent_cfg {
-	char config[PATH_MAX];    /* --config FILE, "" if none */
+	char config[PATH_MAX];					  /* --config FILE, "" if none */
 	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* --socket */
-	char pin_dir[PATH_MAX];   /* --pin-dir */
-	char state_dir[PATH_MAX]; /* --state-dir */
-	char metrics[80];         /* --metrics as given ("off" or ADDR:PORT) */
-	bool metrics_on;          /* false for "off" */
+	char pin_dir[PATH_MAX];					  /* --pin-dir */
+	char state_dir[PATH_MAX];				  /* --state-dir */
+	char metrics[80];		    /* --metrics as given ("off" or ADDR:PORT) */
+	bool metrics_on;		    /* false for "off" */
 	struct sockaddr_storage metrics_sa; /* parsed ADDR:PORT */
 	socklen_t metrics_salen;
-	enum svc_xdp_mode mode;   /* --mode native|skb: default for attach */
-	struct svc_addr src4;     /* --src (IPv4, v4-mapped) */
-	struct svc_addr src6;     /* --src (IPv6) */
+	enum svc_xdp_mode mode; /* --mode native|skb: default for attach */
+	struct svc_addr src4;	/* --src (IPv4, v4-mapped) */
+	struct svc_addr src6;	/* --src (IPv6) */
 	bool has_src4, has_src6;
-	__u32 flows;              /* --flows: flow table size, 0 = library default */
-	__u32 seed;               /* --seed: flow-hash seed */
-	bool verbose;             /* -v */
-	bool uninstall;           /* --uninstall */
-	bool discard_corrupt;     /* --discard-corrupt-state: start empty on a corrupt state file */
-	bool help;                /* -h/--help was given */
-	/* Internal: which parse pass set each source address (duplicates within a pass are errors). */
+	__u32 flows;	      /* --flows: flow table size, 0 = library default */
+	__u32 seed;	      /* --seed: flow-hash seed */
+	bool verbose;	      /* -v */
+	bool uninstall;	      /* --uninstall */
+	bool discard_corrupt; /* --discard-corrupt-state: start empty on a corrupt state file */
+	bool help;	      /* -h/--help was given */
+	/* Internal: which parse pass set each source address (duplicates within a pass are errors).
+	 */
 	int pass, src4_pass, src6_pass;
 };
 
@@ -66,8 +67,7 @@ int svc_cfg_load_file(struct svc_agent_cfg *cfg, const char *path, char *err, si
  * applies the file, then the other options over it. Returns 0 or -EINVAL
  * with @err set. Sets cfg->help for -h/--help.
  */
-int svc_cfg_parse_args(struct svc_agent_cfg *cfg, int argc, char **argv, char *err,
-		       size_t errlen);
+int svc_cfg_parse_args(struct svc_agent_cfg *cfg, int argc, char **argv, char *err, size_t errlen);
 
 /* svc_cfg_usage - the --help text. */
 const char *svc_cfg_usage(void);

@@ -11,24 +11,42 @@
 
 /* ---- positional arguments and options shared by several commands ---- */
 
-#define ARG(m, k, t, f) { .metavar = m, .key = k, .type = t, .flags = f }
-#define ARGS_END { 0 }
-#define OPT(l, s, m, k, t, h) { .long_name = l, .short_name = s, .metavar = m, .key = k, .type = t, .help = h }
-#define OPTS_END { 0 }
-#define COL(k, h) { .key = k, .header = h }
-#define COLS_END { 0 }
+#define ARG(m, k, t, f)                                       \
+	{                                                     \
+		.metavar = m, .key = k, .type = t, .flags = f \
+	}
+#define ARGS_END  \
+	{         \
+		0 \
+	}
+#define OPT(l, s, m, k, t, h)                                                                 \
+	{                                                                                     \
+		.long_name = l, .short_name = s, .metavar = m, .key = k, .type = t, .help = h \
+	}
+#define OPTS_END  \
+	{         \
+		0 \
+	}
+#define COL(k, h)                     \
+	{                             \
+		.key = k, .header = h \
+	}
+#define COLS_END  \
+	{         \
+		0 \
+	}
 
 static const struct svc_ctl_arg a_sid[] = { ARG("SID", "sid", SVC_CTL_SID, 0), ARGS_END };
 static const struct svc_ctl_arg a_sid_opt[] = { ARG("SID", "sid", SVC_CTL_SID, SVC_CTL_OPTIONAL),
 						ARGS_END };
 static const struct svc_ctl_arg a_sid_addr[] = { ARG("SID", "sid", SVC_CTL_SID, 0),
 						 ARG("ADDR", "addr", SVC_CTL_ADDR, 0), ARGS_END };
-static const struct svc_ctl_arg a_bind_add[] = { ARG("VIP:PORT/PROTO", "binding",
-						     SVC_CTL_BINDING, 0),
+static const struct svc_ctl_arg a_bind_add[] = { ARG("VIP:PORT/PROTO", "binding", SVC_CTL_BINDING,
+						     0),
 						 ARG("SID", "sid", SVC_CTL_SID, 0), ARGS_END };
-static const struct svc_ctl_arg a_binding[] = { ARG("VIP:PORT/PROTO", "binding", SVC_CTL_BINDING,
-						    0),
-						ARGS_END };
+static const struct svc_ctl_arg a_binding[] = {
+	ARG("VIP:PORT/PROTO", "binding", SVC_CTL_BINDING, 0), ARGS_END
+};
 static const struct svc_ctl_arg a_rule_add[] = { ARG("PREFIX", "prefix", SVC_CTL_PREFIX, 0),
 						 ARG("ACTION", "action", SVC_CTL_ACTION, 0),
 						 ARG("HOP", "hops", SVC_CTL_HOP, SVC_CTL_REPEAT),
@@ -66,9 +84,11 @@ static const struct svc_ctl_opt o_flows[] = {
 
 /* ---- result views ---- */
 
-static const struct svc_ctl_col c_services[] = { COL("sid", "SID"), COL("name", "NAME"),
+static const struct svc_ctl_col c_services[] = { COL("sid", "SID"),
+						 COL("name", "NAME"),
 						 COL("instance_count", "INSTANCES"),
-						 COL("up_count", "UP"), COL("binding_count", "BINDINGS"),
+						 COL("up_count", "UP"),
+						 COL("binding_count", "BINDINGS"),
 						 COLS_END };
 static const struct svc_ctl_col c_service[] = { COL("sid", "sid"),
 						COL("name", "name"),
@@ -87,26 +107,25 @@ static const struct svc_ctl_col c_svc_instances[] = { COL("addr", "INSTANCE"),
 static const struct svc_ctl_col c_svc_bindings[] = { COL("binding", "BINDING"), COLS_END };
 static const struct svc_ctl_col c_bindings[] = { COL("binding", "BINDING"), COL("sid", "SID"),
 						 COL("service_name", "SERVICE"), COLS_END };
-static const struct svc_ctl_col c_instances[] = { COL("sid", "SID"),
-						  COL("service_name", "SERVICE"),
-						  COL("addr", "INSTANCE"),
-						  COL("name", "NAME"),
-						  COL("weight", "WEIGHT"),
-						  COL("state", "STATE"),
-						  COL("nh_id", "NH"),
-						  COLS_END };
-static const struct svc_ctl_col c_instance[] = {
-	COL("sid", "service"), COL("addr", "instance"), COL("name", "name"),
-	COL("weight", "weight"), COL("state", "state"), COL("nh_id", "next-hop id"),
-	COL("packets", "packets"), COL("bytes", "bytes"), COLS_END
+static const struct svc_ctl_col c_instances[] = {
+	COL("sid", "SID"),	 COL("service_name", "SERVICE"),
+	COL("addr", "INSTANCE"), COL("name", "NAME"),
+	COL("weight", "WEIGHT"), COL("state", "STATE"),
+	COL("nh_id", "NH"),	 COLS_END
 };
-static const struct svc_ctl_col c_rules[] = { COL("prefix", "PREFIX"),
-					      COL("action", "ACTION"),
-					      COL("owner", "OWNER"),
-					      { .key = "hops", .header = "NEXT HOPS",
-						.fmt = SVC_CTL_FMT_HOPS },
-					      COL("packets", "PACKETS"),
-					      COLS_END };
+static const struct svc_ctl_col c_instance[] = {
+	COL("sid", "service"),	   COL("addr", "instance"), COL("name", "name"),
+	COL("weight", "weight"),   COL("state", "state"),   COL("nh_id", "next-hop id"),
+	COL("packets", "packets"), COL("bytes", "bytes"),   COLS_END
+};
+static const struct svc_ctl_col c_rules[] = {
+	COL("prefix", "PREFIX"),
+	COL("action", "ACTION"),
+	COL("owner", "OWNER"),
+	{ .key = "hops", .header = "NEXT HOPS", .fmt = SVC_CTL_FMT_HOPS },
+	COL("packets", "PACKETS"),
+	COLS_END
+};
 static const struct svc_ctl_col c_prefixes[] = { COL("prefix", "PREFIX"), COLS_END };
 static const struct svc_ctl_col c_src[] = { COL("ipv4", "ipv4"), COL("ipv6", "ipv6"), COLS_END };
 static const struct svc_ctl_col c_decaps[] = { COL("addr", "DECAP SOURCE"), COLS_END };
@@ -131,10 +150,8 @@ static const struct svc_ctl_col c_stat_instances[] = {
 	COL("sid", "SID"),	   COL("service_name", "SERVICE"), COL("addr", "INSTANCE"),
 	COL("packets", "PACKETS"), COL("bytes", "BYTES"),	   COLS_END
 };
-static const struct svc_ctl_col c_stat_rules[] = { COL("prefix", "PREFIX"),
-						   COL("action", "ACTION"),
-						   COL("packets", "PACKETS"),
-						   COL("bytes", "BYTES"),
+static const struct svc_ctl_col c_stat_rules[] = { COL("prefix", "PREFIX"), COL("action", "ACTION"),
+						   COL("packets", "PACKETS"), COL("bytes", "BYTES"),
 						   COLS_END };
 static const struct svc_ctl_col c_agent[] = { COL("version", "version"),
 					      COL("pid", "pid"),
@@ -147,17 +164,21 @@ static const struct svc_ctl_col c_agent[] = { COL("version", "version"),
 					      COL("reconciles", "reconciles"),
 					      COL("reconcile_errors", "reconcile errors"),
 					      COLS_END };
-static const struct svc_ctl_col c_attachments[] = { COL("iface", "IFACE"),
-						    COL("prog", "PROGRAM"),
-						    COL("mode", "MODE"),
-						    COL("prog_id", "PROG ID"),
-						    COL("attached", "ATTACHED"),
-						    COLS_END };
+static const struct svc_ctl_col c_attachments[] = {
+	COL("iface", "IFACE"),	   COL("prog", "PROGRAM"),	COL("mode", "MODE"),
+	COL("prog_id", "PROG ID"), COL("attached", "ATTACHED"), COLS_END
+};
 static const struct svc_ctl_col c_maps[] = { COL("map", "MAP"), COL("entries", "ENTRIES"),
 					     COL("max_entries", "MAX"), COLS_END };
 
-#define VIEW(t, p, c) { .title = t, .path = p, .cols = c }
-#define VIEWS_END { 0 }
+#define VIEW(t, p, c)                            \
+	{                                        \
+		.title = t, .path = p, .cols = c \
+	}
+#define VIEWS_END \
+	{         \
+		0 \
+	}
 
 static const struct svc_ctl_view v_service_list[] = { VIEW(NULL, "services", c_services),
 						      VIEWS_END };
@@ -165,8 +186,7 @@ static const struct svc_ctl_view v_service_show[] = {
 	VIEW(NULL, "service", c_service), VIEW("instances", "service.instances", c_svc_instances),
 	VIEW("bindings", "service.bindings", c_svc_bindings), VIEWS_END
 };
-static const struct svc_ctl_view v_bind_list[] = { VIEW(NULL, "bindings", c_bindings),
-						   VIEWS_END };
+static const struct svc_ctl_view v_bind_list[] = { VIEW(NULL, "bindings", c_bindings), VIEWS_END };
 static const struct svc_ctl_view v_instance_list[] = { VIEW(NULL, "instances", c_instances),
 						       VIEWS_END };
 static const struct svc_ctl_view v_instance_show[] = { VIEW(NULL, "instance", c_instance),
@@ -177,10 +197,9 @@ static const struct svc_ctl_view v_prefix_list[] = { VIEW(NULL, "prefixes", c_pr
 static const struct svc_ctl_view v_src[] = { VIEW(NULL, "src", c_src), VIEWS_END };
 static const struct svc_ctl_view v_decap_list[] = { VIEW(NULL, "decap_sources", c_decaps),
 						    VIEWS_END };
-static const struct svc_ctl_view v_attach[] = { VIEW(NULL, "attachment", c_attachment),
-						VIEWS_END };
-static const struct svc_ctl_view v_flows[] = { VIEW(NULL, "", c_count), VIEW(NULL, "flows", c_flows),
-					       VIEWS_END };
+static const struct svc_ctl_view v_attach[] = { VIEW(NULL, "attachment", c_attachment), VIEWS_END };
+static const struct svc_ctl_view v_flows[] = { VIEW(NULL, "", c_count),
+					       VIEW(NULL, "flows", c_flows), VIEWS_END };
 static const struct svc_ctl_view v_flows_clear[] = { VIEW(NULL, "", c_cleared), VIEWS_END };
 static const struct svc_ctl_view v_stats[] = {
 	VIEW("router", "router", c_reasons),
@@ -239,10 +258,10 @@ static int check_instance_set(json_object *args, char *err, size_t errlen)
 const struct svc_ctl_cmd svc_ctl_commands[] = {
 	{ "service", "add", "service.add", "SID [--name NAME]", "register a service", a_sid,
 	  o_service_add, NULL, NULL, "servicectl service add 2001:db8:5::1 --name web" },
-	{ "service", "del", "service.del", "SID", "remove a service and its instances", a_sid,
-	  NULL, NULL, NULL, "servicectl service del 2001:db8:5::1" },
-	{ "service", "list", "service.list", "", "list services", NULL, NULL, NULL,
-	  v_service_list, "servicectl -j service list" },
+	{ "service", "del", "service.del", "SID", "remove a service and its instances", a_sid, NULL,
+	  NULL, NULL, "servicectl service del 2001:db8:5::1" },
+	{ "service", "list", "service.list", "", "list services", NULL, NULL, NULL, v_service_list,
+	  "servicectl -j service list" },
 	{ "service", "show", "service.show", "SID", "a service, its instances and bindings", a_sid,
 	  NULL, NULL, v_service_show, "servicectl service show 2001:db8:5::1" },
 	{ "bind", "add", "bind.add", "VIP:PORT/PROTO SID", "let legacy clients reach a service",
@@ -289,18 +308,18 @@ const struct svc_ctl_cmd svc_ctl_commands[] = {
 	{ "decap", "list", "decap.list", "", "list decap sources", NULL, NULL, NULL, v_decap_list,
 	  "servicectl decap list" },
 	{ "attach", NULL, "attach", "IFACE router|endpoint [--mode native|skb]",
-	  "attach the router or endpoint XDP program to IFACE", a_attach, o_attach, NULL,
-	  v_attach, "servicectl attach eth0 router --mode native" },
-	{ "detach", NULL, "detach", "IFACE", "detach svcplane's program from IFACE", a_iface,
-	  NULL, NULL, NULL, "servicectl detach eth0" },
+	  "attach the router or endpoint XDP program to IFACE", a_attach, o_attach, NULL, v_attach,
+	  "servicectl attach eth0 router --mode native" },
+	{ "detach", NULL, "detach", "IFACE", "detach svcplane's program from IFACE", a_iface, NULL,
+	  NULL, NULL, "servicectl detach eth0" },
 	{ "flows", NULL, "flows.list", "[--count] [--limit N]", "dump or count the flow table",
 	  NULL, o_flows, NULL, v_flows, "servicectl flows --count" },
 	{ "flows", "clear", "flows.clear", "", "empty the flow table", NULL, NULL, NULL,
 	  v_flows_clear, "servicectl flows clear" },
 	{ "stats", NULL, "stats", "", "per-reason, per-service, per-instance and per-rule counters",
 	  NULL, NULL, NULL, v_stats, "servicectl -j stats" },
-	{ "status", NULL, "status", "", "agent, attached programs (prog ids), map fill", NULL,
-	  NULL, NULL, v_status, "servicectl status" },
+	{ "status", NULL, "status", "", "agent, attached programs (prog ids), map fill", NULL, NULL,
+	  NULL, v_status, "servicectl status" },
 	{ NULL },
 };
 
@@ -412,8 +431,8 @@ static int put_value(json_object *args, const char *key, enum svc_ctl_type type,
 		struct svc_addr a;
 
 		if (svc_addr_parse(v, &a))
-			return usage_err(err, errlen, "invalid %s '%s': not an IPv4 or IPv6 address",
-					 what, v);
+			return usage_err(err, errlen,
+					 "invalid %s '%s': not an IPv4 or IPv6 address", what, v);
 		val = json_object_new_string(svc_addr_format(&a, buf, sizeof(buf)));
 		break;
 	}
@@ -428,8 +447,8 @@ static int put_value(json_object *args, const char *key, enum svc_ctl_type type,
 					 "[V6ADDR]:WEIGHT, WEIGHT 1..%d",
 					 what, v, SVC_MAX_WEIGHT);
 		val = json_object_new_object();
-		json_object_object_add(val, "addr",
-				       json_object_new_string(svc_addr_format(&a, buf, sizeof(buf))));
+		json_object_object_add(
+			val, "addr", json_object_new_string(svc_addr_format(&a, buf, sizeof(buf))));
 		json_object_object_add(val, "weight", json_object_new_int((int)w));
 		if (!json_object_object_get_ex(args, key, &arr)) {
 			arr = json_object_new_array();
@@ -460,25 +479,26 @@ static int put_value(json_object *args, const char *key, enum svc_ctl_type type,
 		break;
 	case SVC_CTL_IFACE:
 		if (!svc_iface_valid(v))
-			return usage_err(err, errlen, "invalid %s '%s': not an interface name", what,
-					 v);
+			return usage_err(err, errlen, "invalid %s '%s': not an interface name",
+					 what, v);
 		val = json_object_new_string(v);
 		break;
 	case SVC_CTL_STATE:
 		if (one_of(v, state_words) < 0)
-			return usage_err(err, errlen, "invalid %s '%s': expected up or down", what, v);
+			return usage_err(err, errlen, "invalid %s '%s': expected up or down", what,
+					 v);
 		val = json_object_new_string(v);
 		break;
 	case SVC_CTL_PROG:
 		if (one_of(v, svc_prog_names) < 0)
-			return usage_err(err, errlen, "invalid %s '%s': expected router or endpoint",
-					 what, v);
+			return usage_err(err, errlen,
+					 "invalid %s '%s': expected router or endpoint", what, v);
 		val = json_object_new_string(v);
 		break;
 	case SVC_CTL_MODE:
 		if (one_of(v, svc_mode_names) < 0)
-			return usage_err(err, errlen, "invalid %s '%s': expected native or skb", what,
-					 v);
+			return usage_err(err, errlen, "invalid %s '%s': expected native or skb",
+					 what, v);
 		val = json_object_new_string(v);
 		break;
 	case SVC_CTL_ACTION:
@@ -595,14 +615,15 @@ static int parse_cmd_args(const struct svc_ctl_cmd *c, int argc, char **argv, in
 			}
 			if (o->type == SVC_CTL_FLAG) {
 				if (val) {
-					r = usage_err(err, errlen, "%s: option '--%s' takes no value",
-						      words, o->long_name);
+					r = usage_err(err, errlen,
+						      "%s: option '--%s' takes no value", words,
+						      o->long_name);
 					goto fail;
 				}
 			} else if (!val) {
 				if (i + 1 >= argc) {
-					r = usage_err(err, errlen, "%s: option '--%s' needs %s", words,
-						      o->long_name, o->metavar);
+					r = usage_err(err, errlen, "%s: option '--%s' needs %s",
+						      words, o->long_name, o->metavar);
 					goto fail;
 				}
 				val = argv[++i];
@@ -627,8 +648,8 @@ static int parse_cmd_args(const struct svc_ctl_cmd *c, int argc, char **argv, in
 	}
 	for (; pos && pos->metavar; pos++) {
 		if (!(pos->flags & (SVC_CTL_OPTIONAL | SVC_CTL_REPEAT))) {
-			r = usage_err(err, errlen, "%s: missing %s (usage: servicectl %s %s)", words,
-				      pos->metavar, words, c->usage);
+			r = usage_err(err, errlen, "%s: missing %s (usage: servicectl %s %s)",
+				      words, pos->metavar, words, c->usage);
 			goto fail;
 		}
 	}
@@ -758,7 +779,8 @@ void svc_ctl_help(FILE *f, const struct svc_ctl_inv *inv)
 			svc_ctl_cmd_words(c, words, sizeof(words));
 			fprintf(f, "  %s %s\n      %s\n", words, c->usage, c->summary);
 		}
-		fprintf(f, "\n'servicectl %s SUBCOMMAND --help' shows one in detail.\n", inv->group);
+		fprintf(f, "\n'servicectl %s SUBCOMMAND --help' shows one in detail.\n",
+			inv->group);
 		return;
 	}
 	fprintf(f, "Usage: servicectl [-j|--json] [-s|--socket PATH] COMMAND ...\n"

@@ -21,20 +21,20 @@
 
 /* Value types of arguments and options; each maps to one JSON form in the request. */
 enum svc_ctl_type {
-	SVC_CTL_SID,     /* serviceID -> canonical string */
-	SVC_CTL_PREFIX,  /* SID/LEN -> canonical string */
+	SVC_CTL_SID,	 /* serviceID -> canonical string */
+	SVC_CTL_PREFIX,	 /* SID/LEN -> canonical string */
 	SVC_CTL_BINDING, /* VIP:PORT/PROTO -> canonical string */
-	SVC_CTL_ADDR,    /* IPv4/IPv6 address -> canonical string */
-	SVC_CTL_HOP,     /* ADDR[:W] or [V6]:W -> {"addr","weight"} appended to an array */
-	SVC_CTL_WEIGHT,  /* 1..SVC_MAX_WEIGHT -> integer */
-	SVC_CTL_COUNT,   /* 1..100000 -> integer */
-	SVC_CTL_NAME,    /* svc_name_valid() -> string */
-	SVC_CTL_IFACE,   /* interface name -> string */
-	SVC_CTL_STATE,   /* up|down -> string */
-	SVC_CTL_PROG,    /* router|endpoint -> string */
-	SVC_CTL_MODE,    /* native|skb -> string */
-	SVC_CTL_ACTION,  /* forward|demux|delay|drop -> string */
-	SVC_CTL_FLAG,    /* option without value -> true */
+	SVC_CTL_ADDR,	 /* IPv4/IPv6 address -> canonical string */
+	SVC_CTL_HOP,	 /* ADDR[:W] or [V6]:W -> {"addr","weight"} appended to an array */
+	SVC_CTL_WEIGHT,	 /* 1..SVC_MAX_WEIGHT -> integer */
+	SVC_CTL_COUNT,	 /* 1..100000 -> integer */
+	SVC_CTL_NAME,	 /* svc_name_valid() -> string */
+	SVC_CTL_IFACE,	 /* interface name -> string */
+	SVC_CTL_STATE,	 /* up|down -> string */
+	SVC_CTL_PROG,	 /* router|endpoint -> string */
+	SVC_CTL_MODE,	 /* native|skb -> string */
+	SVC_CTL_ACTION,	 /* forward|demux|delay|drop -> string */
+	SVC_CTL_FLAG,	 /* option without value -> true */
 };
 
 #define SVC_CTL_OPTIONAL (1u << 0) /* positional may be omitted */
@@ -84,7 +84,7 @@ struct svc_ctl_view {
 struct svc_ctl_cmd {
 	const char *group;   /* first word: "service" */
 	const char *name;    /* second word: "add"; NULL for one-word commands ("status") */
-	const char *op;      /* API op */
+	const char *op;	     /* API op */
 	const char *usage;   /* arguments synopsis after the words */
 	const char *summary; /* one line */
 	const struct svc_ctl_arg *args; /* NULL-metavar terminated, may be NULL */
@@ -97,12 +97,12 @@ struct svc_ctl_cmd {
 
 /* What the command line asks for. */
 struct svc_ctl_inv {
-	bool json;                    /* -j/--json */
-	const char *socket;           /* -s/--socket, NULL = default */
-	bool help;                    /* print help (for cmd, or group, or everything) */
-	const char *group;            /* group word when help is for a group */
+	bool json;		       /* -j/--json */
+	const char *socket;	       /* -s/--socket, NULL = default */
+	bool help;		       /* print help (for cmd, or group, or everything) */
+	const char *group;	       /* group word when help is for a group */
 	const struct svc_ctl_cmd *cmd; /* the command (NULL for top-level/group help) */
-	json_object *request;         /* the request to send (owned), NULL with help */
+	json_object *request;	       /* the request to send (owned), NULL with help */
 };
 
 /* svc_ctl_commands - the command table, terminated by an entry with a NULL group. */

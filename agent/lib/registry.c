@@ -9,11 +9,12 @@
 #include "registry.h"
 
 const char *const svc_action_names[] = {
-	[SVC_ACT_NONE] = NULL,		[SVC_ACT_FORWARD] = "forward", [SVC_ACT_DEMUX] = "demux",
-	[SVC_ACT_DELAY] = "delay",	[SVC_ACT_DROP] = "drop",       NULL,
+	[SVC_ACT_NONE] = NULL,	   [SVC_ACT_FORWARD] = "forward", [SVC_ACT_DEMUX] = "demux",
+	[SVC_ACT_DELAY] = "delay", [SVC_ACT_DROP] = "drop",	  NULL,
 };
-const char *const svc_prog_names[] = { [SVC_PROG_ROUTER] = "router",
-				       [SVC_PROG_ENDPOINT] = "endpoint", NULL };
+const char *const svc_prog_names[] = {
+	[SVC_PROG_ROUTER] = "router", [SVC_PROG_ENDPOINT] = "endpoint", NULL
+};
 const char *const svc_mode_names[] = { [SVC_XDP_NATIVE] = "native", [SVC_XDP_SKB] = "skb", NULL };
 const char *const svc_state_names[] = { "down", "up", NULL };
 
@@ -44,23 +45,22 @@ static void *grow(void *p, size_t *cap, size_t need, size_t size)
 	return np;
 }
 
-#define PUSH(r, arr, errp)                                                                      \
-	({                                                                                      \
-		void *__np = grow((r)->arr, &(r)->cap_##arr, (r)->n_##arr + 1,                  \
-				  sizeof(*(r)->arr));                                           \
-		if (__np)                                                                       \
-			(r)->arr = __np;                                                        \
-		else                                                                            \
-			svc_err_set(errp, SVC_API_INTERNAL, "out of memory");                   \
-		__np ? &(r)->arr[(r)->n_##arr++] : NULL;                                        \
+#define PUSH(r, arr, errp)                                                                         \
+	({                                                                                         \
+		void *__np = grow((r)->arr, &(r)->cap_##arr, (r)->n_##arr + 1, sizeof(*(r)->arr)); \
+		if (__np)                                                                          \
+			(r)->arr = __np;                                                           \
+		else                                                                               \
+			svc_err_set(errp, SVC_API_INTERNAL, "out of memory");                      \
+		__np ? &(r)->arr[(r)->n_##arr++] : NULL;                                           \
 	})
 
-#define REMOVE(r, arr, idx)                                                                     \
-	do {                                                                                    \
-		size_t __i = (idx);                                                             \
-		memmove(&(r)->arr[__i], &(r)->arr[__i + 1],                                     \
-			((r)->n_##arr - __i - 1) * sizeof(*(r)->arr));                          \
-		(r)->n_##arr--;                                                                 \
+#define REMOVE(r, arr, idx)                                            \
+	do {                                                           \
+		size_t __i = (idx);                                    \
+		memmove(&(r)->arr[__i], &(r)->arr[__i + 1],            \
+			((r)->n_##arr - __i - 1) * sizeof(*(r)->arr)); \
+		(r)->n_##arr--;                                        \
 	} while (0)
 
 static bool bit_get(const __u64 *map, __u32 id)
@@ -144,10 +144,10 @@ int svc_reg_dup(struct svc_reg *dst, const struct svc_reg *src)
 	bool fail = false;
 
 	*dst = *src;
-#define DUP(arr)                                                                                \
-	do {                                                                                    \
-		dst->arr = dup_array(src->arr, src->n_##arr, sizeof(*src->arr), &fail);         \
-		dst->cap_##arr = src->n_##arr;                                                  \
+#define DUP(arr)                                                                        \
+	do {                                                                            \
+		dst->arr = dup_array(src->arr, src->n_##arr, sizeof(*src->arr), &fail); \
+		dst->cap_##arr = src->n_##arr;                                          \
 	} while (0)
 	DUP(services);
 	DUP(instances);
@@ -463,8 +463,8 @@ static int check_hop_addr(const struct svc_addr *a, struct svc_err *err)
 }
 
 static int instance_add_state(struct svc_reg *r, const struct svc_sid *sid,
-			      const struct svc_addr *addr, __u32 weight, bool up,
-			      const char *name, struct svc_err *err)
+			      const struct svc_addr *addr, __u32 weight, bool up, const char *name,
+			      struct svc_err *err)
 {
 	char b[SVC_ADDR_STRLEN], b2[SVC_ADDR_STRLEN];
 	struct svc_reg_instance *in;
@@ -494,15 +494,14 @@ static int instance_add_state(struct svc_reg *r, const struct svc_sid *sid,
 	return 0;
 }
 
-int svc_reg_instance_add(struct svc_reg *r, const struct svc_sid *sid,
-			 const struct svc_addr *addr, __u32 weight, const char *name,
-			 struct svc_err *err)
+int svc_reg_instance_add(struct svc_reg *r, const struct svc_sid *sid, const struct svc_addr *addr,
+			 __u32 weight, const char *name, struct svc_err *err)
 {
 	return instance_add_state(r, sid, addr, weight, true, name, err);
 }
 
-int svc_reg_instance_set(struct svc_reg *r, const struct svc_sid *sid,
-			 const struct svc_addr *addr, __u32 weight, int up, struct svc_err *err)
+int svc_reg_instance_set(struct svc_reg *r, const struct svc_sid *sid, const struct svc_addr *addr,
+			 __u32 weight, int up, struct svc_err *err)
 {
 	char b[SVC_ADDR_STRLEN], b2[SVC_ADDR_STRLEN];
 	struct svc_reg_instance *in;
@@ -514,7 +513,8 @@ int svc_reg_instance_set(struct svc_reg *r, const struct svc_sid *sid,
 		return svc_err_set(err, SVC_API_NOT_FOUND, "service %s has no instance %s",
 				   fmt_sid(sid, b), fmt_addr(addr, b2));
 	if (!weight && up < 0)
-		return svc_err_set(err, SVC_API_INVALID, "nothing to set: give a weight or a state");
+		return svc_err_set(err, SVC_API_INVALID,
+				   "nothing to set: give a weight or a state");
 	if (weight && check_weight(weight, err))
 		return -1;
 	if (weight)
@@ -524,8 +524,8 @@ int svc_reg_instance_set(struct svc_reg *r, const struct svc_sid *sid,
 	return 0;
 }
 
-int svc_reg_instance_del(struct svc_reg *r, const struct svc_sid *sid,
-			 const struct svc_addr *addr, struct svc_err *err)
+int svc_reg_instance_del(struct svc_reg *r, const struct svc_sid *sid, const struct svc_addr *addr,
+			 struct svc_err *err)
 {
 	char b[SVC_ADDR_STRLEN], b2[SVC_ADDR_STRLEN];
 	struct svc_reg_instance *in;
@@ -566,8 +566,7 @@ int svc_reg_binding_add(struct svc_reg *r, const struct svc_binding_key *key,
 	return 0;
 }
 
-int svc_reg_binding_del(struct svc_reg *r, const struct svc_binding_key *key,
-			struct svc_err *err)
+int svc_reg_binding_del(struct svc_reg *r, const struct svc_binding_key *key, struct svc_err *err)
 {
 	struct svc_reg_binding *bd = svc_reg_binding_find(r, key);
 	char b[SVC_ADDR_STRLEN];
@@ -589,7 +588,8 @@ static int rule_add_ids(struct svc_reg *r, const struct svc_lpm_key *prefix, int
 	size_t nh_before = r->n_nexthops;
 
 	if (prefix->prefixlen > 128)
-		return svc_err_set(err, SVC_API_INVALID, "prefix length %u > 128", prefix->prefixlen);
+		return svc_err_set(err, SVC_API_INVALID, "prefix length %u > 128",
+				   prefix->prefixlen);
 	if (action < SVC_ACT_FORWARD || action > SVC_ACT_DROP)
 		return svc_err_set(err, SVC_API_INVALID, "unknown rule action %d", action);
 	if (action == SVC_ACT_FORWARD && (nhops < 1 || nhops > SVC_REG_MAX_HOPS))
@@ -917,7 +917,7 @@ static json_object *to_json_services(const struct svc_reg *r)
 			goto fail;
 		}
 		continue;
-fail:
+	fail:
 		json_object_put(ins);
 		json_object_put(o);
 		json_object_put(a);
@@ -940,7 +940,8 @@ json_object *svc_reg_to_json(const struct svc_reg *r)
 	a = json_object_new_array();
 	for (size_t i = 0; a && i < r->n_bindings; i++) {
 		e = json_object_new_object();
-		if (!e || add_str(e, "binding", svc_binding_format(&r->bindings[i].key, b, sizeof(b))) ||
+		if (!e ||
+		    add_str(e, "binding", svc_binding_format(&r->bindings[i].key, b, sizeof(b))) ||
 		    add_str(e, "sid", fmt_sid(&r->bindings[i].sid, b)) || arr_add(a, e)) {
 			json_object_put(e);
 			goto fail_a;
@@ -1072,11 +1073,11 @@ static int jid(json_object *o, const char *key, const char *where, __u32 max, bo
 	return 0;
 }
 
-#define PARSE_OR_FAIL(parse, s, out, what, where)                                               \
-	do {                                                                                    \
-		if (parse(s, out))                                                              \
+#define PARSE_OR_FAIL(parse, s, out, what, where)                                                 \
+	do {                                                                                      \
+		if (parse(s, out))                                                                \
 			return svc_err_set(err, SVC_API_INVALID, "%s: invalid %s '%.64s'", where, \
-					   what, s);                                            \
+					   what, s);                                              \
 	} while (0)
 
 static int load_nexthops(struct svc_reg *r, json_object *root, struct svc_err *err)
@@ -1121,7 +1122,8 @@ static int load_services(struct svc_reg *r, json_object *root, struct svc_err *e
 		struct svc_sid sid;
 		__u32 rid, setid;
 
-		if (jstr(e, "sid", "services[]", &s, err) || jstr(e, "name", "services[]", &name, err) ||
+		if (jstr(e, "sid", "services[]", &s, err) ||
+		    jstr(e, "name", "services[]", &name, err) ||
 		    jid(e, "rule_id", "services[]", SVC_MAX_RULE_IDS, false, &rid, err) ||
 		    jid(e, "set_id", "services[]", SVC_MAX_SETS, false, &setid, err))
 			return -1;
@@ -1147,7 +1149,8 @@ static int load_services(struct svc_reg *r, json_object *root, struct svc_err *e
 			if (up < 0)
 				return svc_err_set(err, SVC_API_INVALID,
 						   "instances[]: state '%.16s' not up/down", st);
-			if (json_object_get_int64(w) < 1 || json_object_get_int64(w) > SVC_MAX_WEIGHT)
+			if (json_object_get_int64(w) < 1 ||
+			    json_object_get_int64(w) > SVC_MAX_WEIGHT)
 				return svc_err_set(err, SVC_API_INVALID,
 						   "instances[]: weight out of range");
 			if (instance_add_state(r, &sid, &addr, (__u32)json_object_get_int64(w), up,
@@ -1170,7 +1173,8 @@ static int load_bindings(struct svc_reg *r, json_object *root, struct svc_err *e
 		struct svc_sid sid;
 		const char *bs, *ss;
 
-		if (jstr(e, "binding", "bindings[]", &bs, err) || jstr(e, "sid", "bindings[]", &ss, err))
+		if (jstr(e, "binding", "bindings[]", &bs, err) ||
+		    jstr(e, "sid", "bindings[]", &ss, err))
 			return -1;
 		memset(&key, 0, sizeof(key));
 		PARSE_OR_FAIL(svc_binding_parse, bs, &key, "binding", "bindings[]");
@@ -1196,7 +1200,8 @@ static int load_rules(struct svc_reg *r, json_object *root, struct svc_err *err)
 		size_t nh;
 		int act;
 
-		if (jstr(e, "prefix", "rules[]", &ps, err) || jstr(e, "action", "rules[]", &as, err) ||
+		if (jstr(e, "prefix", "rules[]", &ps, err) ||
+		    jstr(e, "action", "rules[]", &as, err) ||
 		    jid(e, "rule_id", "rules[]", SVC_MAX_RULE_IDS, false, &rid, err) ||
 		    jid(e, "set_id", "rules[]", SVC_MAX_SETS, true, &setid, err) ||
 		    !(ha = jget(e, "hops", json_type_array, "rules[]", err)))
@@ -1220,8 +1225,10 @@ static int load_rules(struct svc_reg *r, json_object *root, struct svc_err *err)
 			    !(w = jget(he, "weight", json_type_int, "hops[]", err)))
 				return -1;
 			PARSE_OR_FAIL(svc_addr_parse, hs, &hops[h].addr, "address", "hops[]");
-			if (json_object_get_int64(w) < 1 || json_object_get_int64(w) > SVC_MAX_WEIGHT)
-				return svc_err_set(err, SVC_API_INVALID, "hops[]: weight out of range");
+			if (json_object_get_int64(w) < 1 ||
+			    json_object_get_int64(w) > SVC_MAX_WEIGHT)
+				return svc_err_set(err, SVC_API_INVALID,
+						   "hops[]: weight out of range");
 			hops[h].weight = (__u32)json_object_get_int64(w);
 		}
 		if (rule_add_ids(r, &p, act, hops, nh, rid, setid, err))

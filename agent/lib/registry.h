@@ -35,16 +35,16 @@
 struct svc_reg_service {
 	struct svc_sid sid;
 	char name[SVC_NAME_MAX + 1]; /* "" = unnamed */
-	__u32 rule_id;               /* rule_stats index of the SID/128 rule */
-	__u32 set_id;                /* ch_tables index of its next-hop set */
+	__u32 rule_id;		     /* rule_stats index of the SID/128 rule */
+	__u32 set_id;		     /* ch_tables index of its next-hop set */
 };
 
 /* An instance of a service: where its host is (the encapsulation's outer destination). */
 struct svc_reg_instance {
 	struct svc_sid sid;   /* service it belongs to */
 	struct svc_addr addr; /* instance host address; unique within the service */
-	__u32 weight;         /* 1..SVC_MAX_WEIGHT */
-	bool up;              /* down: no new flows (existing flows drain) */
+	__u32 weight;	      /* 1..SVC_MAX_WEIGHT */
+	bool up;	      /* down: no new flows (existing flows drain) */
 	char name[SVC_NAME_MAX + 1];
 };
 
@@ -57,10 +57,10 @@ struct svc_reg_hop {
 /* An explicit service-table rule. */
 struct svc_reg_rule {
 	struct svc_lpm_key prefix;
-	__u8 action;              /* enum svc_action */
-	__u32 rule_id;            /* rule_stats index */
-	__u32 set_id;             /* FORWARD only, else 0 */
-	size_t nhops;             /* FORWARD: 1..SVC_REG_MAX_HOPS */
+	__u8 action;		  /* enum svc_action */
+	__u32 rule_id;		  /* rule_stats index */
+	__u32 set_id;		  /* FORWARD only, else 0 */
+	size_t nhops;		  /* FORWARD: 1..SVC_REG_MAX_HOPS */
 	struct svc_reg_hop *hops; /* owned */
 };
 
@@ -109,10 +109,10 @@ struct svc_reg {
 };
 
 /* Names of actions, programs, modes and states as used on the wire and in JSON. */
-extern const char *const svc_action_names[];   /* index enum svc_action; [0] = NULL */
-extern const char *const svc_prog_names[];     /* "router", "endpoint", NULL */
-extern const char *const svc_mode_names[];     /* "native", "skb", NULL */
-extern const char *const svc_state_names[];    /* "down", "up", NULL */
+extern const char *const svc_action_names[]; /* index enum svc_action; [0] = NULL */
+extern const char *const svc_prog_names[];   /* "router", "endpoint", NULL */
+extern const char *const svc_mode_names[];   /* "native", "skb", NULL */
+extern const char *const svc_state_names[];  /* "down", "up", NULL */
 /* svc_action_parse - "forward"... -> enum svc_action, or -1. */
 int svc_action_parse(const char *s);
 
@@ -146,19 +146,17 @@ int svc_reg_service_add(struct svc_reg *r, const struct svc_sid *sid, const char
 /* svc_reg_service_del - also removes its instances; refused while bindings lead to it. */
 int svc_reg_service_del(struct svc_reg *r, const struct svc_sid *sid, struct svc_err *err);
 
-int svc_reg_instance_add(struct svc_reg *r, const struct svc_sid *sid,
-			 const struct svc_addr *addr, __u32 weight, const char *name,
-			 struct svc_err *err);
+int svc_reg_instance_add(struct svc_reg *r, const struct svc_sid *sid, const struct svc_addr *addr,
+			 __u32 weight, const char *name, struct svc_err *err);
 /* svc_reg_instance_set - @weight 0 = unchanged, @up < 0 = unchanged; at least one must change. */
-int svc_reg_instance_set(struct svc_reg *r, const struct svc_sid *sid,
-			 const struct svc_addr *addr, __u32 weight, int up, struct svc_err *err);
-int svc_reg_instance_del(struct svc_reg *r, const struct svc_sid *sid,
-			 const struct svc_addr *addr, struct svc_err *err);
+int svc_reg_instance_set(struct svc_reg *r, const struct svc_sid *sid, const struct svc_addr *addr,
+			 __u32 weight, int up, struct svc_err *err);
+int svc_reg_instance_del(struct svc_reg *r, const struct svc_sid *sid, const struct svc_addr *addr,
+			 struct svc_err *err);
 
 int svc_reg_binding_add(struct svc_reg *r, const struct svc_binding_key *key,
 			const struct svc_sid *sid, struct svc_err *err);
-int svc_reg_binding_del(struct svc_reg *r, const struct svc_binding_key *key,
-			struct svc_err *err);
+int svc_reg_binding_del(struct svc_reg *r, const struct svc_binding_key *key, struct svc_err *err);
 
 /* svc_reg_rule_add - FORWARD needs 1..SVC_REG_MAX_HOPS distinct hops; other actions none. */
 int svc_reg_rule_add(struct svc_reg *r, const struct svc_lpm_key *prefix, int action,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Unit tests of the control API codec (agent/lib/api.c): round trips and a malformed-input table. */
+/* Unit tests of the control API codec (agent/lib/api.c): round trips and a malformed-input table.
+ */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +112,8 @@ static const struct {
 	  "malformed op" },
 	{ "{\"v\":1,\"op\":\"status\",\"args\":[]}", 0, SVC_API_INVALID, "'args' must be" },
 	{ "{\"v\":1,\"op\":\"status\",\"args\":\"x\"}", 0, SVC_API_INVALID, "'args' must be" },
-	{ "{\"v\":1,\"op\":\"status\",\"id\":1}", 0, SVC_API_INVALID, "unknown request field 'id'" },
+	{ "{\"v\":1,\"op\":\"status\",\"id\":1}", 0, SVC_API_INVALID,
+	  "unknown request field 'id'" },
 	{ "{\"v\":1,\"op\":\"status\"} x", 0, SVC_API_INVALID, "malformed JSON at byte" },
 	{ "{\"v\":1,\"op\":\"status\"}{\"v\":1}", 0, SVC_API_INVALID, "malformed JSON at byte" },
 	{ "{\"v\":1,\"op\":\"st\0tus\"}", 21, SVC_API_INVALID, "NUL" },
@@ -119,8 +121,8 @@ static const struct {
 	{ "{\"v\":1,\"op\":'status'}", 0, SVC_API_INVALID, "malformed JSON" },
 	{ "{\"v\":1,\"op\":\"status\",}", 0, SVC_API_INVALID, "malformed JSON" },
 	{ "{v:1,\"op\":\"status\"}", 0, SVC_API_INVALID, "malformed JSON" },
-	{ "{\"v\":1,\"op\":\"status\",\"args\":{\"a\":[[[[[[[[[[1]]]]]]]]]]}}", 0,
-	  SVC_API_INVALID, "malformed JSON" },
+	{ "{\"v\":1,\"op\":\"status\",\"args\":{\"a\":[[[[[[[[[[1]]]]]]]]]]}}", 0, SVC_API_INVALID,
+	  "malformed JSON" },
 };
 
 START_TEST(test_bad_requests)
@@ -199,7 +201,8 @@ START_TEST(test_args)
 {
 	json_object *a = json_tokener_parse(
 		"{\"sid\":\"2001:db8::1\",\"bad_sid\":\"2001:db8::zz\",\"w\":5,\"big\":1001,"
-		"\"neg\":-1,\"s\":\"x\",\"b\":true,\"p\":\"2001:db8::/32\",\"bp\":\"2001:db8::1/32\","
+		"\"neg\":-1,\"s\":\"x\",\"b\":true,\"p\":\"2001:db8::/32\",\"bp\":\"2001:db8::1/"
+		"32\","
 		"\"bind\":\"198.19.0.10:80/tcp\",\"badbind\":\"198.19.0.10:80/sctp\",\"st\":\"up\","
 		"\"addr\":\"10.0.0.1\",\"nul\":null}");
 	static const char *const known[] = { "sid", "w", NULL };
@@ -224,7 +227,7 @@ START_TEST(test_args)
 	ck_assert_int_eq(svc_api_arg_sid(a, "missing", true, &sid, &err), -1);
 	ck_assert_str_eq(err.msg, "missing argument 'missing'");
 	ck_assert_int_eq(svc_api_arg_sid(a, "nul", false, &sid, &err), 0); /* null = absent */
-	ck_assert_int_eq(svc_api_arg_sid(a, "w", true, &sid, &err), -1);    /* wrong type */
+	ck_assert_int_eq(svc_api_arg_sid(a, "w", true, &sid, &err), -1);   /* wrong type */
 	ck_assert_int_eq(svc_api_arg_uint(a, "w", true, 1, 1000, &u, &err), 1);
 	ck_assert_uint_eq(u, 5);
 	ck_assert_int_eq(svc_api_arg_uint(a, "big", true, 1, 1000, &u, &err), -1);
@@ -263,8 +266,10 @@ START_TEST(test_names)
 	ck_assert(!svc_name_valid("web server"));
 	ck_assert(!svc_name_valid("web\"}"));
 	ck_assert(!svc_name_valid("caf\xc3\xa9"));
-	ck_assert(svc_name_valid("a23456789012345678901234567890123456789012345678901234567890123"));
-	ck_assert(!svc_name_valid("a234567890123456789012345678901234567890123456789012345678901234"));
+	ck_assert(
+		svc_name_valid("a23456789012345678901234567890123456789012345678901234567890123"));
+	ck_assert(!svc_name_valid(
+		"a234567890123456789012345678901234567890123456789012345678901234"));
 }
 END_TEST
 
@@ -288,7 +293,8 @@ int main(void)
 	tcase_add_test(tc, test_request_round_trip);
 	tcase_add_test(tc, test_request_no_args);
 	tcase_add_test(tc, test_response_round_trip);
-	tcase_add_loop_test(tc, test_bad_requests, 0, sizeof(bad_requests) / sizeof(bad_requests[0]));
+	tcase_add_loop_test(tc, test_bad_requests, 0,
+			    sizeof(bad_requests) / sizeof(bad_requests[0]));
 	tcase_add_test(tc, test_size_limit);
 	tcase_add_test(tc, test_bad_responses);
 	tcase_add_test(tc, test_args);

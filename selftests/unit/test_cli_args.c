@@ -25,14 +25,15 @@ static int split(const char *line, char *buf, size_t len, char **argv, int max)
 static const struct {
 	const char *line;
 	const char *request; /* expected request JSON */
-	int json;            /* expected -j */
+	int json;	     /* expected -j */
 } good[] = {
 	{ "service add 2001:db8:5::1",
 	  "{\"v\":1,\"op\":\"service.add\",\"args\":{\"sid\":\"2001:db8:5::1\"}}" },
 	{ "service add 2001:DB8:5:0:0:0:0:1 --name web",
-	  "{\"v\":1,\"op\":\"service.add\",\"args\":{\"sid\":\"2001:db8:5::1\",\"name\":\"web\"}}" },
-	{ "service add --name=web 2001:db8:5::1",
-	  "{\"v\":1,\"op\":\"service.add\",\"args\":{\"name\":\"web\",\"sid\":\"2001:db8:5::1\"}}" },
+	  "{\"v\":1,\"op\":\"service.add\",\"args\":{\"sid\":\"2001:db8:5::1\",\"name\":\"web\"}"
+	  "}" },
+	{ "service add --name=web 2001:db8:5::1", "{\"v\":1,\"op\":\"service.add\",\"args\":{"
+						  "\"name\":\"web\",\"sid\":\"2001:db8:5::1\"}}" },
 	{ "-j service list", "{\"v\":1,\"op\":\"service.list\",\"args\":{}}", 1 },
 	{ "service list --json", "{\"v\":1,\"op\":\"service.list\",\"args\":{}}", 1 },
 	{ "--json -s /tmp/x.sock service show 2001:db8:5::1",
@@ -156,7 +157,8 @@ static const struct {
 	{ "service list x", "service list: unexpected argument 'x'" },
 	{ "service show", "service show: missing SID" },
 	{ "bind add 198.19.0.10:80 2001:db8::1", "bind add: invalid VIP:PORT/PROTO" },
-	{ "bind add 198.19.0.10:80/sctp 2001:db8::1", "invalid VIP:PORT/PROTO '198.19.0.10:80/sctp'" },
+	{ "bind add 198.19.0.10:80/sctp 2001:db8::1",
+	  "invalid VIP:PORT/PROTO '198.19.0.10:80/sctp'" },
 	{ "bind add 198.19.0.10:65536/tcp 2001:db8::1", "invalid VIP:PORT/PROTO" },
 	{ "bind add 2001:db8::10:80/tcp 2001:db8::1", "invalid VIP:PORT/PROTO" },
 	{ "bind add 198.19.0.10:80/tcp", "bind add: missing SID" },

@@ -67,7 +67,8 @@ static const struct {
 	{ "socket", "relative.sock", 0, "not an absolute path" },
 	{ "socket", "", 0, "empty path" },
 	{ "socket",
-	  "/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "/tmp/"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	  "aaaaaaaaaaaaaaaaaaaaa.sock",
 	  0, "longer than" },
 	{ "pin-dir", "/sys/fs/bpf/t1", 1, NULL },
@@ -117,7 +118,8 @@ START_TEST(test_set)
 	svc_cfg_init(&c);
 	r = svc_cfg_set(&c, set_table[_i].key, set_table[_i].val, err, sizeof(err));
 	if (set_table[_i].ok) {
-		ck_assert_msg(r == 0, "%s=%s rejected: %s", set_table[_i].key, set_table[_i].val, err);
+		ck_assert_msg(r == 0, "%s=%s rejected: %s", set_table[_i].key, set_table[_i].val,
+			      err);
 	} else {
 		ck_assert_msg(r < 0, "%s=%s accepted", set_table[_i].key, set_table[_i].val);
 		ck_assert_msg(strstr(err, set_table[_i].msg), "%s=%s: '%s' lacks '%s'",
@@ -202,7 +204,8 @@ START_TEST(test_file_errors)
 	write_cfg(file_errors[_i].text);
 	ck_assert_int_eq(parse(&c, err, sizeof(err), args), -EINVAL);
 	unlink(cfg_path);
-	ck_assert_msg(strstr(err, file_errors[_i].msg), "'%s' lacks '%s'", err, file_errors[_i].msg);
+	ck_assert_msg(strstr(err, file_errors[_i].msg), "'%s' lacks '%s'", err,
+		      file_errors[_i].msg);
 	ck_assert_msg(strstr(err, cfg_path), "'%s' does not name the file", err);
 }
 END_TEST
@@ -246,8 +249,8 @@ START_TEST(test_args_override_file)
 {
 	struct svc_agent_cfg c;
 	char err[256], b[SVC_ADDR_STRLEN];
-	const char *args[] = { "--mode", "native", "--src=10.9.9.9", "--config", cfg_path,
-			       "--metrics", "127.0.0.1:9999", NULL };
+	const char *args[] = { "--mode", "native",    "--src=10.9.9.9", "--config",
+			       cfg_path, "--metrics", "127.0.0.1:9999", NULL };
 
 	write_cfg("mode = skb\nsrc = 10.1.1.1\nsrc = 2001:db8::1\nmetrics = off\n");
 	ck_assert_int_eq(parse(&c, err, sizeof(err), args), 0);

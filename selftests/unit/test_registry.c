@@ -120,7 +120,8 @@ END_TEST
 START_TEST(test_errors_change_nothing)
 {
 	struct svc_sid s1 = sid_of("2001:db8:5::1"), s9 = sid_of("2001:db8:5::9");
-	struct svc_addr a1 = addr_of("10.0.1.2"), zero = addr_of("0.0.0.0"), a3 = addr_of("10.0.3.3");
+	struct svc_addr a1 = addr_of("10.0.1.2"), zero = addr_of("0.0.0.0"),
+			a3 = addr_of("10.0.3.3");
 	struct svc_binding_key b = binding_of("198.19.0.10:80/tcp");
 	struct svc_lpm_key own = prefix_of("2001:db8:5::1/128"), p = prefix_of("2001:db8:6::/48");
 	struct svc_reg_hop dup[2] = { { addr_of("10.0.1.2"), 1 }, { addr_of("10.0.1.2"), 2 } };
@@ -131,12 +132,12 @@ START_TEST(test_errors_change_nothing)
 
 	populate(&r);
 	before = svc_reg_to_json(&r);
-#define REJECT(call, code_, text)                                                                \
-	do {                                                                                     \
-		memset(&err, 0, sizeof(err));                                                    \
-		ck_assert_int_eq(call, -1);                                                      \
-		ck_assert_msg(err.code == code_, "%s: code %s (%s)", #call,                      \
-			      svc_api_code_name(err.code), err.msg);                             \
+#define REJECT(call, code_, text)                                                                  \
+	do {                                                                                       \
+		memset(&err, 0, sizeof(err));                                                      \
+		ck_assert_int_eq(call, -1);                                                        \
+		ck_assert_msg(err.code == code_, "%s: code %s (%s)", #call,                        \
+			      svc_api_code_name(err.code), err.msg);                               \
 		ck_assert_msg(strstr(err.msg, text), "%s: '%s' lacks '%s'", #call, err.msg, text); \
 	} while (0)
 	REJECT(svc_reg_service_add(&r, &s1, NULL, &err), SVC_API_EXISTS, "exists");
@@ -154,9 +155,11 @@ START_TEST(test_errors_change_nothing)
 	REJECT(svc_reg_instance_set(&r, &s1, &a1, 2000, 1, &err), SVC_API_INVALID, "weight");
 	REJECT(svc_reg_instance_del(&r, &s1, &a3, &err), SVC_API_NOT_FOUND, "no instance");
 	REJECT(svc_reg_binding_add(&r, &b, &s1, &err), SVC_API_EXISTS, "exists");
-	REJECT(svc_reg_binding_add(&r, &(struct svc_binding_key){ .vip = a3, .proto = 6 }, &s9, &err),
+	REJECT(svc_reg_binding_add(&r, &(struct svc_binding_key){ .vip = a3, .proto = 6 }, &s9,
+				   &err),
 	       SVC_API_NOT_FOUND, "no service");
-	REJECT(svc_reg_binding_add(&r, &(struct svc_binding_key){ .vip = a3, .proto = 1 }, &s1, &err),
+	REJECT(svc_reg_binding_add(&r, &(struct svc_binding_key){ .vip = a3, .proto = 1 }, &s1,
+				   &err),
 	       SVC_API_INVALID, "tcp or udp");
 	REJECT(svc_reg_binding_del(&r, &(struct svc_binding_key){ .vip = a3, .proto = 6 }, &err),
 	       SVC_API_NOT_FOUND, "no binding");
@@ -171,7 +174,8 @@ START_TEST(test_errors_change_nothing)
 	REJECT(svc_reg_rule_add(&r, &(struct svc_lpm_key){ 64 }, 9, NULL, 0, &err), SVC_API_INVALID,
 	       "unknown rule action");
 	REJECT(svc_reg_rule_del(&r, &own, &err), SVC_API_INVALID, "service's own rule");
-	REJECT(svc_reg_rule_del(&r, &(struct svc_lpm_key){ 64 }, &err), SVC_API_NOT_FOUND, "no rule");
+	REJECT(svc_reg_rule_del(&r, &(struct svc_lpm_key){ 64 }, &err), SVC_API_NOT_FOUND,
+	       "no rule");
 	REJECT(svc_reg_prefix_add(&r, &r.prefixes[0], &err), SVC_API_EXISTS, "exists");
 	REJECT(svc_reg_prefix_del(&r, &p, &err), SVC_API_NOT_FOUND, "no prefix");
 	REJECT(svc_reg_decap_add(&r, &r.decaps[0], &err), SVC_API_EXISTS, "exists");
@@ -244,7 +248,8 @@ START_TEST(test_json_bad)
 
 	populate(&r);
 	j = svc_reg_to_json(&r);
-	text = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	text = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
+								JSON_C_TO_STRING_NOSLASHESCAPE));
 	pos = strstr(text, bad_json[_i].find);
 	ck_assert_msg(pos, "'%s' not in %s", bad_json[_i].find, text);
 	mod = malloc(strlen(text) + strlen(bad_json[_i].replace) + 1);
