@@ -10,6 +10,7 @@
 #include "lib/lb.h"
 #include "lib/encap.h"
 #include "lib/delay.h"
+#include "lib/tcpopt.h"
 
 /* svc_forward - send the packet to next hop @nh_id (already known to be up). */
 static __always_inline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id,
@@ -69,6 +70,30 @@ static __always_inline int svc_resolve(struct xdp_md *ctx, struct svc_pkt *p,
 	return svc_forward(ctx, p, nh_id, hash, ok);
 }
 
+/*
+ * svc_route_by_option - stateless routing by an instance named in the packet:
+ * a resumed SYN's completed TIFID, or a flowID. Returns SVC_CONTINUE when
+ * there is none, or it names an instance that is unknown or down (counted).
+ */
+static __always_inline int svc_route_by_option(struct xdp_md *ctx, struct svc_pkt *p, __u32 hash)
+{
+	__u16 instance = 0;
+	int r;
+
+	r = svc_tcp_instance(ctx, p, &instance);
+	if (r == SVC_OPT_NONE)
+		return SVC_CONTINUE;
+	if (!svc_nexthop_up(instance)) {
+		svc_count(&router_stats, SVC_R_EV_STALE_INSTANCE, p->len);
+		return SVC_CONTINUE;
+	}
+	if (r == SVC_OPT_RESUME) {
+		svc_flow_record(p, instance, 0);
+		return svc_forward(ctx, p, instance, hash, SVC_R_FWD_RESUME);
+	}
+	return svc_forward(ctx, p, instance, hash, SVC_R_FWD_FLOWID);
+}
+
 static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 {
 	struct svc_sid sid;
@@ -82,6 +107,11 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 		return svc_verdict(p, p->is_icmp ? SVC_R_PASS_ICMP_OTHER : SVC_R_PASS_NO_SERVICE,
 				   XDP_PASS);
 	hash = svc_flow_hash(&p->key, ch_seed);
+	if (p->l4_hlen > SVC_TCPHDR_MIN && !p->is_icmp) {
+		ret = svc_route_by_option(ctx, p, hash);
+		if (ret != SVC_CONTINUE)
+			return ret;
+	}
 	nh_id = svc_flow_lookup(p);
 	if (nh_id)
 		return svc_forward(ctx, p, nh_id, hash,

@@ -149,8 +149,9 @@ struct svc_delay_event {
 };
 
 /*
- * Every verdict and every drop reason, one counter each. X(name, "metric label",
- * "description"). Userspace gets a name table from svc_reason_names.h.
+ * Every verdict and every drop reason, one counter each: every packet counts
+ * in exactly one of them. EV_* entries are events counted in addition.
+ * X(name, "metric label", "description"). Userspace names: svc_reason_names.h.
  */
 #define SVC_REASONS(X)                                                                              \
 	X(PASS_NOT_IP, "pass_not_ip", "not IPv4 or IPv6: passed")                                   \
@@ -165,6 +166,8 @@ struct svc_delay_event {
 	X(FWD_FLOW_HIT, "fwd_flow_hit", "forwarded by the flow table")                              \
 	X(FWD_CH_MISS, "fwd_ch_miss", "mid-flow packet not in the flow table: consistent hash")     \
 	X(FWD_ICMP, "fwd_icmp", "ICMP error quoting a service flow: forwarded to its instance")     \
+	X(FWD_RESUME, "fwd_resume", "SYN resuming a TI-flow: sent to the instance its TIFID names") \
+	X(FWD_FLOWID, "fwd_flowid", "packet with a flowID option: sent to the instance it names")   \
 	X(DELAY, "delay", "DELAY rule: handed to the agent")                                        \
 	X(DROP_DELAY_FULL, "drop_delay_full", "DELAY ring buffer full")                             \
 	X(DROP_RULE, "drop_rule", "DROP rule")                                                      \
@@ -182,7 +185,9 @@ struct svc_delay_event {
 	X(DECAP, "decap", "endpoint: decapsulated and delivered")                                   \
 	X(PASS_NOT_ENCAP, "pass_not_encap", "endpoint: not encapsulated: passed")                   \
 	X(DROP_DECAP_SOURCE, "drop_decap_source", "endpoint: encapsulated by an unknown source")    \
-	X(DROP_DECAP_BAD, "drop_decap_bad", "endpoint: malformed inner packet")
+	X(DROP_DECAP_BAD, "drop_decap_bad", "endpoint: malformed inner packet")                     \
+	X(EV_STALE_INSTANCE, "ev_stale_instance",                                                   \
+	  "event, not a verdict: TIFID/flowID named an unknown or down instance (hash used)")
 
 enum svc_reason {
 #define SVC_REASON_ENUM(name, label, desc) SVC_R_##name,
@@ -190,5 +195,13 @@ enum svc_reason {
 #undef SVC_REASON_ENUM
 	SVC_REASON_MAX
 };
+
+/*
+ * Slots in the stats maps: more than there are reasons, so that a newer program
+ * that adds reasons still reuses the pinned maps of an older one (upgrade
+ * without losing counters or reloading).
+ */
+#define SVC_STATS_SLOTS 64
+_Static_assert(SVC_REASON_MAX <= SVC_STATS_SLOTS, "raise SVC_STATS_SLOTS");
 
 #endif /* SVC_ABI_H */

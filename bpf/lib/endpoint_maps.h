@@ -17,7 +17,7 @@ struct {
 /* Verdict and drop-reason counters, indexed by enum svc_reason. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SVC_REASON_MAX);
+	__uint(max_entries, SVC_STATS_SLOTS);
 	__type(key, __u32);
 	__type(value, struct svc_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

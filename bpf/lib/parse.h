@@ -15,6 +15,8 @@ struct svc_pkt {
 	__u32 len;               /* frame length, for the byte counters */
 	__u32 l3_off;            /* start of the IP header */
 	__u32 ip_len;            /* IP packet length (header + payload) from its header */
+	__u32 l4_off;            /* start of the TCP/UDP header */
+	__u32 l4_hlen;           /* TCP header length (data offset * 4); 0 for others */
 	__u16 l3_proto;          /* ETH_P_IP or ETH_P_IPV6, host order */
 	__u8 tclass;             /* IPv4 TOS / IPv6 traffic class, copied to the outer header */
 	__u8 tcp_flags;          /* TCP flags byte (0 for UDP/ICMP) */
@@ -181,12 +183,14 @@ static __always_inline int svc_parse_ip6(void *data, void *data_end, struct svc_
  * svc_parse_ports - validate a TCP or UDP header at @l4, fill ports and TCP flags.
  * Other protocols: PASS (ICMP is handled by the caller before this).
  */
-static __always_inline int svc_parse_ports(void *l4, void *data_end, struct svc_pkt *p)
+static __always_inline int svc_parse_ports(void *data, void *l4, void *data_end,
+					   struct svc_pkt *p)
 {
 	struct tcphdr *th = l4;
 	struct udphdr *uh = l4;
 	__u32 doff;
 
+	p->l4_off = l4 - data;
 	if (p->key.proto == IPPROTO_TCP) {
 		if ((void *)(th + 1) > data_end)
 			return svc_verdict(p, SVC_R_DROP_BAD_L4, XDP_DROP);
@@ -196,6 +200,7 @@ static __always_inline int svc_parse_ports(void *l4, void *data_end, struct svc_
 		p->key.sport = th->source;
 		p->key.dport = th->dest;
 		p->tcp_flags = ((__u8 *)th)[13];
+		p->l4_hlen = doff;
 		return SVC_CONTINUE;
 	}
 	if (p->key.proto == IPPROTO_UDP) {
@@ -300,7 +305,7 @@ static __always_inline int svc_parse(struct xdp_md *ctx, struct svc_pkt *p)
 		return svc_parse_icmp4(l4, data_end, p);
 	if (p->key.proto == IPPROTO_ICMPV6 && p->l3_proto == ETH_P_IPV6)
 		return svc_parse_icmp6(l4, data_end, p);
-	return svc_parse_ports(l4, data_end, p);
+	return svc_parse_ports(data, l4, data_end, p);
 }
 
 #endif /* SVC_BPF_PARSE_H */

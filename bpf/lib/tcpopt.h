@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Router-side reading of svcplane TCP options: the instance a resumed SYN's
+ * completed TIFID names, or a data packet's flowID. Both let the router pick
+ * the instance without flow state.
+ */
+#ifndef SVC_BPF_TCPOPT_H
+#define SVC_BPF_TCPOPT_H
+
+#include "parse.h"
+#include "../../headers/svc_tiflow.h"
+
+/* Option kind of the TI-flow option and ExID of the flowID option (agent settings). */
+const volatile __u8 tiflow_kind = SVC_TIFLOW_KIND_DEFAULT;
+const volatile __u16 flowid_exid = SVC_FLOWID_EXID_DEFAULT;
+
+/* What svc_tcp_instance() found. */
+enum svc_opt_route {
+	SVC_OPT_NONE = 0,   /* no svcplane option naming an instance */
+	SVC_OPT_RESUME = 1, /* a SYN with a completed TIFID */
+	SVC_OPT_FLOWID = 2, /* a flowID option */
+};
+
+/* Reads 16 bits big-endian at @off of the masked header buffer. */
+static __always_inline __u16 svc_hdr16(const __u8 *h, __u32 off)
+{
+	return ((__u16)h[off & (SVC_TCPHDR_BUF - 1)] << 8) | h[(off + 1) & (SVC_TCPHDR_BUF - 1)];
+}
+
+/*
+ * svc_opt_instance - the instance named by the option of @kind/@len that
+ * starts at @start, if it is a TI-flow resume (SYN only) or a flowID.
+ */
+static __always_inline int svc_opt_instance(const __u8 *h, __u32 start, __u8 kind, __u8 len,
+					    bool syn, __u16 *instance)
+{
+	__u32 resp;
+
+	if (syn && kind == tiflow_kind && len == SVC_TIFLOW_LEN) {
+		/* tifid[3..5], the responder half, is at option offset 5..7. */
+		resp = ((__u32)h[(start + 5) & (SVC_TCPHDR_BUF - 1)] << 16) |
+		       ((__u32)svc_hdr16(h, start + 6));
+		if (!resp)
+			return SVC_OPT_NONE; /* a new flow: responder half still zero */
+		*instance = resp >> SVC_TIFID_INSTANCE_SHIFT;
+		return SVC_OPT_RESUME;
+	}
+	if (kind == SVC_FLOWID_KIND && len == SVC_FLOWID_LEN &&
+	    svc_hdr16(h, start + 2) == flowid_exid) {
+		/* flowID at option offset 4..7; its high 16 bits are the instance. */
+		*instance = svc_hdr16(h, start + 4);
+		return SVC_OPT_FLOWID;
+	}
+	return SVC_OPT_NONE;
+}
+
+/**
+ * svc_tcp_instance - walk the TCP options (bounded) for an option naming the instance
+ * @instance: out: the instance id (a next-hop id)
+ *
+ * Returns enum svc_opt_route. Malformed options end the walk with NONE: the
+ * packet is then routed as if it had none.
+ */
+static __always_inline int svc_tcp_instance(struct xdp_md *ctx, const struct svc_pkt *p,
+					    __u16 *instance)
+{
+	__u8 hdr[SVC_TCPHDR_BUF];
+	__u32 hlen = p->l4_hlen, off = SVC_TCPHDR_MIN, start;
+	bool syn = (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+	__u8 kind = 0, len = 0;
+	int i, r;
+
+	if (p->key.proto != IPPROTO_TCP || hlen <= SVC_TCPHDR_MIN || hlen > SVC_TCPHDR_MAX)
+		return SVC_OPT_NONE;
+	if (bpf_xdp_load_bytes(ctx, p->l4_off, hdr, hlen & (SVC_TCPHDR_BUF - 1)))
+		return SVC_OPT_NONE;
+	for (i = 0; i < SVC_TCPOPT_MAX_STEPS; i++) {
+		start = off;
+		r = svc_tcpopt_step(hdr, hlen, &off, &kind, &len);
+		if (r == SVC_OPTW_END || r == SVC_OPTW_BAD)
+			break;
+		if (r == SVC_OPTW_OPT) {
+			r = svc_opt_instance(hdr, start, kind, len, syn, instance);
+			if (r != SVC_OPT_NONE)
+				return r;
+		}
+	}
+	return SVC_OPT_NONE;
+}
+
+#endif /* SVC_BPF_TCPOPT_H */
