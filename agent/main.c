@@ -161,26 +161,22 @@ static int load_state(struct agent *a)
 	return 0;
 }
 
-/* --uninstall: detach every svcplane program (recorded or found), remove the pins. */
+/*
+ * --uninstall: detach every svcplane program found on this namespace's
+ * interfaces, then remove the pins. Works without opening the data plane, so
+ * it also cleans up after an incompatible (older or newer) version.
+ */
 static int uninstall(struct agent *a)
 {
-	struct svc_dp_config dcfg = { .pin_dir = a->cfg.pin_dir };
 	struct if_nameindex *ifs = if_nameindex();
 	int ret = 0, err, n = 0;
 
-	/* Every interface is scanned: the registry may be gone or incomplete. */
-	err = svc_dp_open(&dcfg, &a->dp, NULL);
-	if (err) {
-		pr_err("uninstall: open the data plane under %s: %s", a->cfg.pin_dir,
-		       strerror(-err));
-		if (ifs)
-			if_freenameindex(ifs);
-		return err;
-	}
+	if (!ifs)
+		pr_warn("uninstall: list interfaces: %s", strerror(errno));
 	for (struct if_nameindex *p = ifs; p && p->if_index; p++) {
 		if (svc_dp_attached(p->if_name, NULL, NULL) != 1)
 			continue;
-		err = svc_dp_detach(a->dp, p->if_name);
+		err = svc_dp_detach(NULL, p->if_name);
 		if (err && err != -ENOENT) {
 			ret = ret ?: err;
 			continue;
@@ -190,8 +186,6 @@ static int uninstall(struct agent *a)
 	}
 	if (ifs)
 		if_freenameindex(ifs);
-	svc_dp_close(a->dp);
-	a->dp = NULL;
 	err = svc_dp_unpin(a->cfg.pin_dir);
 	ret = ret ?: err;
 	if (!err)

@@ -151,8 +151,11 @@ static int run(const struct svc_ctl_inv *inv)
 	r = svc_api_response_parse(line, len, &result, &err);
 	free(line);
 	if (r) {
-		print_error(inv->json, svc_api_code_name(err.code), "%s [%s]", err.msg,
-			    svc_api_code_name(err.code));
+		/* People see the error class after the message; JSON has it as "code". */
+		if (inv->json)
+			print_error(true, svc_api_code_name(err.code), "%s", err.msg);
+		else
+			print_error(false, NULL, "%s [%s]", err.msg, svc_api_code_name(err.code));
 		return SVC_CTL_EXIT_FAIL;
 	}
 	print_result(stdout, inv->cmd, result, inv->json);
