@@ -88,14 +88,22 @@ int agent_gc(struct agent *a);
 void agent_set_cache_free(struct agent *a);
 /* agent_flow_count - number of entries in the flow table now. */
 int agent_flow_count(struct agent *a, size_t *count);
+/*
+ * agent_flow_tally - one walk of the flow table: *total entries, and per rule
+ * id / next-hop id counts in @per_rule[SVC_MAX_RULE_IDS] and @per_nh[SVC_MAX_NEXTHOPS].
+ */
+int agent_flow_tally(struct agent *a, size_t *total, __u32 *per_rule, __u32 *per_nh);
 
 /* handlers.c: one function per API op. */
 /* agent_handle - run one request; returns a response object (never NULL unless out of memory). */
 json_object *agent_handle(struct agent *a, const char *line, size_t len);
 /* agent_attachments_restore - attach recorded programs that are not attached (start-up). */
 void agent_attachments_restore(struct agent *a);
-/* agent_map_fill - {map, entries, max_entries} for each map (status, metrics). */
-json_object *agent_map_fill(struct agent *a);
+/*
+ * agent_map_fill - {map, entries, max_entries} for each map (status, metrics).
+ * @flows: the flow table's entry count if the caller has it, or -1 to count.
+ */
+json_object *agent_map_fill(struct agent *a, long long flows);
 
 /* server.c: the unix-socket API server. */
 int agent_server_open(struct agent *a);

@@ -949,7 +949,7 @@ static __u32 max_entries(struct agent *a, const char *name)
 	return info.max_entries;
 }
 
-json_object *agent_map_fill(struct agent *a)
+json_object *agent_map_fill(struct agent *a, long long flows)
 {
 	static const struct {
 		const char *name;
@@ -961,7 +961,7 @@ json_object *agent_map_fill(struct agent *a)
 		{ "decap_sources", sizeof(struct svc_addr) },
 	};
 	json_object *arr = json_object_new_array(), *o;
-	size_t sets = 0, flows = 0;
+	size_t sets = 0, nflows = 0;
 
 	for (size_t i = 0; i < sizeof(hashed) / sizeof(hashed[0]); i++) {
 		__u32 max = max_entries(a, hashed[i].name);
@@ -987,7 +987,9 @@ json_object *agent_map_fill(struct agent *a)
 	json_object_array_add(arr, o);
 	o = json_object_new_object();
 	put_str(o, "map", "flows");
-	put_int(o, "entries", agent_flow_count(a, &flows) ? -1 : (int64_t)flows);
+	if (flows < 0)
+		flows = agent_flow_count(a, &nflows) ? -1 : (long long)nflows;
+	put_int(o, "entries", flows);
 	put_int(o, "max_entries", max_entries(a, "flows"));
 	json_object_array_add(arr, o);
 	return arr;
@@ -1043,7 +1045,7 @@ static int op_status(struct agent *a, json_object *args, json_object *res, struc
 	if (ifs)
 		if_freenameindex(ifs);
 	json_object_object_add(res, "attachments", atts);
-	json_object_object_add(res, "maps", agent_map_fill(a));
+	json_object_object_add(res, "maps", agent_map_fill(a, -1));
 	return 0;
 }
 

@@ -101,9 +101,42 @@ static void rules(FILE *f, struct agent *a)
 	}
 }
 
-static void maps(FILE *f, struct agent *a)
+/* Flows per service (its own rule) and per instance address, from one walk. */
+static void flows(FILE *f, struct agent *a, long long *total)
 {
-	json_object *fill = agent_map_fill(a);
+	static __u32 per_rule[SVC_MAX_RULE_IDS], per_nh[SVC_MAX_NEXTHOPS];
+	char b[SVC_ADDR_STRLEN], b2[SVC_ADDR_STRLEN];
+	size_t n = 0;
+
+	*total = -1;
+	if (agent_flow_tally(a, &n, per_rule, per_nh))
+		return;
+	*total = (long long)n;
+	head(f, "svcplane_service_flows", "gauge",
+	     "Flow table entries resolved by a service's rule.");
+	for (size_t i = 0; i < a->reg.n_services; i++) {
+		const struct svc_reg_service *s = &a->reg.services[i];
+
+		fprintf(f, "svcplane_service_flows{service=\"%s\",name=\"",
+			svc_sid_format(&s->sid, b, sizeof(b)));
+		label(f, s->name);
+		fprintf(f, "\"} %u\n", per_rule[s->rule_id]);
+	}
+	head(f, "svcplane_instance_flows", "gauge",
+	     "Flow table entries pointing at an instance's address.");
+	for (size_t i = 0; i < a->reg.n_instances; i++) {
+		const struct svc_reg_instance *in = &a->reg.instances[i];
+		__u32 id = svc_reg_nh_id(&a->reg, &in->addr);
+
+		fprintf(f, "svcplane_instance_flows{service=\"%s\",instance=\"%s\"} %u\n",
+			svc_sid_format(&in->sid, b, sizeof(b)),
+			svc_addr_format(&in->addr, b2, sizeof(b2)), id ? per_nh[id] : 0);
+	}
+}
+
+static void maps(FILE *f, struct agent *a, long long nflows)
+{
+	json_object *fill = agent_map_fill(a, nflows);
 	size_t n = fill ? json_object_array_length(fill) : 0;
 
 	head(f, "svcplane_map_entries", "gauge", "Entries in each BPF map.");
@@ -161,6 +194,7 @@ char *agent_metrics_render(struct agent *a, size_t *len)
 {
 	char *buf = NULL;
 	size_t up = 0;
+	long long nflows;
 	FILE *f = open_memstream(&buf, len);
 
 	if (!f)
@@ -184,7 +218,8 @@ char *agent_metrics_render(struct agent *a, size_t *len)
 	instances(f, a, true);
 	head(f, "svcplane_rule_packets_total", "counter", "Packets resolved by an explicit rule.");
 	rules(f, a);
-	maps(f, a);
+	flows(f, a, &nflows);
+	maps(f, a, nflows);
 	head(f, "svcplane_services", "gauge", "Registered services.");
 	fprintf(f, "svcplane_services %zu\n", a->reg.n_services);
 	for (size_t i = 0; i < a->reg.n_instances; i++)

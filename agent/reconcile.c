@@ -502,3 +502,33 @@ int agent_flow_count(struct agent *a, size_t *count)
 	*count = 0;
 	return svc_dp_flows_foreach(a->dp, count_flow, count);
 }
+
+struct tally {
+	size_t total;
+	__u32 *per_rule, *per_nh;
+};
+
+static int tally_flow(const struct svc_flow_key *key, const struct svc_flow *val, void *arg)
+{
+	struct tally *t = arg;
+
+	(void)key;
+	t->total++;
+	if (val->rule_id < SVC_MAX_RULE_IDS)
+		t->per_rule[val->rule_id]++;
+	if (val->nh_id < SVC_MAX_NEXTHOPS)
+		t->per_nh[val->nh_id]++;
+	return 0;
+}
+
+int agent_flow_tally(struct agent *a, size_t *total, __u32 *per_rule, __u32 *per_nh)
+{
+	struct tally t = { 0, per_rule, per_nh };
+	int err;
+
+	memset(per_rule, 0, SVC_MAX_RULE_IDS * sizeof(*per_rule));
+	memset(per_nh, 0, SVC_MAX_NEXTHOPS * sizeof(*per_nh));
+	err = svc_dp_flows_foreach(a->dp, tally_flow, &t);
+	*total = t.total;
+	return err;
+}
