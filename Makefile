@@ -25,7 +25,7 @@ SKEL := $(OUTPUT)/skel
 OBJ := $(OUTPUT)/obj
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I. -Ibpf -Iheaders \
-	-Wall -Wno-unused-function -Wno-compare-distinct-pointer-types
+	-Wall -Werror -Wno-unused-function -Wno-compare-distinct-pointer-types
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	-I. -Iheaders -Iagent/lib -I$(SKEL) $(SANFLAGS)

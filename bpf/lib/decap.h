@@ -27,6 +27,10 @@ static __always_inline int svc_outer_hdr(void *data, void *data_end, struct svc_
 			return svc_verdict(p, SVC_R_PASS_NOT_ENCAP, XDP_PASS);
 		if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 			return svc_verdict(p, SVC_R_PASS_NOT_ENCAP, XDP_PASS);
+		/* A total length past the frame is malformed: the stack, not us, judges it. */
+		if ((void *)iph + bpf_ntohs(iph->tot_len) > data_end ||
+		    bpf_ntohs(iph->tot_len) < iph->ihl * 4)
+			return svc_verdict(p, SVC_R_PASS_NOT_ENCAP, XDP_PASS);
 		*outer_len = iph->ihl * 4;
 		*inner_proto = iph->protocol;
 		svc_addr_set_v4(src, iph->saddr);
@@ -37,6 +41,8 @@ static __always_inline int svc_outer_hdr(void *data, void *data_end, struct svc_
 	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
 		return svc_verdict(p, SVC_R_PASS_NOT_ENCAP, XDP_PASS);
 	if (ip6->nexthdr != IPPROTO_IPIP && ip6->nexthdr != IPPROTO_IPV6)
+		return svc_verdict(p, SVC_R_PASS_NOT_ENCAP, XDP_PASS);
+	if ((void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > data_end)
 		return svc_verdict(p, SVC_R_PASS_NOT_ENCAP, XDP_PASS);
 	*outer_len = sizeof(*ip6);
 	*inner_proto = ip6->nexthdr;

@@ -18,7 +18,8 @@ const volatile __u32 ch_seed = 0;
  * svc_lookup_service - the serviceID a packet is for
  *
  * A binding {dst, dport, proto}, then {dst, 0, proto}; for IPv6 with no
- * binding, the destination itself when it lies in a configured sid prefix.
+ * binding, the destination itself when it lies in a configured sid prefix
+ * (for an ICMP error, p->key is the quoted flow, so the same holds).
  * Returns 0 with @sid set, or -1 when the packet is for no service.
  */
 static __always_inline int svc_lookup_service(const struct svc_pkt *p, struct svc_sid *sid)
@@ -39,7 +40,7 @@ static __always_inline int svc_lookup_service(const struct svc_pkt *p, struct sv
 		*sid = b->sid;
 		return 0;
 	}
-	if (p->l3_proto != ETH_P_IPV6 || p->is_icmp)
+	if (p->l3_proto != ETH_P_IPV6)
 		return -1;
 	lk.prefixlen = 128;
 	__builtin_memcpy(lk.sid.b, p->key.dst.b, 16);

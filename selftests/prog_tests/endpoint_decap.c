@@ -183,6 +183,21 @@ static void malformed_outer_v4(struct pkt *p)
 	p->buf[14] = 0x44; /* IHL 4 */
 }
 
+static void malformed_outer_v4_totlen(struct pkt *p)
+{
+	encap(p, 0, false, DPT_SRC4, false, 0, NULL, 0);
+	/* total length one byte past the frame, header checksum kept right */
+	p->buf[14 + 2] = (p->len - 14 + 1) >> 8;
+	p->buf[14 + 3] = (p->len - 14 + 1) & 0xff;
+	pkt_ip4_csum_fix(p->buf + 14);
+}
+
+static void malformed_outer_v6(struct pkt *p)
+{
+	encap(p, 0, true, DPT_SRC6, true, 0, NULL, 0);
+	p->buf[14 + 4] = 0x7f; /* payload length far past the frame */
+}
+
 #define DECAP \
 	.prog = SVC_PROG_ENDPOINT, .verdict = XDP_PASS, .counter = SVC_R_DECAP, .out = DPT_OUT_DECAP
 
@@ -220,6 +235,13 @@ static const struct dpt_fixture rows[] = {
 	  DPT_PASS(SVC_R_PASS_NOT_ENCAP) },
 	{ "malformed_outer_v4", "outer IHL 4", malformed_outer_v4, .prog = SVC_PROG_ENDPOINT,
 	  DPT_PASS(SVC_R_PASS_NOT_ENCAP), .malformed = true },
+	{ "malformed_outer_v4_totlen",
+	  "outer total length past the frame (as the router "
+	  "defines malformed IPv4)",
+	  malformed_outer_v4_totlen, .prog = SVC_PROG_ENDPOINT, DPT_PASS(SVC_R_PASS_NOT_ENCAP),
+	  .malformed = true },
+	{ "malformed_outer_v6", "outer payload length past the frame", malformed_outer_v6,
+	  .prog = SVC_PROG_ENDPOINT, DPT_PASS(SVC_R_PASS_NOT_ENCAP), .malformed = true },
 };
 
 /*

@@ -108,6 +108,12 @@ static void ptb_v6_to_v4_nh(struct pkt *p)
 	icmp6(p, 2, 0, 1400, dpt_vip6(SVC_FWD4), 80, IPPROTO_TCP, 48);
 }
 
+static void ptb_v6_sid(struct pkt *p)
+{
+	/* The client connected straight to serviceID fd00:5e::2, port 9999. */
+	icmp6(p, 2, 0, 1280, dpt_sid(SVC_FWD6), 9999, IPPROTO_TCP, 60);
+}
+
 static void quote_not_service_v4(struct pkt *p)
 {
 	icmp4(p, 3, 4, 1400, "10.200.0.1", 80, IPPROTO_TCP, 28);
@@ -166,6 +172,8 @@ static const struct dpt_fixture rows[] = {
 	  DPT_FWD(SVC_R_FWD_ICMP, NH_OUT6A, SVC_FWD6) },
 	{ "packet_too_big_v6_in_v4", "ICMPv6 PTB, service with an IPv4 next hop", ptb_v6_to_v4_nh,
 	  DPT_FWD(SVC_R_FWD_ICMP, NH_OUT4A, SVC_FWD4) },
+	{ "packet_too_big_v6_sid", "quoted source is a serviceID in the sid prefix", ptb_v6_sid,
+	  DPT_FWD(SVC_R_FWD_ICMP, NH_OUT6A, SVC_FWD6) },
 	{ "quote_not_service_v4", "quoted source is no VIP", quote_not_service_v4,
 	  DPT_PASS(SVC_R_PASS_ICMP_OTHER) },
 	{ "quote_not_service_v6", "quoted source is no VIP", quote_not_service_v6,
