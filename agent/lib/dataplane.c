@@ -23,6 +23,7 @@
 #include "addr.h"
 #include "dataplane.h"
 #include "log.h"
+#include "neigh.h"
 
 struct svc_dp {
 	struct router_bpf *router;
@@ -762,6 +763,7 @@ int svc_dp_rule_delete(struct svc_dp *dp, const struct svc_lpm_key *prefix)
 int svc_dp_nexthop_update(struct svc_dp *dp, __u32 id, const struct svc_nexthop *nh)
 {
 	char what[32];
+	int err;
 
 	if (!dp || !nh)
 		return -EINVAL;
@@ -775,7 +777,11 @@ int svc_dp_nexthop_update(struct svc_dp *dp, __u32 id, const struct svc_nexthop 
 		return -EINVAL;
 	}
 	snprintf(what, sizeof(what), "next hop %u", id);
-	return dp_update(dp->router->maps.nexthops, &id, nh, what);
+	err = dp_update(dp->router->maps.nexthops, &id, nh, what);
+	/* The router can only transmit to a next hop whose MAC the kernel knows. */
+	if (!err && (nh->flags & SVC_NH_F_UP))
+		svc_neigh_prime(&nh->addr);
+	return err;
 }
 
 int svc_dp_nexthop_delete(struct svc_dp *dp, __u32 id)

@@ -93,7 +93,11 @@ int svc_dp_rule_delete(struct svc_dp *dp, const struct svc_lpm_key *prefix);
  * (logged at debug level only: callers reconciling state may ignore it).
  */
 
-/* Next hop @id (1..SVC_MAX_NEXTHOPS-1). Delete zeroes it (a zeroed next hop is down). */
+/*
+ * Next hop @id (1..SVC_MAX_NEXTHOPS-1). Delete zeroes it (a zeroed next hop is down).
+ * Updating an up next hop also starts neighbour resolution of its address
+ * (svc_neigh_prime), which the router's FIB lookup needs.
+ */
 int svc_dp_nexthop_update(struct svc_dp *dp, __u32 id, const struct svc_nexthop *nh);
 int svc_dp_nexthop_delete(struct svc_dp *dp, __u32 id);
 

@@ -800,6 +800,38 @@ START_TEST(test_attach_replace_detach)
 }
 END_TEST
 
+/* An up next hop makes the kernel resolve its MAC: the router's FIB lookup needs it. */
+START_TEST(test_nexthop_resolves_neighbour)
+{
+	const char *dir = pin_dir("neigh");
+	struct svc_nexthop nh = { .flags = SVC_NH_F_UP };
+	struct svc_dp *dp;
+	char out[256] = "";
+	int i;
+
+	enter_netns_with_veth();
+	/* Nobody answers for .2: the entry (INCOMPLETE, then FAILED) shows the attempt. */
+	ck_assert_int_eq(system("ip addr add 198.18.201.1/24 dev svct0"), 0);
+	ck_assert_int_eq(svc_addr_parse("198.18.201.2", &nh.addr), 0);
+	dp = open_dp(dir, 1024, NULL);
+	ck_assert_int_eq(svc_dp_nexthop_update(dp, 7, &nh), 0);
+	/* Poll (no sleep as synchronisation): the neighbour entry appears at once or not at all. */
+	for (i = 0; i < 50 && !strstr(out, "198.18.201.2"); i++) {
+		FILE *f = popen("ip neigh show dev svct0", "r");
+		size_t n;
+
+		ck_assert_ptr_nonnull(f);
+		n = fread(out, 1, sizeof(out) - 1, f);
+		out[n] = '\0';
+		pclose(f);
+		if (!strstr(out, "198.18.201.2"))
+			usleep(20000);
+	}
+	ck_assert_msg(strstr(out, "198.18.201.2"), "no neighbour entry for the next hop: '%s'", out);
+	svc_dp_close(dp);
+}
+END_TEST
+
 START_TEST(test_attach_errors)
 {
 	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
@@ -866,6 +898,7 @@ static Suite *dataplane_suite(void)
 	tcase_add_unchecked_fixture(tx, NULL, cleanup_pins);
 	tcase_add_test(tx, test_attach_replace_detach);
 	tcase_add_test(tx, test_attach_errors);
+	tcase_add_test(tx, test_nexthop_resolves_neighbour);
 	suite_add_tcase(s, tx);
 	return s;
 }
