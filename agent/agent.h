@@ -27,6 +27,11 @@
 #define SVC_AGENT_DRAIN_IDLE_S 15
 /* How often draining next hops are checked. */
 #define SVC_AGENT_GC_PERIOD_S 2
+/*
+ * How often next-hop neighbours are re-resolved: XDP traffic never confirms a
+ * neighbour entry, so the kernel would let it go stale and eventually drop it.
+ */
+#define SVC_AGENT_NEIGH_PERIOD_S 30
 /* flows.list: default and largest number of flows returned. */
 #define SVC_AGENT_FLOWS_DEFAULT 1000
 #define SVC_AGENT_FLOWS_MAX 100000
@@ -57,6 +62,7 @@ struct agent {
 	struct MHD_Daemon *mhd;
 	struct timespec started; /* CLOCK_MONOTONIC */
 	time_t next_gc;		 /* CLOCK_MONOTONIC seconds */
+	time_t next_neigh;	 /* CLOCK_MONOTONIC seconds */
 
 	/* Reconcile bookkeeping. */
 	struct set_cache sets[SVC_MAX_SETS];
@@ -82,6 +88,8 @@ int agent_state_save(struct agent *a, char *why, size_t whylen);
 /* reconcile.c: desired state -> maps. */
 /* agent_reconcile - write the whole desired state into the maps and remove what is not desired. */
 int agent_reconcile(struct agent *a);
+/* agent_neigh_refresh - re-resolve the neighbours of the next hops in use (periodic). */
+void agent_neigh_refresh(struct agent *a);
 /* agent_gc - zero next hops that no longer have a user nor a recently active flow. */
 int agent_gc(struct agent *a);
 /* agent_set_cache_free - forget what was installed (frees memory). */

@@ -236,6 +236,11 @@ static void run_loop(struct agent *a)
 			agent_gc(a);
 			a->next_gc = (time_t)agent_now_s() + SVC_AGENT_GC_PERIOD_S;
 		}
+		if (agent_now_s() >= (double)a->next_neigh) {
+			if (a->next_neigh)
+				agent_neigh_refresh(a);
+			a->next_neigh = (time_t)agent_now_s() + SVC_AGENT_NEIGH_PERIOD_S;
+		}
 	}
 }
 

@@ -18,6 +18,7 @@
 #include "addr.h"
 #include "agent.h"
 #include "log.h"
+#include "neigh.h"
 
 const double svc_reconcile_bounds[SVC_RECONCILE_BUCKETS] = { 0.0005, 0.001, 0.0025, 0.005, 0.01,
 							     0.025,  0.05,  0.1,    0.5,   1.0 };
@@ -170,6 +171,19 @@ static int install_nexthops(struct agent *a)
 		ret = ret ?: err;
 	}
 	return ret;
+}
+
+/*
+ * svc_dp_nexthop_update starts neighbour resolution when a next hop is
+ * written; XDP traffic never confirms the neighbour entry, so the kernel could
+ * garbage-collect it (the router then drops with drop_no_neigh): refresh it.
+ * svc_neigh_prime logs its own failures.
+ */
+void agent_neigh_refresh(struct agent *a)
+{
+	for (size_t i = 0; i < a->reg.n_nexthops; i++)
+		if (svc_reg_nh_used(&a->reg, &a->reg.nexthops[i].addr))
+			svc_neigh_prime(&a->reg.nexthops[i].addr);
 }
 
 /* At the first reconcile: zero next hops that are up but unknown to the registry. */
