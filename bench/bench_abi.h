@@ -33,4 +33,13 @@ struct bench_wrap_cfg {
 	__u32 sport_off; /* frame offset of the TCP source port */
 };
 
+/* bench_fib: the lookup it makes (addresses in network order; IPv4 in the last word). */
+#define BENCH_AF_INET 2
+#define BENCH_AF_INET6 10
+struct bench_fib_cfg {
+	__u32 family; /* BENCH_AF_INET or BENCH_AF_INET6 */
+	__u32 src[4];
+	__u32 dst[4];
+};
+
 #endif /* SVC_BENCH_ABI_H */

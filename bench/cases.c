@@ -450,6 +450,37 @@ static int endpoint_cases(struct bench_env *env)
 	return run_case(env, &c, NULL);
 }
 
+/*
+ * Components: one bpf_fib_lookup to a next hop of each family (route via the
+ * gateway, permanent neighbour), the helper every forwarded packet calls.
+ */
+static int component_cases(struct bench_env *env)
+{
+	struct svc_addr s4 = bench_addr(BENCH_SRC4), s6 = bench_addr(BENCH_SRC6);
+	struct svc_addr d4 = bench_nh4(1), d6 = bench_nh6(1);
+	struct bench_case c;
+	int fam, err;
+
+	for (fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+		bool v4 = fam == AF_INET;
+
+		case_init(&c, v4 ? "component_fib_lookup_ipv4" : "component_fib_lookup_ipv6",
+			  v4 ? "component: bpf_fib_lookup v4 (in all fwd)" :
+			       "component: bpf_fib_lookup v6 (in all fwd)", fam);
+		case_tcp(&c, fam, BENCH_TCP_ACK, BENCH_DST_SERVICE);
+		env->bp->bss->fib_cfg.family = v4 ? BENCH_AF_INET : BENCH_AF_INET6;
+		memcpy(env->bp->bss->fib_cfg.src, v4 ? s4.b : s6.b, 16);
+		memcpy(env->bp->bss->fib_cfg.dst, v4 ? d4.b : d6.b, 16);
+		c.target_fd = bpf_program__fd(env->bp->progs.bench_fib);
+		c.expect.act = XDP_PASS; /* XDP_DROP: the lookup failed */
+		c.expect.check = check_same;
+		err = run_case(env, &c, NULL);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* Cases that come with issue 4: listed, not invented. */
 static void not_yet(struct bench_env *env, const char *name, const char *label)
 {
@@ -477,6 +508,7 @@ int bench_fig_packet(struct bench_env *env, json_object *out)
 	err = err ?: router_cases(env, AF_INET);
 	err = err ?: router_cases(env, AF_INET6);
 	err = err ?: endpoint_cases(env);
+	err = err ?: component_cases(env);
 	if (err)
 		return err;
 	not_yet(env, "router_flowid_ipv4", "router: flowID-routed packet");
