@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* svc-bench internals: packets, BPF_PROG_TEST_RUN measurement, cases, results (docs/performance.md). */
+/* svc-bench internals: packets, measurement, cases, results (docs/performance.md). */
 #ifndef SVC_BENCH_H
 #define SVC_BENCH_H
 
@@ -23,7 +23,7 @@
 #define BENCH_GW_MAC "02:00:00:b0:00:02"
 #define BENCH_NH4_NET 0xC6130000U /* 198.19.0.0/16: next hop k is 198.19.k/256.k%256 */
 #define BENCH_NH6_PREFIX "2001:db8:bb::"
-#define BENCH_NH6_ID_BASE 2000 /* IPv6 next hop k has id BENCH_NH6_ID_BASE + k */
+#define BENCH_NH6_ID_BASE 2000	  /* IPv6 next hop k has id BENCH_NH6_ID_BASE + k */
 #define BENCH_CLIENT4 0xC6124000U /* 198.18.64.0: first client address (flow index 0) */
 #define BENCH_CLIENT6 "2001:db8:64::"
 #define BENCH_VIP4 "198.18.100.10"
@@ -33,7 +33,7 @@
 #define BENCH_VPORT 80
 #define BENCH_SID4 "2001:db8:5e::1"   /* service behind the IPv4 binding */
 #define BENCH_SID6 "2001:db8:5e:6::1" /* service behind the IPv6 binding */
-#define BENCH_DECAP4 "198.18.0.9"       /* router whose packets the endpoint decapsulates */
+#define BENCH_DECAP4 "198.18.0.9"     /* router whose packets the endpoint decapsulates */
 #define BENCH_DECAP6 "2001:db8:b::9"
 #define BENCH_VIP4_DEMUX "198.18.100.20" /* bound to a service whose rule is DEMUX */
 #define BENCH_VIP6_DEMUX "2001:db8:100::20"
@@ -48,7 +48,7 @@
 
 /* One TCP packet of the benchmark: family, endpoints, flags. */
 struct bench_tcp {
-	int family;          /* AF_INET or AF_INET6 */
+	int family;	     /* AF_INET or AF_INET6 */
 	struct svc_addr src; /* v4-mapped for IPv4 */
 	struct svc_addr dst;
 	__u16 sport, dport; /* host order */
@@ -77,9 +77,9 @@ struct svc_addr bench_nh6(__u32 k);
 
 /* What a measured case must produce, checked on every run. */
 struct bench_expect {
-	__u32 act;              /* XDP_* verdict of every iteration */
-	int reason;             /* enum svc_reason counted for each iteration, -1: none */
-	enum svc_prog prog;     /* whose stats map counts it */
+	__u32 act;	    /* XDP_* verdict of every iteration */
+	int reason;	    /* enum svc_reason counted for each iteration, -1: none */
+	enum svc_prog prog; /* whose stats map counts it */
 	int (*check)(const __u8 *in, size_t in_len, const __u8 *out, size_t out_len, char *why,
 		     size_t why_len); /* output frame of the last iteration; NULL: none */
 };
@@ -89,36 +89,37 @@ struct bench_case {
 	const char *name;   /* stable snake_case id (JSON) */
 	const char *label;  /* table text */
 	const char *family; /* "ipv4" / "ipv6" */
-	int target_fd;      /* program under test */
-	bool wrapped;       /* through the restore-and-tail-call wrapper (programs that rewrite) */
+	int target_fd;	    /* program under test */
+	bool wrapped;	    /* through the restore-and-tail-call wrapper (programs that rewrite) */
 	__u8 pkt[BENCH_PKT_MAX];
 	size_t len;
-	struct bench_wrap_cfg vary; /* vmode/vbase/vcount/vstart/offsets (pkt_len is set from len) */
-	__u64 vstart_step;          /* SEQ: added to vstart each round (distinct flows per round) */
-	__u32 repeat;               /* iterations per round; 0 = the run's default */
-	int (*prepare)(void *arg);  /* before each round (e.g. clear the flow table); may be NULL */
+	struct bench_wrap_cfg
+		vary;		   /* vmode/vbase/vcount/vstart/offsets (pkt_len is set from len) */
+	__u64 vstart_step;	   /* SEQ: added to vstart each round (distinct flows per round) */
+	__u32 repeat;		   /* iterations per round; 0 = the run's default */
+	int (*prepare)(void *arg); /* before each round (e.g. clear the flow table); may be NULL */
 	void *prepare_arg;
 	struct bench_expect expect;
 };
 
 /* A measured case. */
 struct bench_result {
-	double ns;       /* ns/packet as BPF_PROG_TEST_RUN would report it without rewriting effects */
-	double net_ns;   /* ns/packet above the XDP_PASS baseline */
-	double spread;   /* max - min of the rounds' figures, ns */
-	__u64 packets;   /* iterations of the program under test, all verified */
-	bool verified;   /* every verdict, counter and output matched */
-	char why[256];   /* when not verified: what did not match */
+	double ns; /* ns/packet as BPF_PROG_TEST_RUN would report it without rewriting effects */
+	double net_ns; /* ns/packet above the XDP_PASS baseline */
+	double spread; /* max - min of the rounds' figures, ns */
+	__u64 packets; /* iterations of the program under test, all verified */
+	bool verified; /* every verdict, counter and output matched */
+	char why[256]; /* when not verified: what did not match */
 };
 
 /* The environment every measurement shares. */
 struct bench_env {
 	struct svc_dp *dp;
 	struct bench_progs_bpf *bp;
-	int ifindex;      /* ingress_ifindex given to BPF_PROG_TEST_RUN */
-	int rounds;       /* rounds per case (median) */
-	__u32 repeat;     /* iterations per round */
-	double pass_ns;   /* XDP_PASS baseline, direct */
+	int ifindex;	  /* ingress_ifindex given to BPF_PROG_TEST_RUN */
+	int rounds;	  /* rounds per case (median) */
+	__u32 repeat;	  /* iterations per round */
+	double pass_ns;	  /* XDP_PASS baseline, direct */
 	double parse4_ns; /* parse-and-XDP_TX baseline, IPv4 / IPv6 */
 	double parse6_ns;
 	json_object *cases; /* per-packet results (array) */
@@ -126,7 +127,8 @@ struct bench_env {
 
 /* measure.c */
 int bench_measure(struct bench_env *env, struct bench_case *c, struct bench_result *r);
-/* bench_env_init - load the wrapper/baseline programs; bench_env_fini - drop the tail-call target. */
+/* bench_env_init - load the wrapper/baseline programs; bench_env_fini - drop the tail-call target.
+ */
 int bench_env_init(struct bench_env *env, struct svc_dp *dp, int ifindex);
 void bench_env_fini(struct bench_env *env);
 void bench_env_fini_target(struct bench_env *env);

@@ -8,9 +8,10 @@
 
 /* How the wrapper varies the flow of each iteration. */
 enum bench_vary {
-	BENCH_VARY_NONE = 0,    /* the same packet every iteration */
-	BENCH_VARY_SEQ = 1,     /* flow vstart + iteration: a new flow each time */
-	BENCH_VARY_SCATTER = 2, /* flow (iteration * BENCH_SCATTER_MUL) % vcount: spread over a table */
+	BENCH_VARY_NONE = 0, /* the same packet every iteration */
+	BENCH_VARY_SEQ = 1,  /* flow vstart + iteration: a new flow each time */
+	BENCH_VARY_SCATTER =
+		2, /* flow (iteration * BENCH_SCATTER_MUL) % vcount: spread over a table */
 };
 
 /*
@@ -24,11 +25,11 @@ enum bench_vary {
 #define BENCH_SCATTER_MUL 2654435761ULL
 
 struct bench_wrap_cfg {
-	__u32 pkt_len;   /* bytes of wrap_pkt that form the frame */
-	__u32 vmode;     /* enum bench_vary */
-	__u32 vbase;     /* host order: first source address word (IPv4, or low word of IPv6) */
-	__u32 vcount;    /* SCATTER: number of flows to spread over (>= 1) */
-	__u64 vstart;    /* SEQ: first flow index */
+	__u32 pkt_len;	 /* bytes of wrap_pkt that form the frame */
+	__u32 vmode;	 /* enum bench_vary */
+	__u32 vbase;	 /* host order: first source address word (IPv4, or low word of IPv6) */
+	__u32 vcount;	 /* SCATTER: number of flows to spread over (>= 1) */
+	__u64 vstart;	 /* SEQ: first flow index */
 	__u32 saddr_off; /* frame offset of the source address word the variants write */
 	__u32 sport_off; /* frame offset of the TCP source port */
 };

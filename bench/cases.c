@@ -29,8 +29,7 @@ static int must(int err, const char *what)
 	return err;
 }
 
-static int add_rule(struct svc_dp *dp, const char *prefix, __u8 action, __u32 set_id,
-		    __u32 rule_id)
+static int add_rule(struct svc_dp *dp, const char *prefix, __u8 action, __u32 set_id, __u32 rule_id)
 {
 	struct svc_rule rule = { .action = action, .set_id = set_id, .rule_id = rule_id };
 	struct svc_lpm_key k;
@@ -42,7 +41,8 @@ static int add_rule(struct svc_dp *dp, const char *prefix, __u8 action, __u32 se
 
 static int add_binding(struct svc_dp *dp, const char *vip, const char *sid)
 {
-	struct svc_binding_key k = { .vip = bench_addr(vip), .port = htons(BENCH_VPORT),
+	struct svc_binding_key k = { .vip = bench_addr(vip),
+				     .port = htons(BENCH_VPORT),
 				     .proto = IPPROTO_TCP };
 	struct svc_binding b = {};
 
@@ -81,8 +81,9 @@ static int add_nexthops(struct svc_dp *dp, __u32 n4)
 		m[k - 1].nh_id = k;
 		m[k - 1].weight = 1;
 	}
-	return err ?: must(svc_dp_nhset_update(dp, BENCH_SET4, m, BENCH_BASE_NH),
-			   "next-hop set update");
+	return err
+		       ?: must(svc_dp_nhset_update(dp, BENCH_SET4, m, BENCH_BASE_NH),
+			       "next-hop set update");
 }
 
 /*
@@ -154,8 +155,8 @@ int bench_check_encap(const __u8 *in, size_t in_len, const __u8 *out, size_t out
 		const struct iphdr *o = (const void *)(out + ETH_HLEN);
 		struct svc_addr src = bench_addr(BENCH_SRC4);
 
-		if (o->protocol != (inner4 ? IPPROTO_IPIP : IPPROTO_IPV6) ||
-		    o->saddr != src.w[3] || (ntohl(o->daddr) & 0xffff0000U) != BENCH_NH4_NET)
+		if (o->protocol != (inner4 ? IPPROTO_IPIP : IPPROTO_IPV6) || o->saddr != src.w[3] ||
+		    (ntohl(o->daddr) & 0xffff0000U) != BENCH_NH4_NET)
 			return why_set(why, why_len, "outer IPv4 header is not router -> next hop");
 	} else {
 		const struct ipv6hdr *o = (const void *)(out + ETH_HLEN);
@@ -179,14 +180,15 @@ static int check_decap(const __u8 *in, size_t in_len, const __u8 *out, size_t ou
 		       size_t why_len)
 {
 	size_t outer = eth_proto(in) == ETH_P_IP ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
-	__u8 proto = eth_proto(in) == ETH_P_IP ? ((const struct iphdr *)(in + ETH_HLEN))->protocol :
-						 ((const struct ipv6hdr *)(in + ETH_HLEN))->nexthdr;
+	__u8 proto = eth_proto(in) == ETH_P_IP ? ((const struct iphdr *)(in + ETH_HLEN))->protocol
+					       : ((const struct ipv6hdr *)(in + ETH_HLEN))->nexthdr;
 
 	if (out_len + outer != in_len)
 		return why_set(why, why_len, "length is not input - outer header");
 	if (eth_proto(out) != (proto == IPPROTO_IPIP ? ETH_P_IP : ETH_P_IPV6) ||
 	    memcmp(out, in, 12))
-		return why_set(why, why_len, "Ethernet header is not the input's with the inner type");
+		return why_set(why, why_len,
+			       "Ethernet header is not the input's with the inner type");
 	if (memcmp(out + ETH_HLEN, in + ETH_HLEN + outer, out_len - ETH_HLEN))
 		return why_set(why, why_len, "inner packet is not the input's");
 	return 0;
@@ -196,8 +198,8 @@ static int check_decap(const __u8 *in, size_t in_len, const __u8 *out, size_t ou
 
 void bench_print_case_header(void)
 {
-	printf("  %-44s %9s %8s %8s %8s %7s  %s\n", "case", "ns/pkt", "+pass", "x pass",
-	       "x parse", "+-ns", "check");
+	printf("  %-44s %9s %8s %8s %8s %7s  %s\n", "case", "ns/pkt", "+pass", "x pass", "x parse",
+	       "+-ns", "check");
 }
 
 void bench_report_case(struct bench_env *env, json_object *arr, const struct bench_case *c,
@@ -208,9 +210,12 @@ void bench_report_case(struct bench_env *env, json_object *arr, const struct ben
 	char check[300];
 
 	if (r->verified)
-		snprintf(check, sizeof(check), "ok %s%s%s", c->expect.act == XDP_TX ? "XDP_TX" :
-			 c->expect.act == XDP_PASS ? "XDP_PASS" : c->expect.act == XDP_REDIRECT ?
-			 "XDP_REDIRECT" : "XDP_DROP", c->expect.reason >= 0 ? " " : "",
+		snprintf(check, sizeof(check), "ok %s%s%s",
+			 c->expect.act == XDP_TX	 ? "XDP_TX"
+			 : c->expect.act == XDP_PASS	 ? "XDP_PASS"
+			 : c->expect.act == XDP_REDIRECT ? "XDP_REDIRECT"
+							 : "XDP_DROP",
+			 c->expect.reason >= 0 ? " " : "",
 			 c->expect.reason >= 0 ? svc_reason_label[c->expect.reason] : "");
 	else
 		snprintf(check, sizeof(check), "FAILED: %s", r->why);
@@ -220,8 +225,8 @@ void bench_report_case(struct bench_env *env, json_object *arr, const struct ben
 	json_object_object_add(o, "name", json_object_new_string(c->name));
 	json_object_object_add(o, "label", json_object_new_string(c->label));
 	json_object_object_add(o, "family", json_object_new_string(c->family));
-	json_object_object_add(o, "method", json_object_new_string(c->wrapped ? "wrapper" :
-								   "direct"));
+	json_object_object_add(o, "method",
+			       json_object_new_string(c->wrapped ? "wrapper" : "direct"));
 	json_object_object_add(o, "ns_per_packet", bench_json_double(r->ns, 2));
 	json_object_object_add(o, "ns_over_xdp_pass", bench_json_double(r->net_ns, 2));
 	json_object_object_add(o, "ratio_xdp_pass", bench_json_double(r->ns / env->pass_ns, 3));
@@ -350,8 +355,9 @@ static int baselines(struct bench_env *env)
 	bench_report_case(env, env->cases, &c, &r, NULL);
 	for (fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
 		case_init(&c, fam == AF_INET ? "baseline_parse_tx_ipv4" : "baseline_parse_tx_ipv6",
-			  fam == AF_INET ? "baseline: parse Eth/IPv4/TCP, XDP_TX" :
-					   "baseline: parse Eth/IPv6/TCP, XDP_TX", fam);
+			  fam == AF_INET ? "baseline: parse Eth/IPv4/TCP, XDP_TX"
+					 : "baseline: parse Eth/IPv6/TCP, XDP_TX",
+			  fam);
 		case_tcp(&c, fam, BENCH_TCP_SYN, BENCH_DST_SERVICE);
 		c.target_fd = bpf_program__fd(env->bp->progs.bench_parse_tx);
 		c.expect.act = XDP_TX;
@@ -427,8 +433,8 @@ static int endpoint_cases(struct bench_env *env)
 			  fam);
 		bench_flow_tcp(&t, fam, 0, BENCH_TCP_SYN, BENCH_DST_SERVICE);
 		n = bench_build_tcp(inner, sizeof(inner), &t);
-		c.len = bench_build_encap(c.pkt, sizeof(c.pkt), fam, v4 ? &d4 : &d6,
-					  v4 ? &s4 : &s6, inner, n);
+		c.len = bench_build_encap(c.pkt, sizeof(c.pkt), fam, v4 ? &d4 : &d6, v4 ? &s4 : &s6,
+					  inner, n);
 		c.target_fd = svc_dp_prog_fd(env->dp, SVC_PROG_ENDPOINT);
 		c.wrapped = true;
 		c.expect.prog = SVC_PROG_ENDPOINT;
@@ -465,8 +471,9 @@ static int component_cases(struct bench_env *env)
 		bool v4 = fam == AF_INET;
 
 		case_init(&c, v4 ? "component_fib_lookup_ipv4" : "component_fib_lookup_ipv6",
-			  v4 ? "component: bpf_fib_lookup v4 (in all fwd)" :
-			       "component: bpf_fib_lookup v6 (in all fwd)", fam);
+			  v4 ? "component: bpf_fib_lookup v4 (in all fwd)"
+			     : "component: bpf_fib_lookup v6 (in all fwd)",
+			  fam);
 		case_tcp(&c, fam, BENCH_TCP_ACK, BENCH_DST_SERVICE);
 		env->bp->bss->fib_cfg.family = v4 ? BENCH_AF_INET : BENCH_AF_INET6;
 		memcpy(env->bp->bss->fib_cfg.src, v4 ? s4.b : s6.b, 16);

@@ -69,8 +69,8 @@ static int timed_loop(const struct ctl_opts *o, const char *what,
 		make(i, bufs, args);
 		err = run(o, args, &t[i]);
 		if (err) {
-			fprintf(stderr, "svc-bench: ctl: %s #%d: servicectl %s %s failed\n", what, i,
-				args[0], args[1]);
+			fprintf(stderr, "svc-bench: ctl: %s #%d: servicectl %s %s failed\n", what,
+				i, args[0], args[1]);
 			break;
 		}
 		total += t[i];
@@ -79,8 +79,10 @@ static int timed_loop(const struct ctl_opts *o, const char *what,
 		rate = o->count / total;
 		p50 = bench_median(t, o->count); /* sorts t */
 		p99 = t[(int)(o->count * 0.99) < o->count ? (int)(o->count * 0.99) : o->count - 1];
-		snprintf(line, sizeof(line), "control plane: %-22s %8.0f /s  (p50 %.2f ms, p99 %.2f ms "
-			 "per call)", what, rate, p50 * 1e3, p99 * 1e3);
+		snprintf(line, sizeof(line),
+			 "control plane: %-22s %8.0f /s  (p50 %.2f ms, p99 %.2f ms "
+			 "per call)",
+			 what, rate, p50 * 1e3, p99 * 1e3);
 		printf("  %s\n", line + strlen("control plane: "));
 		json_object_array_add(lines, json_object_new_string(line));
 		snprintf(key, sizeof(key), "%s_per_s", what);

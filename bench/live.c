@@ -86,7 +86,8 @@ static int live_configure(struct svc_dp *dp, const struct live_opts *o)
 	    svc_addr_parse(o->instance, &nh.addr) || svc_sid_parse(LIVE_SID, &b.sid) ||
 	    svc_prefix_parse(LIVE_PREFIX, &k) || !svc_addr_is_v4(&src) ||
 	    !svc_addr_is_v4(&nh.addr)) {
-		fprintf(stderr, "svc-bench: live setup: bad address (IPv4 --vip/--src/--instance)\n");
+		fprintf(stderr,
+			"svc-bench: live setup: bad address (IPv4 --vip/--src/--instance)\n");
 		return -EINVAL;
 	}
 	err = svc_dp_set_router_src(dp, &src, NULL);
@@ -322,8 +323,10 @@ static int live_summary(const struct live_opts *o)
 			gbit0 = gbit;
 		}
 		if (svc)
-			snprintf(check, sizeof(check), "%s: router forwarded %.0f packets, endpoint "
-				 "decapsulated %.0f", ok ? "ok" : "NOT VERIFIED", m->fwd, m->decap);
+			snprintf(check, sizeof(check),
+				 "%s: router forwarded %.0f packets, endpoint "
+				 "decapsulated %.0f",
+				 ok ? "ok" : "NOT VERIFIED", m->fwd, m->decap);
 		else
 			snprintf(check, sizeof(check), "%s", ok ? "ok" : "NOT VERIFIED (errors)");
 		printf("  %-38s %12.0f %10.2f  %s\n", m->label, crr, gbit, check);
@@ -334,15 +337,19 @@ static int live_summary(const struct live_opts *o)
 		json_object_object_add(jm, "label", json_object_new_string(m->label));
 		json_object_object_add(jm, "connections_per_s", bench_json_double(crr, 1));
 		json_object_object_add(jm, "bulk_gbit_per_s", bench_json_double(gbit, 3));
-		json_object_object_add(jm, "ratio_conn_to_kernel", bench_json_double(crr / crr0, 3));
-		json_object_object_add(jm, "ratio_bulk_to_kernel", bench_json_double(gbit / gbit0, 3));
+		json_object_object_add(jm, "ratio_conn_to_kernel",
+				       bench_json_double(crr / crr0, 3));
+		json_object_object_add(jm, "ratio_bulk_to_kernel",
+				       bench_json_double(gbit / gbit0, 3));
 		json_object_object_add(jm, "runs_crr", json_object_new_int(m->ncrr));
 		json_object_object_add(jm, "runs_bulk", json_object_new_int(m->ngbit));
 		json_object_object_add(jm, "verified", json_object_new_boolean(ok));
 		json_object_object_add(jm, "connections", json_object_new_int64(m->conns));
 		if (svc) {
-			json_object_object_add(jm, "router_forwarded", json_object_new_int64(m->fwd));
-			json_object_object_add(jm, "endpoint_decap", json_object_new_int64(m->decap));
+			json_object_object_add(jm, "router_forwarded",
+					       json_object_new_int64(m->fwd));
+			json_object_object_add(jm, "endpoint_decap",
+					       json_object_new_int64(m->decap));
 		}
 		json_object_array_add(modes, jm);
 	}

@@ -28,12 +28,13 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: svc-bench packet --ifname DEV --pin-dir DIR --out FILE [--rounds N]\n"
-		"                        [--repeat N] [--flow-sizes N,N,...] [--no-scale]\n"
-		"       svc-bench live setup|detach|xdp-pass|stats ... (see svc-bench live --help)\n"
-		"       svc-bench ctl --socket PATH --out FILE [--seconds S]\n"
-		"       svc-bench report --out FILE --run-id ID [--bpf-compiler TEXT] FRAGMENT...\n");
+	fprintf(f, "usage: svc-bench packet --ifname DEV --pin-dir DIR --out FILE [--rounds N]\n"
+		   "                        [--repeat N] [--flow-sizes N,N,...] [--no-scale]\n"
+		   "       svc-bench live setup|detach|xdp-pass|stats ... (see svc-bench live "
+		   "--help)\n"
+		   "       svc-bench ctl --socket PATH --out FILE [--seconds S]\n"
+		   "       svc-bench report --out FILE --run-id ID [--bpf-compiler TEXT] "
+		   "FRAGMENT...\n");
 }
 
 /* Keeps every round on one CPU: BPF_PROG_TEST_RUN runs on the caller's CPU. */
@@ -105,8 +106,9 @@ static int cmd_packet(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	struct packet_opts o = { .rounds = 7, .repeat = 500000, .scale = true,
-				 .flow_sizes = "10000,1000000,10000000" };
+	struct packet_opts o = {
+		.rounds = 7, .repeat = 500000, .scale = true, .flow_sizes = "10000,1000000,10000000"
+	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {

@@ -233,8 +233,8 @@ int bench_measure(struct bench_env *env, struct bench_case *c, struct bench_resu
 	if (c->expect.reason >= 0) {
 		if (bench_stats(env, c->expect.prog, after))
 			return -EIO;
-		if (r->verified && !check_counters(c, before, after, r->packets, r->why,
-						   sizeof(r->why)))
+		if (r->verified &&
+		    !check_counters(c, before, after, r->packets, r->why, sizeof(r->why)))
 			r->verified = false;
 	}
 	if (r->verified && c->expect.check &&

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* svc-bench report: one JSON file per run (figures + machine, kernel, compilers, date) and a summary. */
+/* svc-bench report: one JSON file per run (figures + machine, kernel, compilers, date) and a
+ * summary. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -98,8 +99,9 @@ static void summary_packet(json_object *run)
 			printf("  %-44s %9.1f %8.2f %8.2f%s\n", str(c, "label"),
 			       num(c, "ns_per_packet"), num(c, "ratio_xdp_pass"),
 			       num(c, "ratio_parse_tx"),
-			       json_object_get_boolean(json_object_object_get(c, "verified")) ?
-				       "" : "  (NOT VERIFIED)");
+			       json_object_get_boolean(json_object_object_get(c, "verified"))
+				       ? ""
+				       : "  (NOT VERIFIED)");
 	}
 }
 
@@ -160,7 +162,8 @@ int cmd_report(int argc, char **argv)
 				json_util_get_last_err() ?: "unreadable");
 			continue;
 		}
-		json_object_object_foreach(frag, key, val) {
+		json_object_object_foreach(frag, key, val)
+		{
 			json_object_object_add(run, key, json_object_get(val));
 		}
 		json_object_put(frag);

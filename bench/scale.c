@@ -64,7 +64,7 @@ static void scale_prefix(__u64 i, struct svc_lpm_key *k)
 	k->sid.w[2] = (__u32)(mix64(r + 1) >> 7);
 	k->sid.w[3] = (__u32)(mix64(r + 2) >> 3);
 	for (b = len; b < 128; b++)
-		k->sid.b[b / 8] &= (__u8)~(0x80 >> (b % 8));
+		k->sid.b[b / 8] &= (__u8) ~(0x80 >> (b % 8));
 }
 
 static int fill_rules(struct svc_dp *dp, __u64 from, __u64 to)
@@ -120,8 +120,8 @@ static int scale_cases(struct bench_env *env, json_object *arr, const char *what
 			} else if (table_flows && c.vary.vmode == BENCH_VARY_SCATTER) {
 				c.vary.vcount = table_flows;
 			}
-			snprintf(labels[f][i], sizeof(labels[f][i]), "%s %s: %s", what,
-				 fam_name[f], kinds[i]);
+			snprintf(labels[f][i], sizeof(labels[f][i]), "%s %s: %s", what, fam_name[f],
+				 kinds[i]);
 			c.label = labels[f][i];
 			err = bench_measure(env, &c, &r);
 			if (err)
@@ -211,7 +211,8 @@ static int scale_nhsets(struct bench_env *env, json_object *out)
 
 	json_object_object_add(out, "nexthop_sets", arr);
 	printf("\n-- next-hop sets (consistent-hash table of %d slots, built and swapped by "
-	       "svc_dp_nhset_update) --\n", SVC_CH_SIZE);
+	       "svc_dp_nhset_update) --\n",
+	       SVC_CH_SIZE);
 	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		json_object *o = json_object_new_object(), *cases = json_object_new_array();
 		char what[32];
@@ -220,16 +221,19 @@ static int scale_nhsets(struct bench_env *env, json_object *out)
 		if (err && err != -ENOENT)
 			return err;
 		err = nhset_set(env->dp, sizes[s], &first);
-		/* one member leaves, comes back, ...: each update rebuilds from the installed table */
+		/* one member leaves, comes back, ...: each update rebuilds from the installed table
+		 */
 		for (i = 0; !err && i < NHSET_REPS; i++)
 			err = nhset_set(env->dp, sizes[s] - (i % 2 == 0), &t[i]);
 		err = err ?: nhset_set(env->dp, sizes[s], &t[0]);
 		if (err)
 			return err;
 		build = ch_build_time(sizes[s]);
-		printf("  %u members: first build+swap %.2f ms, rebuild+swap after a change %.2f ms "
-		       "(median of %d); of which svc_ch_build %.2f ms\n", sizes[s], first * 1e3,
-		       bench_median(t, NHSET_REPS) * 1e3, NHSET_REPS, build * 1e3);
+		printf("  %u members: first build+swap %.2f ms, rebuild+swap after a change %.2f "
+		       "ms "
+		       "(median of %d); of which svc_ch_build %.2f ms\n",
+		       sizes[s], first * 1e3, bench_median(t, NHSET_REPS) * 1e3, NHSET_REPS,
+		       build * 1e3);
 		json_object_object_add(o, "ch_build_ms", bench_json_double(build * 1e3, 3));
 		json_object_object_add(o, "members", json_object_new_int(sizes[s]));
 		json_object_object_add(o, "first_build_swap_ms", bench_json_double(first * 1e3, 3));
@@ -270,7 +274,8 @@ static int scale_rules(struct bench_env *env, json_object *out)
 		if (err)
 			return err;
 		dt = bench_now() - t0;
-		printf("  %llu prefixes: added %llu in %.2f s (%.0f updates/s), map memory %.1f MiB\n",
+		printf("  %llu prefixes: added %llu in %.2f s (%.0f updates/s), map memory %.1f "
+		       "MiB\n",
 		       (unsigned long long)sizes[s], (unsigned long long)(sizes[s] - have), dt,
 		       (sizes[s] - have) / dt, bench_fdinfo_memlock(fd) / 1048576.0);
 		json_object_object_add(o, "prefixes", json_object_new_int64(sizes[s]));
@@ -368,8 +373,8 @@ static int flows_one(struct bench_env *env, const char *ifname, const char *pin_
 	mem = bench_fdinfo_memlock(fd);
 	printf("  %llu-entry table: %llu flows filled in %.2f s (%.0f inserts/s, "
 	       "bpf_map_update_batch), map memory %.1f MiB (%.0f bytes/entry)\n",
-	       (unsigned long long)n, (unsigned long long)fill, secs, fill / secs,
-	       mem / 1048576.0, (double)mem / n);
+	       (unsigned long long)n, (unsigned long long)fill, secs, fill / secs, mem / 1048576.0,
+	       (double)mem / n);
 	json_object_object_add(o, "max_entries", json_object_new_int64(n));
 	json_object_object_add(o, "entries", json_object_new_int64(fill));
 	json_object_object_add(o, "fill_s", bench_json_double(secs, 3));
@@ -417,7 +422,8 @@ int bench_fig_scale(struct bench_env *env, const char *ifname, const char *pin_b
 	int err;
 
 	json_object_object_add(out, "scale", fig);
-	printf("\n== 2. Growth with scale (same method; ns/pkt, ratios to the baselines above) ==\n");
+	printf("\n== 2. Growth with scale (same method; ns/pkt, ratios to the baselines above) "
+	       "==\n");
 	bench_print_case_header();
 	err = scale_nhsets(env, fig);
 	err = err ?: scale_rules(env, fig);

@@ -86,7 +86,8 @@ int bench_write_json(const char *path, json_object *obj)
 		fprintf(stderr, "svc-bench: write %s: %s\n", tmp, strerror(errno));
 		return -errno;
 	}
-	s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
+							JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (fputs(s, f) < 0 || fputc('\n', f) < 0 || fclose(f)) {
 		fprintf(stderr, "svc-bench: write %s: %s\n", tmp, strerror(errno));
 		unlink(tmp);

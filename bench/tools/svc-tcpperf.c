@@ -48,8 +48,7 @@ static double now_s(void)
 }
 
 /* ADDR PORT -> sockaddr (IPv4 or IPv6). */
-static int parse_sa(const char *addr, const char *port, struct sockaddr_storage *ss,
-		    socklen_t *len)
+static int parse_sa(const char *addr, const char *port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
