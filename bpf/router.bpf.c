@@ -11,6 +11,7 @@
 #include "lib/encap.h"
 #include "lib/delay.h"
 #include "lib/tcpopt.h"
+#include "lib/reset.h"
 
 /* svc_forward - send the packet to next hop @nh_id (already known to be up). */
 static __always_inline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id,
@@ -98,6 +99,7 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 {
 	struct svc_sid sid;
 	__u32 hash, nh_id;
+	bool reset = false;
 	int ret;
 
 	ret = svc_parse(ctx, p);
@@ -112,7 +114,9 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 		if (ret != SVC_CONTINUE)
 			return ret;
 	}
-	nh_id = svc_flow_lookup(p);
+	nh_id = svc_flow_lookup(p, &reset);
+	if (reset && p->key.proto == IPPROTO_TCP && !p->is_icmp)
+		return svc_reset_reply(ctx, p);
 	if (nh_id)
 		return svc_forward(ctx, p, nh_id, hash,
 				   p->is_icmp ? SVC_R_FWD_ICMP : SVC_R_FWD_FLOW_HIT);

@@ -97,6 +97,12 @@ struct svc_rule {
 /* next hop flags */
 #define SVC_NH_F_UP (1U << 0) /* eligible; a down next hop is treated as absent */
 #define SVC_NH_F_V6 (1U << 1) /* addr is IPv6 (outer header IPv6) */
+/*
+ * Instance dead or shed: the router answers TCP packets of flows recorded to
+ * it with a RST to the client (reset_dead); UDP flows are re-resolved.
+ * Set together with clearing SVC_NH_F_UP.
+ */
+#define SVC_NH_F_RESET (1U << 2)
 
 /* nexthops: where a FORWARDed packet is sent, encapsulated (outer destination). */
 struct svc_nexthop {
@@ -169,6 +175,7 @@ struct svc_delay_event {
 	X(FWD_RESUME, "fwd_resume", "SYN resuming a TI-flow: sent to the instance its TIFID names") \
 	X(FWD_FLOWID, "fwd_flowid", "packet with a flowID option: sent to the instance it names")   \
 	X(DELAY, "delay", "DELAY rule: handed to the agent")                                        \
+	X(RESET_DEAD, "reset_dead", "TCP packet of a dead/shed instance's flow: answered with RST") \
 	X(DROP_DELAY_FULL, "drop_delay_full", "DELAY ring buffer full")                             \
 	X(DROP_RULE, "drop_rule", "DROP rule")                                                      \
 	X(DROP_NO_RULE, "drop_no_rule", "service has no matching rule")                             \

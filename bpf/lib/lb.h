@@ -65,16 +65,23 @@ static __always_inline struct svc_nexthop *svc_nexthop_up(__u32 id)
 
 /*
  * svc_flow_lookup - the next hop recorded for this flow, if still up.
- * Refreshes the entry's timestamp (at most once a second).
+ * Refreshes the entry's timestamp (at most once a second). Sets *reset when
+ * the flow's instance is dead or shed (SVC_NH_F_RESET).
  */
-static __always_inline __u32 svc_flow_lookup(const struct svc_pkt *p)
+static __always_inline __u32 svc_flow_lookup(const struct svc_pkt *p, bool *reset)
 {
+	struct svc_nexthop *nh;
 	struct svc_flow *f;
 	__u64 now;
 
 	f = bpf_map_lookup_elem(&flows, &p->key);
-	if (!f || !svc_nexthop_up(f->nh_id))
+	if (!f)
 		return 0;
+	if (!svc_nexthop_up(f->nh_id)) {
+		nh = bpf_map_lookup_elem(&nexthops, &f->nh_id);
+		*reset = nh && (nh->flags & SVC_NH_F_RESET);
+		return 0;
+	}
 	if (!p->is_icmp) {
 		now = bpf_ktime_get_ns();
 		if (now - f->last_seen_ns > SVC_FLOW_REFRESH_NS)

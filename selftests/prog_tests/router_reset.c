@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Instance unavailable (docs/datapath.md): a TCP packet of a flow whose next
+ * hop is marked SVC_NH_F_RESET (dead or shed) is answered by the router with
+ * a RST back to the client (XDP_TX, counter reset_dead); a UDP flow to it is
+ * re-resolved by the consistent hash.
+ */
+#include <string.h>
+#include <arpa/inet.h>
+#include "tp.h"
+#include "dptest.h"
+
+/* Marks next hop @id dead (RESET, not up) or restores it, keeping its address. */
+static bool set_dead(struct dpt_env *e, __u32 id, bool dead)
+{
+	struct svc_nexthop nh = { 0 };
+	const struct dpt_nh *m = dpt_nh_model(id);
+
+	if (!ASSERT_OK_PTR(m, "next hop model") || !ASSERT_OK(dpt_addr(m->addr, &nh.addr), "addr"))
+		return false;
+	nh.flags = (m->family == 6 ? SVC_NH_F_V6 : 0) | (dead ? SVC_NH_F_RESET : SVC_NH_F_UP);
+	return ASSERT_OK(svc_dp_nexthop_update(e->dp, id, &nh), "svc_dp_nexthop_update");
+}
+
+static __u16 rd16(const __u8 *p)
+{
+	return (p[0] << 8) | p[1];
+}
+
+static __u32 rd32(const __u8 *p)
+{
+	return ((__u32)p[0] << 24) | ((__u32)p[1] << 16) | ((__u32)p[2] << 8) | p[3];
+}
+
+/*
+ * Checks @out is the RST answering @in: MACs, addresses and ports swapped,
+ * no options or payload, seq = the input's ACK (or RST+ACK acknowledging a
+ * segment without ACK), valid checksums.
+ */
+static void check_rst(const struct pkt *in, const struct dpt_result *r, bool v6, bool in_ack)
+{
+	size_t l3 = 14, ihl = v6 ? 40 : 20, l4 = l3 + ihl;
+	const __u8 *o = r->out, *i = in->buf;
+	__u32 in_seq = rd32(i + l4 + 4), in_ack_no = rd32(i + l4 + 8);
+	size_t in_payload = in->len - l4 - ((i[l4 + 12] >> 4) * 4);
+
+	if (!ASSERT_EQ(r->out_len, l4 + 20, "RST frame length (no options, no payload)"))
+		return;
+	ASSERT_MEMEQ(o, 6, i + 6, 6, "eth dst = sender");
+	ASSERT_MEMEQ(o + 6, 6, i, 6, "eth src = router");
+	if (v6) {
+		ASSERT_MEMEQ(o + l3 + 8, 16, i + l3 + 24, 16, "ip6 src = VIP");
+		ASSERT_MEMEQ(o + l3 + 24, 16, i + l3 + 8, 16, "ip6 dst = client");
+		ASSERT_EQ(rd16(o + l3 + 4), 20, "ip6 payload length");
+	} else {
+		ASSERT_MEMEQ(o + l3 + 12, 4, i + l3 + 16, 4, "ip src = VIP");
+		ASSERT_MEMEQ(o + l3 + 16, 4, i + l3 + 12, 4, "ip dst = client");
+		ASSERT_EQ(rd16(o + l3 + 2), 40, "ip total length");
+	}
+	ASSERT_EQ(rd16(o + l4), rd16(i + l4 + 2), "tcp sport = service port");
+	ASSERT_EQ(rd16(o + l4 + 2), rd16(i + l4), "tcp dport = client port");
+	ASSERT_EQ(o[l4 + 12] >> 4, 5, "tcp data offset");
+	ASSERT_EQ(rd16(o + l4 + 14), 0, "tcp window");
+	if (in_ack) {
+		ASSERT_EQ(o[l4 + 13], TCP_F_RST, "flags RST");
+		ASSERT_EQ(rd32(o + l4 + 4), in_ack_no, "seq = the client's ACK (RFC 793/5961)");
+	} else {
+		ASSERT_EQ(o[l4 + 13], TCP_F_RST | TCP_F_ACK, "flags RST+ACK");
+		/* SYN and FIN each take one sequence number. */
+		ASSERT_EQ(rd32(o + l4 + 8), in_seq + in_payload + !!(i[l4 + 13] & TCP_F_SYN) +
+						    !!(i[l4 + 13] & TCP_F_FIN),
+			  "ack = seq + segment length");
+	}
+	dpt_verify_csums("RST", o, r->out_len, v6 ? 1 : 2);
+}
+
+/* Establish a flow on @nh, kill @nh, send a packet of the flow: RST, XDP_TX. */
+static void reset_flow(struct dpt_env *e, int svc, __u32 nh, bool v6, __u8 flags,
+		       size_t payload)
+{
+	struct dpt_expect fwd = { .verdict = dpt_fwd_verdict(nh), .counter = SVC_R_FWD_NEW,
+				  .out = DPT_OUT_FWD, .nh = nh, .rule = svc };
+	struct dpt_expect rst = { .verdict = XDP_TX, .counter = SVC_R_RESET_DEAD,
+				  .out = DPT_OUT_ANY };
+	struct dpt_result r;
+	struct pkt syn, data;
+
+	if (v6) {
+		dpt_tcp6(&syn, dpt_vip6(svc), 44000, 80, TCP_F_SYN, 0);
+		dpt_tcp6(&data, dpt_vip6(svc), 44000, 80, flags, payload);
+	} else {
+		dpt_tcp4(&syn, dpt_vip4(svc), 44000, 80, TCP_F_SYN, 0);
+		dpt_tcp4(&data, dpt_vip4(svc), 44000, 80, flags, payload);
+	}
+	if (!ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") ||
+	    !dpt_check(e, SVC_PROG_ROUTER, &syn, &fwd, NULL) || !set_dead(e, nh, true))
+		goto out;
+	if (dpt_check(e, SVC_PROG_ROUTER, &data, &rst, &r))
+		check_rst(&data, &r, v6, flags & TCP_F_ACK);
+out:
+	set_dead(e, nh, false);
+}
+
+/* A RST from the client to a dead instance is dropped, never answered. */
+static void rst_not_answered(struct dpt_env *e)
+{
+	struct dpt_expect fwd = { .verdict = XDP_REDIRECT, .counter = SVC_R_FWD_NEW,
+				  .out = DPT_OUT_FWD, .nh = NH_OUT4A, .rule = SVC_FWD4 };
+	struct dpt_expect drop = { .verdict = XDP_DROP, .counter = SVC_R_RESET_DEAD,
+				   .out = DPT_OUT_ANY };
+	struct pkt syn, rst;
+
+	dpt_tcp4(&syn, dpt_vip4(SVC_FWD4), 44100, 80, TCP_F_SYN, 0);
+	dpt_tcp4(&rst, dpt_vip4(SVC_FWD4), 44100, 80, TCP_F_RST | TCP_F_ACK, 0);
+	if (!ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") ||
+	    !dpt_check(e, SVC_PROG_ROUTER, &syn, &fwd, NULL) || !set_dead(e, NH_OUT4A, true))
+		goto out;
+	dpt_check(e, SVC_PROG_ROUTER, &rst, &drop, NULL);
+out:
+	set_dead(e, NH_OUT4A, false);
+}
+
+/* A UDP flow on a dead next hop is re-resolved (here: the set still names it, so dropped). */
+static void udp_not_reset(struct dpt_env *e)
+{
+	struct dpt_expect fwd = { .verdict = XDP_REDIRECT, .counter = SVC_R_FWD_NEW,
+				  .out = DPT_OUT_FWD, .nh = NH_OUT4A, .rule = SVC_FWD4 };
+	struct dpt_expect drop = { .verdict = XDP_DROP, .counter = SVC_R_DROP_NO_NEXTHOP,
+				   .out = DPT_OUT_ANY, .rule = SVC_FWD4 };
+	struct pkt u;
+
+	dpt_udp4(&u, dpt_vip4(SVC_FWD4), 44200, 53, 10);
+	if (!ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") ||
+	    !dpt_check(e, SVC_PROG_ROUTER, &u, &fwd, NULL) || !set_dead(e, NH_OUT4A, true))
+		goto out;
+	dpt_check(e, SVC_PROG_ROUTER, &u, &drop, NULL);
+out:
+	set_dead(e, NH_OUT4A, false);
+}
+
+TEST(router_reset)
+{
+	struct dpt_env e;
+
+	if (dpt_env_open(&e))
+		return;
+	if (tp_subtest("data_ack_v4"))
+		reset_flow(&e, SVC_FWD4, NH_OUT4A, false, TCP_F_ACK | TCP_F_PSH, 20);
+	if (tp_subtest("data_ack_v6"))
+		reset_flow(&e, SVC_FWD6, NH_OUT6A, true, TCP_F_ACK | TCP_F_PSH, 20);
+	if (tp_subtest("fin_no_ack_v4"))
+		reset_flow(&e, SVC_FWD4, NH_OUT4A, false, TCP_F_FIN, 0);
+	if (tp_subtest("rst_not_answered_v4"))
+		rst_not_answered(&e);
+	if (tp_subtest("udp_not_reset_v4"))
+		udp_not_reset(&e);
+	dpt_env_close(&e);
+}
