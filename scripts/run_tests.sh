@@ -21,9 +21,12 @@ run_one() { # name, command...
 	local log rc p=0 f=0 s=0
 	log=$(mktemp)
 	echo "# ---- $name"
-	"$@" > >(tee "$log") 2>&1
+	# Output goes to a file, not a pipe: a process a broken test leaks cannot hold
+	# the runner open. Every test has a time limit (TEST_TIMEOUT seconds).
+	timeout --kill-after=10 "${TEST_TIMEOUT:-900}" "$@" >"$log" 2>&1 </dev/null
 	rc=$?
-	wait
+	cat "$log"
+	[ "$rc" = 124 ] && echo "not ok - $name timed out after ${TEST_TIMEOUT:-900} s"
 	p=$(grep -cE '^ok ' "$log" | tr -d ' ')
 	s=$(grep -cE '^ok .*# (SKIP|skip)' "$log" | tr -d ' ')
 	f=$(grep -cE '^not ok ' "$log" | tr -d ' ')
