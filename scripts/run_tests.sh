@@ -26,7 +26,7 @@ run_one() { # name, command...
 	timeout --kill-after=10 "${TEST_TIMEOUT:-900}" "$@" >"$log" 2>&1 </dev/null
 	rc=$?
 	cat "$log"
-	[ "$rc" = 124 ] && echo "not ok - $name timed out after ${TEST_TIMEOUT:-900} s"
+	[ "$rc" = 124 ] && echo "not ok - $name timed out after ${TEST_TIMEOUT:-900} s" | tee -a "$log"
 	p=$(grep -cE '^ok ' "$log" | tr -d ' ')
 	s=$(grep -cE '^ok .*# (SKIP|skip)' "$log" | tr -d ' ')
 	f=$(grep -cE '^not ok ' "$log" | tr -d ' ')
