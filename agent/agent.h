@@ -25,6 +25,8 @@
  * (drain); then it is zeroed and its id freed.
  */
 #define SVC_AGENT_DRAIN_IDLE_S 15
+/* Longest main-loop sleep: lease expiry, registration refresh and health checks run per tick. */
+#define SVC_AGENT_TICK_MS 100
 /* How often draining next hops are checked. */
 #define SVC_AGENT_GC_PERIOD_S 2
 /*
@@ -32,6 +34,12 @@
  * neighbour entry, so the kernel would let it go stale and eventually drop it.
  */
 #define SVC_AGENT_NEIGH_PERIOD_S 30
+/*
+ * A flow counts as remaining (instance list/show/shed/drain: active_flows)
+ * while its latest packet is younger than this; the flow table never says
+ * that a connection ended, so "remaining" means "still sending".
+ */
+#define SVC_AGENT_ACTIVE_FLOW_S 1.0
 /* flows.list: default and largest number of flows returned. */
 #define SVC_AGENT_FLOWS_DEFAULT 1000
 #define SVC_AGENT_FLOWS_MAX 100000
@@ -48,6 +56,21 @@ struct set_cache {
 
 struct agent_client;
 struct MHD_Daemon;
+struct svc_listen_watch;
+
+/* Register on bind: listeners tracked and registrations made at the router agent. */
+#define SVC_AGENT_MAX_LISTENERS 1024
+struct agent_listener {
+	struct svc_addr addr; /* all-zero = any address */
+	__u64 sock_id;	      /* 0 = found by the start-up scan */
+	__u16 port;	      /* host order */
+};
+struct agent_registration {
+	struct svc_sid sid;
+	bool done;	 /* the router agent accepted it */
+	double last;	 /* CLOCK_MONOTONIC of the last accepted add/refresh */
+	double retry_at; /* next attempt after a failure */
+};
 
 struct agent {
 	struct svc_agent_cfg cfg;
@@ -71,6 +94,14 @@ struct agent {
 	double reconcile_sum; /* seconds */
 	uint64_t reconcile_bucket[SVC_RECONCILE_BUCKETS + 1];
 	double last_reconcile_s;
+
+	/* Register on bind (register.c). */
+	struct svc_listen_watch *lwatch;
+	__u64 lwatch_lost;
+	struct agent_listener listeners[SVC_AGENT_MAX_LISTENERS];
+	size_t n_listeners;
+	struct agent_registration registered[SVC_AGENT_MAX_LISTENERS];
+	size_t n_registered;
 
 	/* API counters by error class (SVC_API_OK = success). */
 	uint64_t api_requests[SVC_API_CODE_MAX];
@@ -102,6 +133,9 @@ int agent_flow_count(struct agent *a, size_t *count);
  */
 int agent_flow_tally(struct agent *a, size_t *total, __u32 *per_rule, __u32 *per_nh);
 
+/* agent_flow_active - per next-hop id, flows active in the last SVC_AGENT_ACTIVE_FLOW_S. */
+int agent_flow_active(struct agent *a, __u32 *per_nh);
+
 /* handlers.c: one function per API op. */
 /* agent_handle - run one request; returns a response object (never NULL unless out of memory). */
 json_object *agent_handle(struct agent *a, const char *line, size_t len);
@@ -131,6 +165,17 @@ int agent_metrics_fd(struct agent *a, int *timeout_ms);
 void agent_metrics_run(struct agent *a);
 /* agent_metrics_render - the /metrics text (malloc'd), for the HTTP handler and tests. */
 char *agent_metrics_render(struct agent *a, size_t *len);
+
+/* register.c: register on bind, unregister on close; lease expiry. */
+/* agent_register_start - with --register-to: watch listeners and register; restart leases. */
+int agent_register_start(struct agent *a);
+void agent_register_stop(struct agent *a);
+/* agent_register_fd - the listen-event fd to poll, -1 if not registering. */
+int agent_register_fd(struct agent *a);
+/* agent_register_run - consume listen events (@readable) and sync registrations/refreshes. */
+void agent_register_run(struct agent *a, bool readable);
+/* agent_leases_expire - remove instances whose lease ran out (as dead: their flows reset). */
+int agent_leases_expire(struct agent *a);
 
 /* main.c */
 double agent_now_s(void); /* CLOCK_MONOTONIC seconds */

@@ -113,7 +113,26 @@ static json_object *service_json(struct agent *a, const struct svc_reg_service *
 	return o;
 }
 
-static json_object *instance_json(struct agent *a, const struct svc_reg_instance *in, bool counters)
+/* Why an instance does or does not take new flows (one word for tables). */
+static const char *instance_status(const struct svc_reg_instance *in)
+{
+	if (!in->up)
+		return "admin-down";
+	if (in->mode == SVC_INST_DRAIN)
+		return "draining";
+	if (in->mode == SVC_INST_SHED)
+		return "shed";
+	if (in->health_down)
+		return "unhealthy";
+	return "serving";
+}
+
+/*
+ * instance_json - an instance; @active: per next-hop counts of flows active in
+ * the last SVC_AGENT_ACTIVE_FLOW_S (from agent_flow_active), NULL to omit.
+ */
+static json_object *instance_json(struct agent *a, const struct svc_reg_instance *in, bool counters,
+				  const __u32 *active)
 {
 	json_object *o = json_object_new_object();
 	char b[SVC_ADDR_STRLEN];
@@ -125,7 +144,20 @@ static json_object *instance_json(struct agent *a, const struct svc_reg_instance
 	put_str(o, "name", in->name);
 	put_int(o, "weight", in->weight);
 	put_str(o, "state", in->up ? "up" : "down");
+	put_str(o, "mode", svc_mode_names_inst[in->mode]);
+	put_str(o, "health", !in->health_why[0] ? "unknown" : in->health_down ? "down" : "up");
+	put_str(o, "why", in->health_why);
+	put_str(o, "status", instance_status(in));
+	put_int(o, "lease", in->lease_s);
+	if (in->lease_expires > 0) {
+		double left = in->lease_expires - agent_now_s();
+
+		json_object_object_add(o, "lease_left_s",
+				       json_object_new_double(left > 0 ? left : 0));
+	}
 	put_int(o, "nh_id", nh);
+	if (active)
+		put_int(o, "active_flows", nh < SVC_MAX_NEXTHOPS ? active[nh] : 0);
 	if (counters) {
 		struct svc_counter c = nh_counter(a, nh);
 
@@ -291,7 +323,8 @@ static int op_service_show(struct agent *a, json_object *args, json_object *res,
 	ins = json_object_new_array();
 	for (size_t i = 0; i < a->reg.n_instances; i++)
 		if (sid_eq(&a->reg.instances[i].sid, &sid))
-			json_object_array_add(ins, instance_json(a, &a->reg.instances[i], true));
+			json_object_array_add(ins,
+					      instance_json(a, &a->reg.instances[i], true, NULL));
 	json_object_object_add(o, "instances", ins);
 	binds = json_object_new_array();
 	for (size_t i = 0; i < a->reg.n_bindings; i++)
@@ -349,15 +382,35 @@ static int op_instance_add(struct agent *a, json_object *args, json_object *res,
 	struct svc_addr addr;
 	const char *name;
 
+	unsigned long lease = 0;
+	struct svc_reg_instance *in;
+	int has_lease;
+
 	if (svc_api_arg_sid(args, "sid", true, &sid, err) < 0 ||
 	    svc_api_arg_addr(args, "addr", true, &addr, err) < 0 ||
 	    svc_api_arg_uint(args, "weight", false, 1, SVC_MAX_WEIGHT, &w, err) < 0 ||
-	    arg_name(args, "name", &name, err) ||
-	    svc_reg_instance_add(&a->reg, &sid, &addr, (__u32)w, name, err))
+	    arg_name(args, "name", &name, err))
 		return -1;
-	json_object_object_add(
-		res, "instance",
-		instance_json(a, svc_reg_instance_find(&a->reg, &sid, &addr), false));
+	has_lease = svc_api_arg_uint(args, "lease", false, 1, 86400, &lease, err);
+	if (has_lease < 0)
+		return -1;
+	in = svc_reg_instance_find(&a->reg, &sid, &addr);
+	if (has_lease && in && in->lease_s) {
+		/* a registration refreshing its lease */
+		in->lease_s = (__u32)lease;
+		in->lease_expires = agent_now_s() + (double)lease;
+		put_bool(res, "refreshed", true);
+	} else {
+		if (svc_reg_instance_add(&a->reg, &sid, &addr, (__u32)w, name, err))
+			return -1;
+		in = svc_reg_instance_find(&a->reg, &sid, &addr);
+		if (has_lease) {
+			in->lease_s = (__u32)lease;
+			in->lease_expires = agent_now_s() + (double)lease;
+		}
+		put_bool(res, "refreshed", false);
+	}
+	json_object_object_add(res, "instance", instance_json(a, in, false, NULL));
 	return 0;
 }
 
@@ -379,7 +432,7 @@ static int op_instance_set(struct agent *a, json_object *args, json_object *res,
 		return -1;
 	json_object_object_add(
 		res, "instance",
-		instance_json(a, svc_reg_instance_find(&a->reg, &sid, &addr), false));
+		instance_json(a, svc_reg_instance_find(&a->reg, &sid, &addr), false, NULL));
 	return 0;
 }
 
@@ -389,11 +442,67 @@ static int op_instance_del(struct agent *a, json_object *args, json_object *res,
 	struct svc_sid sid;
 	struct svc_addr addr;
 
+	bool dead = false;
+
 	(void)res;
 	if (svc_api_arg_sid(args, "sid", true, &sid, err) < 0 ||
-	    svc_api_arg_addr(args, "addr", true, &addr, err) < 0)
+	    svc_api_arg_addr(args, "addr", true, &addr, err) < 0 ||
+	    svc_api_arg_bool(args, "dead", false, &dead, err) < 0 ||
+	    svc_reg_instance_del(&a->reg, &sid, &addr, err))
 		return -1;
-	return svc_reg_instance_del(&a->reg, &sid, &addr, err);
+	/* removed by an operator: its flows drain; dead: its flows' clients are reset */
+	if (dead)
+		svc_reg_nh_set_reset(&a->reg, &addr, true);
+	return 0;
+}
+
+/* res.instance = @in with its active flows (one walk of the flow table). */
+static int instance_result(struct agent *a, json_object *res, const struct svc_reg_instance *in,
+			   struct svc_err *err)
+{
+	__u32 *active = calloc(SVC_MAX_NEXTHOPS, sizeof(*active));
+
+	if (!active)
+		return svc_err_set(err, SVC_API_INTERNAL, "out of memory");
+	if (agent_flow_active(a, active)) {
+		free(active);
+		return svc_err_set(err, SVC_API_INTERNAL, "flow table walk failed");
+	}
+	json_object_object_add(res, "instance", instance_json(a, in, true, active));
+	free(active);
+	return 0;
+}
+
+/* instance.shed / instance.drain / instance.resume: @mode, then report the remaining flows. */
+static int instance_mode(struct agent *a, json_object *args, json_object *res, int mode,
+			 struct svc_err *err)
+{
+	struct svc_sid sid;
+	struct svc_addr addr;
+
+	if (svc_api_arg_sid(args, "sid", true, &sid, err) < 0 ||
+	    svc_api_arg_addr(args, "addr", true, &addr, err) < 0 ||
+	    svc_reg_instance_mode(&a->reg, &sid, &addr, mode, err))
+		return -1;
+	return instance_result(a, res, svc_reg_instance_find(&a->reg, &sid, &addr), err);
+}
+
+static int op_instance_shed(struct agent *a, json_object *args, json_object *res,
+			    struct svc_err *err)
+{
+	return instance_mode(a, args, res, SVC_INST_SHED, err);
+}
+
+static int op_instance_drain(struct agent *a, json_object *args, json_object *res,
+			     struct svc_err *err)
+{
+	return instance_mode(a, args, res, SVC_INST_DRAIN, err);
+}
+
+static int op_instance_resume(struct agent *a, json_object *args, json_object *res,
+			      struct svc_err *err)
+{
+	return instance_mode(a, args, res, SVC_INST_ACTIVE, err);
 }
 
 static int op_instance_list(struct agent *a, json_object *args, json_object *res,
@@ -402,17 +511,27 @@ static int op_instance_list(struct agent *a, json_object *args, json_object *res
 	json_object *arr;
 	struct svc_sid sid;
 	char b[SVC_ADDR_STRLEN];
+	__u32 *active;
 	int have = svc_api_arg_sid(args, "sid", false, &sid, err);
 
 	if (have < 0)
 		return -1;
 	if (have && !svc_reg_service_find(&a->reg, &sid))
 		return svc_err_set(err, SVC_API_NOT_FOUND, "no service %s", sid_str(&sid, b));
+	active = calloc(SVC_MAX_NEXTHOPS, sizeof(*active));
+	if (!active)
+		return svc_err_set(err, SVC_API_INTERNAL, "out of memory");
+	if (agent_flow_active(a, active)) {
+		free(active);
+		return svc_err_set(err, SVC_API_INTERNAL, "flow table walk failed");
+	}
 	arr = json_object_new_array();
 	for (size_t i = 0; i < a->reg.n_instances; i++)
 		if (!have || sid_eq(&a->reg.instances[i].sid, &sid))
-			json_object_array_add(arr, instance_json(a, &a->reg.instances[i], false));
+			json_object_array_add(
+				arr, instance_json(a, &a->reg.instances[i], false, active));
 	json_object_object_add(res, "instances", arr);
+	free(active);
 	return 0;
 }
 
@@ -423,6 +542,7 @@ static int op_instance_show(struct agent *a, json_object *args, json_object *res
 	struct svc_sid sid;
 	struct svc_addr addr;
 	char b[SVC_ADDR_STRLEN], b2[SVC_ADDR_STRLEN];
+	__u32 *active;
 
 	if (svc_api_arg_sid(args, "sid", true, &sid, err) < 0 ||
 	    svc_api_arg_addr(args, "addr", true, &addr, err) < 0)
@@ -433,7 +553,15 @@ static int op_instance_show(struct agent *a, json_object *args, json_object *res
 	if (!in)
 		return svc_err_set(err, SVC_API_NOT_FOUND, "service %s has no instance %s",
 				   sid_str(&sid, b), addr_str(&addr, b2));
-	json_object_object_add(res, "instance", instance_json(a, in, true));
+	active = calloc(SVC_MAX_NEXTHOPS, sizeof(*active));
+	if (!active)
+		return svc_err_set(err, SVC_API_INTERNAL, "out of memory");
+	if (agent_flow_active(a, active)) {
+		free(active);
+		return svc_err_set(err, SVC_API_INTERNAL, "flow table walk failed");
+	}
+	json_object_object_add(res, "instance", instance_json(a, in, true, active));
+	free(active);
 	return 0;
 }
 
@@ -901,7 +1029,7 @@ static int op_stats(struct agent *a, json_object *args, json_object *res, struct
 		json_object_array_add(svcs, o);
 	}
 	for (size_t i = 0; i < a->reg.n_instances; i++)
-		json_object_array_add(ins, instance_json(a, &a->reg.instances[i], true));
+		json_object_array_add(ins, instance_json(a, &a->reg.instances[i], true, NULL));
 	for (size_t i = 0; i < a->reg.n_rules; i++) {
 		const struct svc_reg_rule *ru = &a->reg.rules[i];
 		struct svc_counter c = rule_counter(a, ru->rule_id);
@@ -1062,9 +1190,13 @@ static const struct op ops[] = {
 	{ "bind.add", op_bind_add, OP_REGISTRY, A("binding", "sid") },
 	{ "bind.del", op_bind_del, OP_REGISTRY, A("binding") },
 	{ "bind.list", op_bind_list, OP_READ, NOARGS },
-	{ "instance.add", op_instance_add, OP_REGISTRY, A("sid", "addr", "weight", "name") },
+	{ "instance.add", op_instance_add, OP_REGISTRY,
+	  A("sid", "addr", "weight", "name", "lease") },
 	{ "instance.set", op_instance_set, OP_REGISTRY, A("sid", "addr", "weight", "state") },
-	{ "instance.del", op_instance_del, OP_REGISTRY, A("sid", "addr") },
+	{ "instance.del", op_instance_del, OP_REGISTRY, A("sid", "addr", "dead") },
+	{ "instance.shed", op_instance_shed, OP_REGISTRY, A("sid", "addr") },
+	{ "instance.drain", op_instance_drain, OP_REGISTRY, A("sid", "addr") },
+	{ "instance.resume", op_instance_resume, OP_REGISTRY, A("sid", "addr") },
 	{ "instance.list", op_instance_list, OP_READ, A("sid") },
 	{ "instance.show", op_instance_show, OP_READ, A("sid", "addr") },
 	{ "rule.add", op_rule_add, OP_REGISTRY, A("prefix", "action", "hops") },

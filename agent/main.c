@@ -197,15 +197,23 @@ static int uninstall(struct agent *a)
 
 static void run_loop(struct agent *a)
 {
-	struct pollfd pfds[SVC_AGENT_MAX_CLIENTS + 4];
+	struct pollfd pfds[SVC_AGENT_MAX_CLIENTS + 5];
 
 	for (;;) {
-		int n = 0, nsrv, mfd, timeout = 1000, r;
+		int n = 0, nsrv, mfd, timeout = 1000, r, lfd, li = -1;
 
 		pfds[n++] = (struct pollfd){ .fd = a->signal_fd, .events = POLLIN };
 		mfd = agent_metrics_fd(a, &timeout);
 		if (mfd >= 0)
 			pfds[n++] = (struct pollfd){ .fd = mfd, .events = POLLIN };
+		lfd = agent_register_fd(a);
+		if (lfd >= 0) {
+			li = n;
+			pfds[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+		}
+		/* leases and registration refreshes are checked at least this often */
+		if (timeout > SVC_AGENT_TICK_MS)
+			timeout = SVC_AGENT_TICK_MS;
 		nsrv = agent_server_pollfds(a, pfds + n, SVC_AGENT_MAX_CLIENTS + 4 - n);
 		r = poll(pfds, (nfds_t)(n + nsrv), timeout);
 		if (r < 0 && errno != EINTR) {
@@ -229,6 +237,8 @@ static void run_loop(struct agent *a)
 		}
 		if (r > 0)
 			agent_server_dispatch(a, pfds + n, nsrv);
+		agent_register_run(a, r > 0 && li >= 0 && (pfds[li].revents & POLLIN));
+		agent_leases_expire(a);
 		/* MHD keeps its own timers: run it on readiness and on every wake-up. */
 		agent_metrics_run(a);
 		agent_server_expire(a);
@@ -288,6 +298,9 @@ static int start(struct agent *a)
 	err = agent_server_open(a);
 	if (err)
 		return err;
+	err = agent_register_start(a);
+	if (err)
+		return err;
 	err = agent_metrics_start(a);
 	if (err)
 		return err;
@@ -342,6 +355,7 @@ int main(int argc, char **argv)
 	run_loop(a);
 	sd_notify_msg("STOPPING=1");
 out:
+	agent_register_stop(a);
 	agent_metrics_stop(a);
 	agent_server_close(a);
 	svc_dp_close(a->dp);

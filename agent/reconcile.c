@@ -100,7 +100,7 @@ static int install_sets(struct agent *a, __u64 *desired)
 			if (!sid_eq(&in->sid, &s->sid))
 				continue;
 			total++;
-			if (!in->up || n >= SVC_REG_MAX_INSTANCES)
+			if (!svc_reg_instance_eligible(in) || n >= SVC_REG_MAX_INSTANCES)
 				continue;
 			m[n].nh_id = svc_reg_nh_id(r, &in->addr);
 			m[n].weight = in->weight;
@@ -160,10 +160,15 @@ static int install_nexthops(struct agent *a)
 
 	for (size_t i = 0; i < r->n_nexthops; i++) {
 		const struct svc_reg_nh *nh = &r->nexthops[i];
-		struct svc_nexthop v = { .addr = nh->addr, .flags = SVC_NH_F_UP };
+		struct svc_nexthop v = { .addr = nh->addr,
+					 .flags = svc_reg_nh_flags(r, &nh->addr) };
 
-		/* Unused (draining) next hops are left as they are until agent_gc. */
-		if (!svc_reg_nh_used(r, &nh->addr))
+		/*
+		 * Unused (draining) next hops are left as they are until
+		 * agent_gc; dead or shed ones get RESET so that their clients
+		 * learn it at their next packet instead of timing out.
+		 */
+		if (!v.flags)
 			continue;
 		if (!svc_addr_is_v4(&nh->addr))
 			v.flags |= SVC_NH_F_V6;
@@ -182,7 +187,7 @@ static int install_nexthops(struct agent *a)
 void agent_neigh_refresh(struct agent *a)
 {
 	for (size_t i = 0; i < a->reg.n_nexthops; i++)
-		if (svc_reg_nh_used(&a->reg, &a->reg.nexthops[i].addr))
+		if (svc_reg_nh_flags(&a->reg, &a->reg.nexthops[i].addr) & SVC_NH_F_UP)
 			svc_neigh_prime(&a->reg.nexthops[i].addr);
 }
 
@@ -545,4 +550,33 @@ int agent_flow_tally(struct agent *a, size_t *total, __u32 *per_rule, __u32 *per
 	err = svc_dp_flows_foreach(a->dp, tally_flow, &t);
 	*total = t.total;
 	return err;
+}
+
+struct active_walk {
+	__u32 *per_nh;
+	__u64 now_ns;
+};
+
+static int active_flow(const struct svc_flow_key *key, const struct svc_flow *val, void *arg)
+{
+	struct active_walk *w = arg;
+
+	(void)key;
+	if (val->nh_id >= SVC_MAX_NEXTHOPS)
+		return 0;
+	if (w->now_ns < val->last_seen_ns ||
+	    w->now_ns - val->last_seen_ns < (__u64)(SVC_AGENT_ACTIVE_FLOW_S * 1e9))
+		w->per_nh[val->nh_id]++;
+	return 0;
+}
+
+int agent_flow_active(struct agent *a, __u32 *per_nh)
+{
+	struct active_walk w = { per_nh, 0 };
+	struct timespec ts;
+
+	memset(per_nh, 0, SVC_MAX_NEXTHOPS * sizeof(*per_nh));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	w.now_ns = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+	return svc_dp_flows_foreach(a->dp, active_flow, &w);
 }

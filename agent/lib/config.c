@@ -37,6 +37,7 @@ void svc_cfg_init(struct svc_agent_cfg *cfg)
 	set_metrics(cfg, SVC_DEFAULT_METRICS, NULL, 0);
 	cfg->mode = SVC_XDP_NATIVE;
 	cfg->src4_pass = cfg->src6_pass = -1;
+	cfg->lease = SVC_CFG_DEFAULT_LEASE;
 }
 
 static int parse_u32(const char *key, const char *v, unsigned long long min, unsigned long long max,
@@ -182,6 +183,16 @@ int svc_cfg_set(struct svc_agent_cfg *cfg, const char *key, const char *v, char 
 		return parse_u32(key, v, 0, 0xffffffffULL, &cfg->seed, err, errlen);
 	if (!strcmp(key, "verbose"))
 		return parse_bool(key, v, &cfg->verbose, err, errlen);
+	if (!strcmp(key, "register-to"))
+		return set_path(cfg->register_to, sizeof(cfg->register_to), key, v, err, errlen);
+	if (!strcmp(key, "instance-addr")) {
+		if (svc_addr_parse(v, &cfg->instance_addr))
+			return cfg_err(err, errlen, "instance-addr: '%s' is not an address", v);
+		cfg->has_instance_addr = true;
+		return 0;
+	}
+	if (!strcmp(key, "lease"))
+		return parse_u32(key, v, 1, SVC_CFG_MAX_LEASE, &cfg->lease, err, errlen);
 	if (!strcmp(key, "discard-corrupt-state"))
 		return parse_bool(key, v, &cfg->discard_corrupt, err, errlen);
 	return cfg_err(err, errlen, "unknown setting '%s'", key);
@@ -259,19 +270,14 @@ static const struct {
 	char short_name;
 	bool has_arg;
 } agent_opts[] = {
-	{ "config", 0, true },
-	{ "socket", 0, true },
-	{ "pin-dir", 0, true },
-	{ "state-dir", 0, true },
-	{ "metrics", 0, true },
-	{ "mode", 0, true },
-	{ "src", 0, true },
-	{ "flows", 0, true },
-	{ "seed", 0, true },
-	{ "uninstall", 0, false },
-	{ "verbose", 'v', false },
-	{ "help", 'h', false },
-	{ "discard-corrupt-state", 0, false },
+	{ "config", 0, true },	      { "socket", 0, true },
+	{ "pin-dir", 0, true },	      { "state-dir", 0, true },
+	{ "metrics", 0, true },	      { "mode", 0, true },
+	{ "src", 0, true },	      { "flows", 0, true },
+	{ "seed", 0, true },	      { "register-to", 0, true },
+	{ "instance-addr", 0, true }, { "lease", 0, true },
+	{ "uninstall", 0, false },    { "verbose", 'v', false },
+	{ "help", 'h', false },	      { "discard-corrupt-state", 0, false },
 };
 
 /* Resolves argv[*i] to an option index and its value; advances *i past a separate value. */
@@ -381,6 +387,10 @@ const char *svc_cfg_usage(void)
 	       "IPv6)\n"
 	       "  --flows N            flow table size (default 262144)\n"
 	       "  --seed N             flow-hash seed (the same on every router of a deployment)\n"
+	       "  --register-to SOCKET register on bind: a listener on a local binding's\n"
+	       "                       VIP:PORT registers this host at that router agent\n"
+	       "  --instance-addr ADDR this host's address as the router reaches it\n"
+	       "  --lease SECONDS      registration lease, refreshed every third (default 3)\n"
 	       "  --discard-corrupt-state  start empty if the state file is corrupt (it is kept\n"
 	       "                       aside as state.json.corrupt)\n"
 	       "  --uninstall          detach every svcplane program, remove the pins, exit\n"

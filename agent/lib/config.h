@@ -21,6 +21,9 @@
 /* Flow table size bounds accepted by --flows. */
 #define SVC_CFG_MIN_FLOWS 64
 #define SVC_CFG_MAX_FLOWS (1u << 24)
+/* Default registration lease (seconds) and its bounds. */
+#define SVC_CFG_DEFAULT_LEASE 3
+#define SVC_CFG_MAX_LEASE 86400
 /* Longest config file line. */
 #define SVC_CFG_LINE_MAX 1024
 
@@ -43,6 +46,11 @@ struct svc_agent_cfg {
 	bool uninstall;	      /* --uninstall */
 	bool discard_corrupt; /* --discard-corrupt-state: start empty on a corrupt state file */
 	bool help;	      /* -h/--help was given */
+	/* Register on bind: the router agent's API socket ("" = off), our address, the lease. */
+	char register_to[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* --register-to */
+	struct svc_addr instance_addr;				       /* --instance-addr */
+	bool has_instance_addr;
+	__u32 lease; /* --lease seconds (default SVC_CFG_DEFAULT_LEASE) */
 	/* Internal: which parse pass set each source address (duplicates within a pass are errors).
 	 */
 	int pass, src4_pass, src6_pass;

@@ -63,7 +63,15 @@ static const struct svc_ctl_opt o_service_add[] = {
 };
 static const struct svc_ctl_opt o_instance_add[] = {
 	OPT("weight", 'w', "W", "weight", SVC_CTL_WEIGHT, "relative weight 1..1000 (default 1)"),
-	OPT("name", 'n', "NAME", "name", SVC_CTL_NAME, "a name for people and metrics"), OPTS_END
+	OPT("name", 'n', "NAME", "name", SVC_CTL_NAME, "a name for people and metrics"),
+	OPT("lease", 0, "SECONDS", "lease", SVC_CTL_COUNT,
+	    "a registration: removed as dead unless added again within SECONDS (refresh)"),
+	OPTS_END
+};
+static const struct svc_ctl_opt o_instance_del[] = {
+	OPT("dead", 0, NULL, "dead", SVC_CTL_FLAG,
+	    "the instance died: its clients' connections are reset (default: they drain)"),
+	OPTS_END
 };
 static const struct svc_ctl_opt o_instance_set[] = {
 	OPT("weight", 'w', "W", "weight", SVC_CTL_WEIGHT, "new weight 1..1000"),
@@ -107,17 +115,33 @@ static const struct svc_ctl_col c_svc_instances[] = { COL("addr", "INSTANCE"),
 static const struct svc_ctl_col c_svc_bindings[] = { COL("binding", "BINDING"), COLS_END };
 static const struct svc_ctl_col c_bindings[] = { COL("binding", "BINDING"), COL("sid", "SID"),
 						 COL("service_name", "SERVICE"), COLS_END };
-static const struct svc_ctl_col c_instances[] = {
-	COL("sid", "SID"),	 COL("service_name", "SERVICE"),
-	COL("addr", "INSTANCE"), COL("name", "NAME"),
-	COL("weight", "WEIGHT"), COL("state", "STATE"),
-	COL("nh_id", "NH"),	 COLS_END
-};
-static const struct svc_ctl_col c_instance[] = {
-	COL("sid", "service"),	   COL("addr", "instance"), COL("name", "name"),
-	COL("weight", "weight"),   COL("state", "state"),   COL("nh_id", "next-hop id"),
-	COL("packets", "packets"), COL("bytes", "bytes"),   COLS_END
-};
+static const struct svc_ctl_col c_instances[] = { COL("sid", "SID"),
+						  COL("service_name", "SERVICE"),
+						  COL("addr", "INSTANCE"),
+						  COL("name", "NAME"),
+						  COL("weight", "WEIGHT"),
+						  COL("state", "STATE"),
+						  COL("status", "STATUS"),
+						  COL("health", "HEALTH"),
+						  COL("active_flows", "FLOWS"),
+						  COL("nh_id", "NH"),
+						  COL("why", "WHY"),
+						  COLS_END };
+static const struct svc_ctl_col c_instance[] = { COL("sid", "service"),
+						 COL("addr", "instance"),
+						 COL("name", "name"),
+						 COL("weight", "weight"),
+						 COL("state", "state"),
+						 COL("mode", "mode"),
+						 COL("status", "status"),
+						 COL("health", "health"),
+						 COL("why", "why"),
+						 COL("lease", "lease (s)"),
+						 COL("active_flows", "remaining flows"),
+						 COL("nh_id", "next-hop id"),
+						 COL("packets", "packets"),
+						 COL("bytes", "bytes"),
+						 COLS_END };
 static const struct svc_ctl_col c_rules[] = {
 	COL("prefix", "PREFIX"),
 	COL("action", "ACTION"),
@@ -270,14 +294,23 @@ const struct svc_ctl_cmd svc_ctl_commands[] = {
 	  NULL, "servicectl bind del [2001:db8:19::10]:80/tcp" },
 	{ "bind", "list", "bind.list", "", "list bindings", NULL, NULL, NULL, v_bind_list,
 	  "servicectl bind list" },
-	{ "instance", "add", "instance.add", "SID ADDR [--weight W] [--name NAME]",
+	{ "instance", "add", "instance.add", "SID ADDR [--weight W] [--name NAME] [--lease S]",
 	  "add an instance (ADDR: its host, the outer destination)", a_sid_addr, o_instance_add,
 	  NULL, NULL, "servicectl instance add 2001:db8:5::1 10.0.1.2 --weight 2" },
 	{ "instance", "set", "instance.set", "SID ADDR [--weight W] [--state up|down]",
 	  "change an instance's weight or state", a_sid_addr, o_instance_set, check_instance_set,
 	  NULL, "servicectl instance set 2001:db8:5::1 10.0.1.2 --state down" },
-	{ "instance", "del", "instance.del", "SID ADDR", "remove an instance", a_sid_addr, NULL,
-	  NULL, NULL, "servicectl instance del 2001:db8:5::1 10.0.1.2" },
+	{ "instance", "del", "instance.del", "SID ADDR [--dead]", "remove an instance", a_sid_addr,
+	  o_instance_del, NULL, NULL, "servicectl instance del 2001:db8:5::1 10.0.1.2" },
+	{ "instance", "shed", "instance.shed", "SID ADDR",
+	  "no new flows; established TCP connections are reset at their next packet", a_sid_addr,
+	  NULL, NULL, v_instance_show, "servicectl instance shed 2001:db8:5::1 10.0.1.2" },
+	{ "instance", "drain", "instance.drain", "SID ADDR",
+	  "no new flows; established connections continue", a_sid_addr, NULL, NULL, v_instance_show,
+	  "servicectl instance drain 2001:db8:5::1 10.0.1.2" },
+	{ "instance", "resume", "instance.resume", "SID ADDR",
+	  "undo shed/drain: the instance takes new flows again", a_sid_addr, NULL, NULL,
+	  v_instance_show, "servicectl instance resume 2001:db8:5::1 10.0.1.2" },
 	{ "instance", "list", "instance.list", "[SID]", "list instances (of one service)",
 	  a_sid_opt, NULL, NULL, v_instance_list, "servicectl instance list 2001:db8:5::1" },
 	{ "instance", "show", "instance.show", "SID ADDR", "one instance and its counters",

@@ -17,6 +17,7 @@ const char *const svc_prog_names[] = {
 };
 const char *const svc_mode_names[] = { [SVC_XDP_NATIVE] = "native", [SVC_XDP_SKB] = "skb", NULL };
 const char *const svc_state_names[] = { "down", "up", NULL };
+const char *const svc_mode_names_inst[] = { "active", "drain", "shed", NULL };
 
 _Static_assert(SVC_PROG_MAX == 2, "svc_prog_names lists every program");
 
@@ -282,6 +283,48 @@ bool svc_reg_nh_used(const struct svc_reg *r, const struct svc_addr *addr)
 	return false;
 }
 
+bool svc_reg_instance_eligible(const struct svc_reg_instance *in)
+{
+	return in->up && in->mode == SVC_INST_ACTIVE && !in->health_down;
+}
+
+__u32 svc_reg_nh_flags(const struct svc_reg *r, const struct svc_addr *addr)
+{
+	const struct svc_reg_nh *nh = nh_find(r, addr);
+	bool keep = false, reset = false;
+
+	for (size_t i = 0; i < r->n_instances; i++) {
+		const struct svc_reg_instance *in = &r->instances[i];
+
+		if (!addr_eq(&in->addr, addr))
+			continue;
+		if (svc_reg_instance_eligible(in))
+			return SVC_NH_F_UP;
+		/* drain and admin down keep flows going; shed and dead reset them */
+		if (in->mode == SVC_INST_SHED || (in->health_down && in->mode == SVC_INST_ACTIVE))
+			reset = true;
+		else
+			keep = true;
+	}
+	for (size_t i = 0; i < r->n_rules; i++)
+		for (size_t h = 0; h < r->rules[i].nhops; h++)
+			if (addr_eq(&r->rules[i].hops[h].addr, addr))
+				return SVC_NH_F_UP;
+	if (keep)
+		return SVC_NH_F_UP;
+	if (reset || (nh && nh->reset))
+		return SVC_NH_F_RESET;
+	return 0;
+}
+
+void svc_reg_nh_set_reset(struct svc_reg *r, const struct svc_addr *addr, bool reset)
+{
+	struct svc_reg_nh *nh = nh_find(r, addr);
+
+	if (nh)
+		nh->reset = reset;
+}
+
 int svc_reg_nh_release(struct svc_reg *r, __u32 id)
 {
 	for (size_t i = 0; i < r->n_nexthops; i++) {
@@ -316,6 +359,7 @@ static __u32 nh_ensure(struct svc_reg *r, const struct svc_addr *addr, struct sv
 	}
 	nh->addr = *addr;
 	nh->id = id;
+	nh->reset = false;
 	return id;
 }
 
@@ -485,6 +529,7 @@ static int instance_add_state(struct svc_reg *r, const struct svc_sid *sid,
 	in = PUSH(r, instances, err);
 	if (!in)
 		return -1; /* the next-hop id stays allocated: harmless, released by GC */
+	svc_reg_nh_set_reset(r, addr, false); /* the address serves again */
 	memset(in, 0, sizeof(*in));
 	in->sid = *sid;
 	in->addr = *addr;
@@ -537,6 +582,22 @@ int svc_reg_instance_del(struct svc_reg *r, const struct svc_sid *sid, const str
 		return svc_err_set(err, SVC_API_NOT_FOUND, "service %s has no instance %s",
 				   fmt_sid(sid, b), fmt_addr(addr, b2));
 	REMOVE(r, instances, (size_t)(in - r->instances));
+	return 0;
+}
+
+int svc_reg_instance_mode(struct svc_reg *r, const struct svc_sid *sid, const struct svc_addr *addr,
+			  int mode, struct svc_err *err)
+{
+	char b[SVC_ADDR_STRLEN], b2[SVC_ADDR_STRLEN];
+	struct svc_reg_instance *in;
+
+	if (mode < SVC_INST_ACTIVE || mode > SVC_INST_SHED)
+		return svc_err_set(err, SVC_API_INVALID, "mode %d unknown", mode);
+	in = svc_reg_instance_find(r, sid, addr);
+	if (!in)
+		return svc_err_set(err, SVC_API_NOT_FOUND, "service %s has no instance %s",
+				   fmt_sid(sid, b), fmt_addr(addr, b2));
+	in->mode = (__u8)mode;
 	return 0;
 }
 
@@ -854,6 +915,26 @@ static int add_int(json_object *o, const char *key, int64_t x)
 	return 0;
 }
 
+static int add_bool(json_object *o, const char *key, bool x)
+{
+	json_object *v = json_object_new_boolean(x);
+
+	if (!v || json_object_object_add(o, key, v)) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
+}
+
+/* An optional boolean field: true only when present and true. */
+static bool opt_bool(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
+	       json_object_get_boolean(v);
+}
+
 static int arr_add(json_object *a, json_object *v)
 {
 	if (!v || json_object_array_add(a, v)) {
@@ -905,7 +986,9 @@ static json_object *to_json_services(const struct svc_reg *r)
 			if (!io || add_str(io, "addr", fmt_addr(&in->addr, b)) ||
 			    add_int(io, "weight", in->weight) ||
 			    add_str(io, "state", svc_state_names[in->up]) ||
-			    add_str(io, "name", in->name) || arr_add(ins, io)) {
+			    add_str(io, "name", in->name) ||
+			    add_str(io, "mode", svc_mode_names_inst[in->mode]) ||
+			    add_int(io, "lease", in->lease_s) || arr_add(ins, io)) {
 				json_object_put(io);
 				goto fail;
 			}
@@ -1008,7 +1091,8 @@ json_object *svc_reg_to_json(const struct svc_reg *r)
 	for (size_t i = 0; a && i < r->n_nexthops; i++) {
 		e = json_object_new_object();
 		if (!e || add_str(e, "addr", fmt_addr(&r->nexthops[i].addr, b)) ||
-		    add_int(e, "id", r->nexthops[i].id) || arr_add(a, e)) {
+		    add_int(e, "id", r->nexthops[i].id) ||
+		    (r->nexthops[i].reset && add_bool(e, "reset", true)) || arr_add(a, e)) {
 			json_object_put(e);
 			goto fail_a;
 		}
@@ -1105,7 +1189,38 @@ static int load_nexthops(struct svc_reg *r, json_object *root, struct svc_err *e
 			return -1;
 		nh->addr = addr;
 		nh->id = id;
+		nh->reset = opt_bool(e, "reset");
 		bit_set(r->nh_used, id, true);
+	}
+	return 0;
+}
+
+/* Optional fields written since shedding and leases (absent in older state files). */
+static int load_instance_extra(struct svc_reg *r, struct svc_reg_instance *in, json_object *ie,
+			       struct svc_err *err)
+{
+	json_object *v;
+
+	(void)r;
+	if (json_object_object_get_ex(ie, "mode", &v)) {
+		const char *m =
+			json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+		int k;
+
+		for (k = 0; svc_mode_names_inst[k]; k++)
+			if (!strcmp(m, svc_mode_names_inst[k]))
+				break;
+		if (!svc_mode_names_inst[k])
+			return svc_err_set(err, SVC_API_INVALID,
+					   "instances[]: mode '%.16s' not active/drain/shed", m);
+		in->mode = (__u8)k;
+	}
+	if (json_object_object_get_ex(ie, "lease", &v)) {
+		int64_t l = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+
+		if (l < 0 || l > 86400)
+			return svc_err_set(err, SVC_API_INVALID, "instances[]: lease out of range");
+		in->lease_s = (__u32)l;
 	}
 	return 0;
 }
@@ -1154,7 +1269,8 @@ static int load_services(struct svc_reg *r, json_object *root, struct svc_err *e
 				return svc_err_set(err, SVC_API_INVALID,
 						   "instances[]: weight out of range");
 			if (instance_add_state(r, &sid, &addr, (__u32)json_object_get_int64(w), up,
-					       iname, err))
+					       iname, err) ||
+			    load_instance_extra(r, &r->instances[r->n_instances - 1], ie, err))
 				return -1;
 		}
 	}

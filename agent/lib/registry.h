@@ -39,6 +39,16 @@ struct svc_reg_service {
 	__u32 set_id;		     /* ch_tables index of its next-hop set */
 };
 
+/* What an operator asked of an instance besides up/down (Serval shedding vs draining). */
+enum svc_inst_mode {
+	SVC_INST_ACTIVE = 0, /* takes new flows when up and healthy */
+	SVC_INST_DRAIN = 1,  /* no new flows; established flows continue */
+	SVC_INST_SHED = 2, /* no new flows; established TCP flows are reset at their next packet */
+};
+
+/* Longest "why" text of a health state. */
+#define SVC_REG_WHY_MAX 95
+
 /* An instance of a service: where its host is (the encapsulation's outer destination). */
 struct svc_reg_instance {
 	struct svc_sid sid;   /* service it belongs to */
@@ -46,6 +56,12 @@ struct svc_reg_instance {
 	__u32 weight;	      /* 1..SVC_MAX_WEIGHT */
 	bool up;	      /* down: no new flows (existing flows drain) */
 	char name[SVC_NAME_MAX + 1];
+	__u8 mode;     /* enum svc_inst_mode (persisted) */
+	__u32 lease_s; /* registration lease in seconds, 0 = none (persisted) */
+	/* Runtime only (not persisted): set by the agent. */
+	double lease_expires;		      /* CLOCK_MONOTONIC seconds; 0 = no lease */
+	bool health_down;		      /* active health checks failed (fall threshold) */
+	char health_why[SVC_REG_WHY_MAX + 1]; /* last check result, "" = never checked */
 };
 
 /* One weighted next hop of an explicit FORWARD rule. */
@@ -80,6 +96,12 @@ struct svc_reg_attach {
 struct svc_reg_nh {
 	struct svc_addr addr;
 	__u32 id;
+	/*
+	 * The instance at this address died (unregistered, lease expired):
+	 * while no eligible instance uses it, the next hop carries
+	 * SVC_NH_F_RESET so its flows' clients get a RST. Persisted.
+	 */
+	bool reset;
 };
 
 struct svc_reg {
@@ -109,10 +131,11 @@ struct svc_reg {
 };
 
 /* Names of actions, programs, modes and states as used on the wire and in JSON. */
-extern const char *const svc_action_names[]; /* index enum svc_action; [0] = NULL */
-extern const char *const svc_prog_names[];   /* "router", "endpoint", NULL */
-extern const char *const svc_mode_names[];   /* "native", "skb", NULL */
-extern const char *const svc_state_names[];  /* "down", "up", NULL */
+extern const char *const svc_action_names[];	/* index enum svc_action; [0] = NULL */
+extern const char *const svc_prog_names[];	/* "router", "endpoint", NULL */
+extern const char *const svc_mode_names[];	/* "native", "skb", NULL */
+extern const char *const svc_state_names[];	/* "down", "up", NULL */
+extern const char *const svc_mode_names_inst[]; /* "active", "drain", "shed", NULL */
 /* svc_action_parse - "forward"... -> enum svc_action, or -1. */
 int svc_action_parse(const char *s);
 
@@ -136,6 +159,21 @@ __u32 svc_reg_nh_id(const struct svc_reg *r, const struct svc_addr *addr);
 bool svc_reg_nh_used(const struct svc_reg *r, const struct svc_addr *addr);
 /* svc_reg_nh_release - forget the id of an unused address (its flows have drained). */
 int svc_reg_nh_release(struct svc_reg *r, __u32 id);
+/*
+ * svc_reg_instance_eligible - @in takes new flows: admin up, mode active,
+ * health not down.
+ */
+bool svc_reg_instance_eligible(const struct svc_reg_instance *in);
+/*
+ * svc_reg_nh_flags - the SVC_NH_F_UP / SVC_NH_F_RESET flags @addr's next hop
+ * must carry: UP while an eligible instance, a draining or admin-down
+ * instance, or an explicit rule uses it; RESET (not UP) when only shed or
+ * health-down instances use it, or it is marked reset and nothing uses it.
+ * 0 for an unused address that is not marked reset (left draining).
+ */
+__u32 svc_reg_nh_flags(const struct svc_reg *r, const struct svc_addr *addr);
+/* svc_reg_nh_set_reset - mark @addr's next hop dead (its instance died); no-op if none. */
+void svc_reg_nh_set_reset(struct svc_reg *r, const struct svc_addr *addr, bool reset);
 /* svc_reg_instance_count - instances of @sid (*up gets how many are up; may be NULL). */
 size_t svc_reg_instance_count(const struct svc_reg *r, const struct svc_sid *sid, size_t *up);
 /* svc_reg_binding_count - bindings that lead to @sid. */
@@ -153,6 +191,9 @@ int svc_reg_instance_set(struct svc_reg *r, const struct svc_sid *sid, const str
 			 __u32 weight, int up, struct svc_err *err);
 int svc_reg_instance_del(struct svc_reg *r, const struct svc_sid *sid, const struct svc_addr *addr,
 			 struct svc_err *err);
+/* svc_reg_instance_mode - set an instance's mode (enum svc_inst_mode). */
+int svc_reg_instance_mode(struct svc_reg *r, const struct svc_sid *sid, const struct svc_addr *addr,
+			  int mode, struct svc_err *err);
 
 int svc_reg_binding_add(struct svc_reg *r, const struct svc_binding_key *key,
 			const struct svc_sid *sid, struct svc_err *err);
