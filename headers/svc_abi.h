@@ -67,7 +67,7 @@ struct svc_binding_key {
 
 struct svc_binding {
 	struct svc_sid sid; /* serviceID looked up in the service table */
-	__u32 flags;        /* reserved, zero */
+	__u32 flags;	    /* reserved, zero */
 };
 
 /* Service table (LPM trie) key: prefixlen bits of sid, most significant first. */
@@ -107,8 +107,8 @@ struct svc_rule {
 /* nexthops: where a FORWARDed packet is sent, encapsulated (outer destination). */
 struct svc_nexthop {
 	struct svc_addr addr; /* instance host (or next service router) address */
-	__u32 flags;          /* SVC_NH_F_* */
-	__u32 pad;            /* zero */
+	__u32 flags;	      /* SVC_NH_F_* */
+	__u32 pad;	      /* zero */
 };
 
 /* flows: the 5-tuple of a client->service packet, as it arrives at the router. */
@@ -122,8 +122,8 @@ struct svc_flow_key {
 };
 
 struct svc_flow {
-	__u32 nh_id;        /* next hop the flow was sent to */
-	__u32 rule_id;      /* rule that resolved it (counters) */
+	__u32 nh_id;	    /* next hop the flow was sent to */
+	__u32 rule_id;	    /* rule that resolved it (counters) */
 	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the latest packet that created/refreshed it */
 };
 
@@ -148,9 +148,9 @@ struct svc_counter {
 struct svc_delay_event {
 	struct svc_sid sid; /* serviceID being resolved */
 	__u32 rule_id;
-	__u32 ifindex;  /* where the packet arrived */
-	__u32 pkt_len;  /* full frame length */
-	__u32 cap_len;  /* bytes of pkt[] that are valid */
+	__u32 ifindex; /* where the packet arrived */
+	__u32 pkt_len; /* full frame length */
+	__u32 cap_len; /* bytes of pkt[] that are valid */
 	__u8 pkt[SVC_DELAY_CAP];
 };
 
@@ -159,6 +159,7 @@ struct svc_delay_event {
  * in exactly one of them. EV_* entries are events counted in addition.
  * X(name, "metric label", "description"). Userspace names: svc_reason_names.h.
  */
+/* clang-format off */
 #define SVC_REASONS(X)                                                                              \
 	X(PASS_NOT_IP, "pass_not_ip", "not IPv4 or IPv6: passed")                                   \
 	X(PASS_NO_SERVICE, "pass_no_service", "no binding or service prefix: passed")               \
@@ -195,12 +196,13 @@ struct svc_delay_event {
 	X(DROP_DECAP_BAD, "drop_decap_bad", "endpoint: malformed inner packet")                     \
 	X(EV_STALE_INSTANCE, "ev_stale_instance",                                                   \
 	  "event, not a verdict: TIFID/flowID named an unknown or down instance (hash used)")
+/* clang-format on */
 
 enum svc_reason {
 #define SVC_REASON_ENUM(name, label, desc) SVC_R_##name,
 	SVC_REASONS(SVC_REASON_ENUM)
 #undef SVC_REASON_ENUM
-	SVC_REASON_MAX
+		SVC_REASON_MAX
 };
 
 /*

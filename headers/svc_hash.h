@@ -20,6 +20,7 @@ static __always_inline __u32 svc_rol32(__u32 x, int k)
 	return (x << k) | (x >> (32 - k));
 }
 
+/* clang-format off */
 /* lookup3 mix(): reversibly mixes three 32-bit values. */
 #define SVC_JHASH_MIX(a, b, c)                                                                     \
 	do {                                                                                       \
@@ -43,6 +44,8 @@ static __always_inline __u32 svc_rol32(__u32 x, int k)
 		c ^= b; c -= svc_rol32(b, 24);                                                     \
 	} while (0)
 
+/* clang-format on */
+
 #define SVC_FLOW_KEY_WORDS (sizeof(struct svc_flow_key) / 4)
 _Static_assert(sizeof(struct svc_flow_key) == 40, "svc_flow_key is 10 words");
 
@@ -58,6 +61,7 @@ static __always_inline __u32 svc_flow_hash(const struct svc_flow_key *k, __u32 s
 	const __u32 *w = (const __u32 *)k;
 	__u32 a, b, c;
 
+	/* clang-format off */
 	a = b = c = SVC_JHASH_INITVAL + (SVC_FLOW_KEY_WORDS << 2) + seed;
 	a += w[0]; b += w[1]; c += w[2];
 	SVC_JHASH_MIX(a, b, c);
@@ -67,6 +71,7 @@ static __always_inline __u32 svc_flow_hash(const struct svc_flow_key *k, __u32 s
 	SVC_JHASH_MIX(a, b, c);
 	a += w[9];
 	SVC_JHASH_FINAL(a, b, c);
+	/* clang-format on */
 	return c;
 }
 

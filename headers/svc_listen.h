@@ -13,13 +13,13 @@
 
 /* listen_events ring buffer record: a TCP socket entered or left LISTEN. */
 struct svc_listen_event {
-	struct svc_addr addr; /* local address (v4-mapped; all-zero = any address) */
-	__u64 sock_id;        /* kernel socket address: pairs a close with its listen */
-	__u32 netns;          /* network namespace inode of the socket */
-	__u32 pid;            /* process that changed the state (tgid) */
-	__u16 port;           /* local port, host order */
-	__u8 proto;           /* IPPROTO_TCP */
-	__u8 listening;       /* 1: now listening; 0: the listener closed */
+	struct svc_addr addr;	 /* local address (v4-mapped; all-zero = any address) */
+	__u64 sock_id;		 /* kernel socket address: pairs a close with its listen */
+	__u32 netns;		 /* network namespace inode of the socket */
+	__u32 pid;		 /* process that changed the state (tgid) */
+	__u16 port;		 /* local port, host order */
+	__u8 proto;		 /* IPPROTO_TCP */
+	__u8 listening;		 /* 1: now listening; 0: the listener closed */
 	char comm[SVC_COMM_LEN]; /* that process's name */
 };
 

@@ -37,7 +37,7 @@ struct svc_dp_config {
 	const char *pin_dir; /* bpffs directory; NULL = SVC_DEFAULT_PIN_DIR. Created if missing. */
 	__u32 max_flows;     /* flow table size; 0 = SVC_MAX_FLOWS */
 	__u32 max_rules;     /* service table size; 0 = SVC_MAX_RULES */
-	__u32 ch_seed;       /* flow-hash seed; every router of a deployment must use the same */
+	__u32 ch_seed;	     /* flow-hash seed; every router of a deployment must use the same */
 };
 
 struct svc_dp;

@@ -40,7 +40,7 @@ static __always_inline __u16 svc_csum_replace4(__u16 csum, __u32 old, __u32 new)
 {
 	__u32 sum = (__u16)~csum;
 
-	sum += (__u16)~(old & 0xffff) + (__u16)~(old >> 16);
+	sum += (__u16) ~(old & 0xffff) + (__u16) ~(old >> 16);
 	sum += (new & 0xffff) + (new >> 16);
 	return svc_csum_fold(sum);
 }

@@ -12,7 +12,8 @@
  */
 static __always_inline int svc_fib_nexthop(struct xdp_md *ctx, struct svc_pkt *p,
 					   const struct svc_nexthop *nh,
-					   const struct svc_router_cfg *cfg, struct bpf_fib_lookup *fib)
+					   const struct svc_router_cfg *cfg,
+					   struct bpf_fib_lookup *fib)
 {
 	bool v6 = nh->flags & SVC_NH_F_V6;
 	int rc;

@@ -12,16 +12,16 @@
 /* What the parser learnt about a packet. Offsets are from ctx->data. */
 struct svc_pkt {
 	struct svc_flow_key key; /* client 5-tuple (for ICMP errors: of the quoted flow) */
-	__u32 len;               /* frame length, for the byte counters */
-	__u32 l3_off;            /* start of the IP header */
-	__u32 ip_len;            /* IP packet length (header + payload) from its header */
-	__u32 l4_off;            /* start of the TCP/UDP header */
-	__u32 l4_hlen;           /* TCP header length (data offset * 4); 0 for others */
-	__u16 l3_proto;          /* ETH_P_IP or ETH_P_IPV6, host order */
-	__u8 tclass;             /* IPv4 TOS / IPv6 traffic class, copied to the outer header */
-	__u8 tcp_flags;          /* TCP flags byte (0 for UDP/ICMP) */
-	__u8 is_icmp;            /* an ICMP error quoting key's flow */
-	__u8 reason;             /* enum svc_reason counted for this packet */
+	__u32 len;		 /* frame length, for the byte counters */
+	__u32 l3_off;		 /* start of the IP header */
+	__u32 ip_len;		 /* IP packet length (header + payload) from its header */
+	__u32 l4_off;		 /* start of the TCP/UDP header */
+	__u32 l4_hlen;		 /* TCP header length (data offset * 4); 0 for others */
+	__u16 l3_proto;		 /* ETH_P_IP or ETH_P_IPV6, host order */
+	__u8 tclass;		 /* IPv4 TOS / IPv6 traffic class, copied to the outer header */
+	__u8 tcp_flags;		 /* TCP flags byte (0 for UDP/ICMP) */
+	__u8 is_icmp;		 /* an ICMP error quoting key's flow */
+	__u8 reason;		 /* enum svc_reason counted for this packet */
 };
 
 /* svc_verdict - record why a packet got @act and return @act. */
@@ -84,8 +84,7 @@ static __always_inline int svc_parse_l2(void *data, void *data_end, struct svc_p
  * svc_parse_ip4 - validate the IPv4 header at p->l3_off, fill addresses and protocol
  * @l4: receives the start of the L4 header
  */
-static __always_inline int svc_parse_ip4(void *data, void *data_end, struct svc_pkt *p,
-					 void **l4)
+static __always_inline int svc_parse_ip4(void *data, void *data_end, struct svc_pkt *p, void **l4)
 {
 	struct iphdr *iph = data + p->l3_off;
 	__u32 ihl, tot;
@@ -127,8 +126,7 @@ static __always_inline bool svc_is_ext_hdr(__u8 nexthdr)
  * svc_parse_ip6 - validate the IPv6 header and walk at most SVC_MAX_EXT_HDRS
  * extension headers; fill addresses and the upper-layer protocol.
  */
-static __always_inline int svc_parse_ip6(void *data, void *data_end, struct svc_pkt *p,
-					 void **l4)
+static __always_inline int svc_parse_ip6(void *data, void *data_end, struct svc_pkt *p, void **l4)
 {
 	struct ipv6hdr *ip6 = data + p->l3_off;
 	struct ipv6_opt_hdr *oh;
@@ -183,8 +181,7 @@ static __always_inline int svc_parse_ip6(void *data, void *data_end, struct svc_
  * svc_parse_ports - validate a TCP or UDP header at @l4, fill ports and TCP flags.
  * Other protocols: PASS (ICMP is handled by the caller before this).
  */
-static __always_inline int svc_parse_ports(void *data, void *l4, void *data_end,
-					   struct svc_pkt *p)
+static __always_inline int svc_parse_ports(void *data, void *l4, void *data_end, struct svc_pkt *p)
 {
 	struct tcphdr *th = l4;
 	struct udphdr *uh = l4;

@@ -67,20 +67,24 @@ static void check_rst(const struct pkt *in, const struct dpt_result *r, bool v6,
 	} else {
 		ASSERT_EQ(o[l4 + 13], TCP_F_RST | TCP_F_ACK, "flags RST+ACK");
 		/* SYN and FIN each take one sequence number. */
-		ASSERT_EQ(rd32(o + l4 + 8), in_seq + in_payload + !!(i[l4 + 13] & TCP_F_SYN) +
-						    !!(i[l4 + 13] & TCP_F_FIN),
+		ASSERT_EQ(rd32(o + l4 + 8),
+			  in_seq + in_payload + !!(i[l4 + 13] & TCP_F_SYN) +
+				  !!(i[l4 + 13] & TCP_F_FIN),
 			  "ack = seq + segment length");
 	}
 	dpt_verify_csums("RST", o, r->out_len, v6 ? 1 : 2);
 }
 
 /* Establish a flow on @nh, kill @nh, send a packet of the flow: RST, XDP_TX. */
-static void reset_flow(struct dpt_env *e, int svc, __u32 nh, bool v6, __u8 flags,
-		       size_t payload)
+static void reset_flow(struct dpt_env *e, int svc, __u32 nh, bool v6, __u8 flags, size_t payload)
 {
-	struct dpt_expect fwd = { .verdict = dpt_fwd_verdict(nh), .counter = SVC_R_FWD_NEW,
-				  .out = DPT_OUT_FWD, .nh = nh, .rule = svc };
-	struct dpt_expect rst = { .verdict = XDP_TX, .counter = SVC_R_RESET_DEAD,
+	struct dpt_expect fwd = { .verdict = dpt_fwd_verdict(nh),
+				  .counter = SVC_R_FWD_NEW,
+				  .out = DPT_OUT_FWD,
+				  .nh = nh,
+				  .rule = svc };
+	struct dpt_expect rst = { .verdict = XDP_TX,
+				  .counter = SVC_R_RESET_DEAD,
 				  .out = DPT_OUT_ANY };
 	struct dpt_result r;
 	struct pkt syn, data;
@@ -104,9 +108,13 @@ out:
 /* A RST from the client to a dead instance is dropped, never answered. */
 static void rst_not_answered(struct dpt_env *e)
 {
-	struct dpt_expect fwd = { .verdict = XDP_REDIRECT, .counter = SVC_R_FWD_NEW,
-				  .out = DPT_OUT_FWD, .nh = NH_OUT4A, .rule = SVC_FWD4 };
-	struct dpt_expect drop = { .verdict = XDP_DROP, .counter = SVC_R_RESET_DEAD,
+	struct dpt_expect fwd = { .verdict = XDP_REDIRECT,
+				  .counter = SVC_R_FWD_NEW,
+				  .out = DPT_OUT_FWD,
+				  .nh = NH_OUT4A,
+				  .rule = SVC_FWD4 };
+	struct dpt_expect drop = { .verdict = XDP_DROP,
+				   .counter = SVC_R_RESET_DEAD,
 				   .out = DPT_OUT_ANY };
 	struct pkt syn, rst;
 
@@ -123,10 +131,15 @@ out:
 /* A UDP flow on a dead next hop is re-resolved (here: the set still names it, so dropped). */
 static void udp_not_reset(struct dpt_env *e)
 {
-	struct dpt_expect fwd = { .verdict = XDP_REDIRECT, .counter = SVC_R_FWD_NEW,
-				  .out = DPT_OUT_FWD, .nh = NH_OUT4A, .rule = SVC_FWD4 };
-	struct dpt_expect drop = { .verdict = XDP_DROP, .counter = SVC_R_DROP_NO_NEXTHOP,
-				   .out = DPT_OUT_ANY, .rule = SVC_FWD4 };
+	struct dpt_expect fwd = { .verdict = XDP_REDIRECT,
+				  .counter = SVC_R_FWD_NEW,
+				  .out = DPT_OUT_FWD,
+				  .nh = NH_OUT4A,
+				  .rule = SVC_FWD4 };
+	struct dpt_expect drop = { .verdict = XDP_DROP,
+				   .counter = SVC_R_DROP_NO_NEXTHOP,
+				   .out = DPT_OUT_ANY,
+				   .rule = SVC_FWD4 };
 	struct pkt u;
 
 	dpt_udp4(&u, dpt_vip4(SVC_FWD4), 44200, 53, 10);

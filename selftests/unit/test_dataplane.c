@@ -827,7 +827,8 @@ START_TEST(test_nexthop_resolves_neighbour)
 		if (!strstr(out, "198.18.201.2"))
 			usleep(20000);
 	}
-	ck_assert_msg(strstr(out, "198.18.201.2"), "no neighbour entry for the next hop: '%s'", out);
+	ck_assert_msg(strstr(out, "198.18.201.2"), "no neighbour entry for the next hop: '%s'",
+		      out);
 	svc_dp_close(dp);
 }
 END_TEST
