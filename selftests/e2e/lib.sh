@@ -21,6 +21,7 @@
 E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SVC_BIN=${SVC_BIN:-$E2E_ROOT/.output-san/bin}
 TOOLS=$SVC_BIN/tools
+XDP_PASS_OBJ=$SVC_BIN/../selftests/progs/xdp_pass.bpf.o
 E2E_NAME=$(basename "$0" .sh)
 
 # Address plan (198.18.0.0/15 and 2001:db8::/32 only).
@@ -176,6 +177,10 @@ topo_create() {
 	# A real NIC fills in the TCP/UDP checksum before the wire; a veth hands
 	# the router's XDP program a CHECKSUM_PARTIAL packet instead (PLATFORM.md).
 	in_ns "$NS_CLIENT" ethtool -K "$(if_client)" tx off >/dev/null || return 1
+	# A veth receives what its peer sends with XDP_TX (the router's RSTs to a
+	# dead instance's clients) only when it runs an XDP program itself.
+	ip -n "$NS_CLIENT" link set dev "$(if_client)" xdpdrv obj "$XDP_PASS_OBJ" sec xdp ||
+		return 1
 	in_ns "$NS_ROUTER" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 ||
 		return 1
 	for i in $(seq 1 $N_INST); do
@@ -524,7 +529,7 @@ e2e_cleanup() {
 		fi
 		wait "$pid" 2>/dev/null
 	done
-	if [ "$E2E_FAILED" != 0 ] || [ "$rc" != 0 ]; then
+	if { [ "$E2E_FAILED" != 0 ] || [ "$rc" != 0 ]; } && [ "${E2E_LOGS_ON_FAIL:-1}" = 1 ]; then
 		for a in "${!AGENT_PID[@]}"; do
 			diag "---- last lines of agent $a log"
 			diag "$(tail -n 15 "$(agent_log "$a")" 2>/dev/null)"

@@ -33,10 +33,8 @@ print(json.load(sys.stdin)["instance"]["active_flows"])'
 }
 flows_zero() { [ "$(remaining_flows)" = 0 ]; }
 
-# check_reset FILE: every connection on inst3 ended, the others intact. The
-# client's error is shown, not asserted: the router's RST leaves by XDP_TX on
-# the client-facing veth, whose peer (no XDP program) drops it in this
-# topology, so clients time out instead of reading ECONNRESET (reported).
+# check_reset FILE: every connection on inst3 ended with a reset (ECONNRESET,
+# the router's RST answering its next packet), the others intact.
 check_reset() {
 	json_check "$1" "
 conns = d['connections']
@@ -47,6 +45,8 @@ if not on:
 for c in on:
     if c['intact']:
         fail('inst3 connection %d still intact' % c['id'])
+    elif 'reset by peer' not in (c['error'] or ''):
+        fail('inst3 connection %d ended without a reset: %s' % (c['id'], c['error']))
 for c in conns:
     if c['instance'] != 'inst3' and not c['intact']:
         fail('connection %d on %s broken: %s' % (c['id'], c['instance'], c['error']))
