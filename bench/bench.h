@@ -53,6 +53,7 @@ struct bench_tcp {
 	struct svc_addr dst;
 	__u16 sport, dport; /* host order */
 	__u8 flags;
+	__u32 flowid; /* non-zero: carry the flowID option (kind 254, default ExID) */
 };
 
 /* pkt.c: frames with valid checksums, MACs 02:00:00:b0:00:09 -> 02:00:00:b0:00:01. */

@@ -15,6 +15,7 @@
 #include <linux/ipv6.h>
 #include "addr.h"
 #include "bench.h"
+#include "svc_tiflow.h"
 #include "bench_progs.skel.h"
 #include "svc_reason_names.h"
 
@@ -290,6 +291,16 @@ void bench_case_router(struct bench_env *env, struct bench_case *c, int family, 
 		c->prepare = bench_clear_flows;
 		c->prepare_arg = env->dp;
 		c->expect.reason = syn ? SVC_R_FWD_NEW : SVC_R_FWD_CH_MISS;
+	} else if (!strcmp(kind, "flowid")) {
+		/* An empty flow table: the flowID option alone names the next hop. */
+		struct bench_tcp t;
+
+		bench_flow_tcp(&t, family, 0, BENCH_TCP_ACK, BENCH_DST_SERVICE);
+		t.flowid = svc_flowid_make(family == AF_INET ? 1 : BENCH_NH6_ID_BASE + 1, 0x77);
+		c->len = bench_build_tcp(c->pkt, sizeof(c->pkt), &t);
+		c->prepare = bench_clear_flows;
+		c->prepare_arg = env->dp;
+		c->expect.reason = SVC_R_FWD_FLOWID;
 	} else if (!strcmp(kind, "est") || !strcmp(kind, "scatter")) {
 		case_tcp(c, family, BENCH_TCP_ACK, BENCH_DST_SERVICE);
 		if (kind[0] == 's')
@@ -380,27 +391,29 @@ static int baselines(struct bench_env *env)
 
 static int router_cases(struct bench_env *env, int family)
 {
-	static const char *const kinds[] = { "syn", "est", "miss", "nosvc", "demux" };
-	static const char *const labels[2][5] = {
+	static const char *const kinds[] = { "syn", "est", "miss", "nosvc", "demux", "flowid" };
+	static const char *const labels[2][6] = {
 		{ "router v4: SYN to a service (new flow)", "router v4: established (flow hit)",
 		  "router v4: flow-table miss (consistent hash)", "router v4: no service (pass)",
-		  "router v4: DEMUX rule (resolve, pass)" },
+		  "router v4: DEMUX rule (resolve, pass)",
+		  "router v4: flowID-routed (no flow state)" },
 		{ "router v6: SYN to a service (new flow)", "router v6: established (flow hit)",
 		  "router v6: flow-table miss (consistent hash)", "router v6: no service (pass)",
-		  "router v6: DEMUX rule (resolve, pass)" },
+		  "router v6: DEMUX rule (resolve, pass)",
+		  "router v6: flowID-routed (no flow state)" },
 	};
-	static const char *const names[2][5] = {
+	static const char *const names[2][6] = {
 		{ "router_syn_ipv4", "router_established_ipv4", "router_flow_miss_ipv4",
-		  "router_no_service_ipv4", "router_demux_ipv4" },
+		  "router_no_service_ipv4", "router_demux_ipv4", "router_flowid_ipv4" },
 		{ "router_syn_ipv6", "router_established_ipv6", "router_flow_miss_ipv6",
-		  "router_no_service_ipv6", "router_demux_ipv6" },
+		  "router_no_service_ipv6", "router_demux_ipv6", "router_flowid_ipv6" },
 	};
 	int f = family == AF_INET ? 0 : 1;
 	struct bench_case c;
 	size_t i;
 	int err;
 
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 6; i++) {
 		case_init(&c, names[f][i], labels[f][i], family);
 		bench_case_router(env, &c, family, kinds[i]);
 		if (!strcmp(kinds[i], "est")) {
@@ -518,7 +531,6 @@ int bench_fig_packet(struct bench_env *env, json_object *out)
 	err = err ?: component_cases(env);
 	if (err)
 		return err;
-	not_yet(env, "router_flowid_ipv4", "router: flowID-routed packet");
 	not_yet(env, "sockops_option_writer", "sockops: TCP option writer");
 	json_object_object_add(fig, "xdp_pass_ns", bench_json_double(env->pass_ns, 2));
 	json_object_object_add(fig, "parse_tx_ipv4_ns", bench_json_double(env->parse4_ns, 2));

@@ -12,6 +12,7 @@
 #include <linux/tcp.h>
 #include "addr.h"
 #include "bench.h"
+#include "svc_tiflow.h"
 
 static const __u8 bench_dmac[ETH_ALEN] = { 0x02, 0x00, 0x00, 0xb0, 0x00, 0x01 };
 static const __u8 bench_smac[ETH_ALEN] = { 0x02, 0x00, 0x00, 0xb0, 0x00, 0x09 };
@@ -106,7 +107,9 @@ size_t bench_build_tcp(__u8 *buf, size_t cap, const struct bench_tcp *t)
 {
 	bool v4 = t->family == AF_INET;
 	size_t l3 = v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
-	size_t len = ETH_HLEN + l3 + sizeof(struct tcphdr);
+	size_t optlen = t->flowid ? sizeof(struct svc_flowid_opt) : 0;
+	size_t tcplen = sizeof(struct tcphdr) + optlen;
+	size_t len = ETH_HLEN + l3 + tcplen;
 	struct tcphdr *th = (struct tcphdr *)(buf + ETH_HLEN + l3);
 	__u32 sum;
 
@@ -115,23 +118,31 @@ size_t bench_build_tcp(__u8 *buf, size_t cap, const struct bench_tcp *t)
 	memset(buf, 0, len);
 	put_eth(buf, v4 ? ETH_P_IP : ETH_P_IPV6);
 	if (v4)
-		put_ip4(buf + ETH_HLEN, &t->src, &t->dst, IPPROTO_TCP, sizeof(*th));
+		put_ip4(buf + ETH_HLEN, &t->src, &t->dst, IPPROTO_TCP, tcplen);
 	else
-		put_ip6(buf + ETH_HLEN, &t->src, &t->dst, IPPROTO_TCP, sizeof(*th));
+		put_ip6(buf + ETH_HLEN, &t->src, &t->dst, IPPROTO_TCP, tcplen);
 	th->source = htons(t->sport);
 	th->dest = htons(t->dport);
 	th->seq = htonl(0x12345678);
 	th->ack_seq = htonl(t->flags & BENCH_TCP_ACK ? 0x9abcdef0 : 0);
-	th->doff = 5;
+	th->doff = tcplen / 4;
 	((__u8 *)th)[13] = t->flags;
 	th->window = htons(64240);
+	if (t->flowid) {
+		struct svc_flowid_opt o = { .kind = SVC_FLOWID_KIND,
+					    .len = SVC_FLOWID_LEN,
+					    .exid = htons(SVC_FLOWID_EXID_DEFAULT),
+					    .flowid = htonl(t->flowid) };
+
+		memcpy(th + 1, &o, sizeof(o));
+	}
 	/* pseudo-header + segment */
 	if (v4)
 		sum = csum_add(0, &t->src.w[3], 4) + csum_add(0, &t->dst.w[3], 4);
 	else
 		sum = csum_add(0, t->src.b, 16) + csum_add(0, t->dst.b, 16);
-	sum += IPPROTO_TCP + sizeof(*th);
-	th->check = csum_fold(csum_add(sum, th, sizeof(*th)));
+	sum += IPPROTO_TCP + tcplen;
+	th->check = csum_fold(csum_add(sum, th, tcplen));
 	return len;
 }
 
