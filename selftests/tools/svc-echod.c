@@ -49,12 +49,16 @@ struct conn {
 	size_t out_off; /* bytes of out already sent */
 	char *req;	/* HTTP: request head received so far */
 	size_t req_len;
-	bool rd_closed; /* peer closed its side, or HTTP request complete */
-	bool want_out;	/* registered for EPOLLOUT */
-	bool want_in;	/* registered for EPOLLIN */
+	bool rd_closed;		  /* peer closed its side, or HTTP request complete */
+	bool want_out;		  /* registered for EPOLLOUT */
+	bool want_in;		  /* registered for EPOLLIN */
+	struct conn *prev, *next; /* all open connections, freed at exit */
 };
 
 static volatile sig_atomic_t stop;
+static struct ep_item *listeners[2 * MAX_LISTEN]; /* freed at exit */
+static int n_listeners;
+static struct conn *conns; /* open connections */
 static const char *name;
 static bool http_mode;
 static bool verbose;
@@ -162,6 +166,7 @@ static int open_listener(const char *addr, unsigned short port, int type)
 		close(fd);
 		return err;
 	}
+	listeners[n_listeners++] = it;
 	return 0;
 fail:
 	err = -errno;
@@ -172,6 +177,12 @@ fail:
 
 static void conn_free(struct conn *c)
 {
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->ep.fd, NULL);
 	close(c->ep.fd);
 	free(c->out);
@@ -257,7 +268,12 @@ static void do_accept(struct ep_item *l)
 			free(c->out);
 			free(c);
 			n_errors++;
+			continue;
 		}
+		c->next = conns;
+		if (conns)
+			conns->prev = c;
+		conns = c;
 	}
 }
 
@@ -600,5 +616,12 @@ int main(int argc, char **argv)
 	err = event_loop();
 	fprintf(stderr, "svc-echod: %s exiting: %lu connections, %lu http, %lu udp, %lu errors\n",
 		name, n_conns, n_http, n_udp, n_errors);
+	while (conns)
+		conn_free(conns);
+	for (i = 0; i < n_listeners; i++) {
+		close(listeners[i]->fd);
+		free(listeners[i]);
+	}
+	close(epfd);
 	return err ? 1 : 0;
 }
