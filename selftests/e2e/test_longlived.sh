@@ -13,7 +13,7 @@ source "$(dirname "$0")/lib.sh"
 
 HOLD_TCP=${E2E_HOLD_TCP:-60}
 HOLD_UDP=${E2E_HOLD_UDP:-30}
-NEW=1000 # new connections after each change
+NEW=2000 # new connections after each change (split within 5 points: > 4 sigma)
 SID4=2001:db8:5e::4
 SID6=2001:db8:5e::6
 

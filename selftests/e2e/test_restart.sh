@@ -73,7 +73,9 @@ EOF
 
 # ---- 1. kill -9 under load ----
 step "crash: start hold" hold_start crash --target "$VIP4:8080" hold "$HOLD"
-loadgen_bg "$E2E_WORK/crash-new.json" --target "$VIP4:8080" --concurrency 4 \
+# new connections all along (paced: each leaves a TIME_WAIT socket, and the
+# client has about 28000 ports)
+loadgen_bg "$E2E_WORK/crash-new.json" --target "$VIP4:8080" --concurrency 4 --interval 5 \
 	--stop-file "$E2E_WORK/crash-new.stop" --duration 600 conns 0
 NEW_PID=$BG_PID
 prog0=$(router_prog_id)
@@ -116,9 +118,9 @@ else
 	tap_fail "crash: services, instances and bindings unchanged after the restart" \
 		"$(diff "$E2E_WORK/config0.json" "$E2E_WORK/config1.json" | head -20)"
 fi
-loadgen "$E2E_WORK/crash-after.json" --target "$VIP4:8080" --concurrency 8 conns 1000
-check_split "$E2E_WORK/crash-after.json" 1000 5 inst1=25 inst2=25 inst3=50
-tap_result "crash: after the restart 1000 new connections split 25/25/50" $?
+loadgen "$E2E_WORK/crash-after.json" --target "$VIP4:8080" --concurrency 8 conns 2000
+check_split "$E2E_WORK/crash-after.json" 2000 5 inst1=25 inst2=25 inst3=50
+tap_result "crash: after the restart 2000 new connections split 25/25/50" $?
 
 touch "$E2E_WORK/crash-new.stop"
 step "crash: stop hold" hold_stop crash
@@ -163,9 +165,9 @@ else
 	tap_fail "reboot: router program attached again to $(if_router)" \
 		"servicectl -j status shows no program on $(if_router)"
 fi
-loadgen "$E2E_WORK/reboot-after.json" --target "$VIP4:8080" --concurrency 8 conns 1000
-check_split "$E2E_WORK/reboot-after.json" 1000 5 inst1=25 inst2=25 inst3=50
-tap_result "reboot: 1000 new TCP connections split 25/25/50 again" $?
+loadgen "$E2E_WORK/reboot-after.json" --target "$VIP4:8080" --concurrency 8 conns 2000
+check_split "$E2E_WORK/reboot-after.json" 2000 5 inst1=25 inst2=25 inst3=50
+tap_result "reboot: 2000 new TCP connections split 25/25/50 again" $?
 loadgen "$E2E_WORK/reboot-udp.json" --target "[$VIP6]:8080" --concurrency 8 udp 600
 check_split "$E2E_WORK/reboot-udp.json" 600 8 inst1=33.3 inst2=33.3 inst3=33.3
 tap_result "reboot: the second service (IPv6 UDP, 1:1:1) restored too" $?
