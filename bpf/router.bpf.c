@@ -114,6 +114,13 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 		if (ret != SVC_CONTINUE)
 			return ret;
 	}
+	/*
+	 * A bare SYN opens a new connection: it is resolved by the rule even if an
+	 * old flow with the same 5-tuple (a reused client port) is still in the
+	 * table, so that a draining or dead instance never gets new connections.
+	 */
+	if (p->key.proto == IPPROTO_TCP && !p->is_icmp && svc_is_new_flow(p))
+		return svc_resolve(ctx, p, &sid, hash);
 	nh_id = svc_flow_lookup(p, &reset);
 	if (reset && p->key.proto == IPPROTO_TCP && !p->is_icmp)
 		return svc_reset_reply(ctx, p);

@@ -186,6 +186,33 @@ out:
 	restore(e, w);
 }
 
+/*
+ * A new SYN that reuses the 5-tuple of a recorded flow (a reused client port)
+ * is resolved by the rule, not by the old entry: a next hop that left the set
+ * (draining) gets no new connection, and the entry now names the new one.
+ */
+static void syn_reusing_port_resolved(struct dpt_env *e, const struct wsvc *w)
+{
+	struct svc_ch_member only;
+	struct pkt syn, ack;
+	__u32 x, y;
+
+	flow_pkt(&syn, w, 43150, TCP_F_SYN);
+	flow_pkt(&ack, w, 43150, TCP_F_ACK);
+	if (!ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") ||
+	    !predict(e, w, &syn, &x) || !fwd(e, &syn, x, SVC_R_FWD_NEW, w->svc))
+		return;
+	y = other(w, x);
+	only = (struct svc_ch_member){ y, 1 };
+	if (dpt_set_nhset(e, w->svc, &only, 1))
+		goto out;
+	/* x is still up (draining): the same SYN again goes to y, and later packets follow. */
+	if (fwd(e, &syn, y, SVC_R_FWD_NEW, w->svc))
+		fwd(e, &ack, y, SVC_R_FWD_FLOW_HIT, 0);
+out:
+	restore(e, w);
+}
+
 /* The flow table lost the flow: the consistent hash picks the same next hop again. */
 static void ch_miss_same_nh(struct dpt_env *e, const struct wsvc *w)
 {
@@ -272,6 +299,9 @@ TEST(router_flow)
 		snprintf(name, sizeof(name), "flow_hit_after_set_change_%s", fam);
 		if (tp_subtest(name))
 			flow_hit_after_set_change(&e, ws[i]);
+		snprintf(name, sizeof(name), "syn_reusing_port_resolved_%s", fam);
+		if (tp_subtest(name))
+			syn_reusing_port_resolved(&e, ws[i]);
 		snprintf(name, sizeof(name), "ch_miss_same_nh_%s", fam);
 		if (tp_subtest(name))
 			ch_miss_same_nh(&e, ws[i]);
