@@ -23,7 +23,9 @@ static void log_vprint(enum svc_log_level level, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	fprintf(stderr, "%s: %s\n", log_prog, msg);
+	/* Errors and information read like any Unix tool's; the others say their level. */
+	fprintf(stderr, "%s: %s%s\n", log_prog,
+		level == SVC_LOG_WARN ? "warning: " : level == SVC_LOG_DEBUG ? "debug: " : "", msg);
 }
 
 void svc_log(enum svc_log_level level, const char *fmt, ...)
