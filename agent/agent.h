@@ -44,6 +44,32 @@
 #define SVC_AGENT_FLOWS_DEFAULT 1000
 #define SVC_AGENT_FLOWS_MAX 100000
 
+/* service.health defaults. */
+#define SVC_AGENT_HC_DEFAULT_INTERVAL_MS 2000
+#define SVC_AGENT_HC_DEFAULT_TIMEOUT_MS 1000
+#define SVC_AGENT_HC_DEFAULT_RISE 2
+#define SVC_AGENT_HC_DEFAULT_FALL 3
+/* Concurrent health checks in progress are unbounded; their fds polled per loop at most: */
+#define SVC_AGENT_HC_POLL_MAX 256
+
+/* DELAY slow path (delay.c): held packets handled per wake-up (more are dropped, counted). */
+#define SVC_AGENT_DELAY_QUEUE 64
+/* Per-source token buckets: slots, refill rate (events/s) and burst. */
+#define SVC_AGENT_DELAY_BUCKETS 1024
+#define SVC_AGENT_DELAY_RATE 50.0
+#define SVC_AGENT_DELAY_BURST 20.0
+
+/* What happened to DELAY events (stats, metrics). */
+struct agent_delay_stats {
+	uint64_t received;     /* events read from the ring */
+	uint64_t reinjected;   /* resolved and sent on through the router program */
+	uint64_t drop_rate;    /* over the source's rate limit */
+	uint64_t drop_queue;   /* queue full */
+	uint64_t unresolvable; /* no service with eligible instances under a DELAY rule */
+	uint64_t errors;       /* truncated frame, reconcile or re-injection failure */
+	uint64_t bad;	       /* short record */
+};
+
 /* Upper bounds (seconds) of the reconcile latency histogram buckets; +Inf is implicit. */
 #define SVC_RECONCILE_BUCKETS 10
 
@@ -55,6 +81,8 @@ struct set_cache {
 };
 
 struct agent_client;
+struct agent_probe;
+struct agent_delay;
 struct MHD_Daemon;
 struct svc_listen_watch;
 
@@ -102,6 +130,14 @@ struct agent {
 	size_t n_listeners;
 	struct agent_registration registered[SVC_AGENT_MAX_LISTENERS];
 	size_t n_registered;
+
+	/* Active health checks (health.c): one probe per checked instance. */
+	struct agent_probe *probes;
+	size_t n_probes, cap_probes;
+
+	/* DELAY slow path (delay.c). */
+	struct agent_delay *delay;
+	struct agent_delay_stats delay_stats;
 
 	/* API counters by error class (SVC_API_OK = success). */
 	uint64_t api_requests[SVC_API_CODE_MAX];
@@ -176,6 +212,27 @@ int agent_register_fd(struct agent *a);
 void agent_register_run(struct agent *a, bool readable);
 /* agent_leases_expire - remove instances whose lease ran out (as dead: their flows reset). */
 int agent_leases_expire(struct agent *a);
+
+/* health.c: active health checks, non-blocking, driven by the main loop. */
+/*
+ * agent_health_pollfds - fds of checks in progress (at most @max) into @pfds;
+ * *timeout_ms is lowered to the next check's start or deadline.
+ */
+int agent_health_pollfds(struct agent *a, struct pollfd *pfds, int max, int *timeout_ms);
+/* agent_health_run - start due checks, finish ready or timed-out ones, apply rise/fall. */
+void agent_health_run(struct agent *a);
+/* agent_health_stop - close every check in progress. */
+void agent_health_stop(struct agent *a);
+
+/* delay.c: the DELAY slow path (ring buffer -> resolve -> re-inject). */
+int agent_delay_start(struct agent *a);
+void agent_delay_stop(struct agent *a);
+/* agent_delay_fd - the ring buffer's epoll fd to poll, -1 if not started. */
+int agent_delay_fd(struct agent *a);
+/* agent_delay_run - consume held packets (@readable), resolve and re-inject them. */
+void agent_delay_run(struct agent *a, bool readable);
+/* agent_delay_json - the delay_stats as a JSON object. */
+json_object *agent_delay_json(struct agent *a);
 
 /* main.c */
 double agent_now_s(void); /* CLOCK_MONOTONIC seconds */

@@ -97,6 +97,26 @@ static const char *service_name(struct agent *a, const struct svc_sid *sid)
 	return s ? s->name : "";
 }
 
+/* A service's health check settings: {"type":"none"} when off. */
+static json_object *health_json(const struct svc_reg_health *hc)
+{
+	json_object *o = json_object_new_object();
+
+	put_str(o, "type", svc_hc_type_names[hc->type]);
+	if (hc->type == SVC_HC_NONE)
+		return o;
+	put_int(o, "port", hc->port);
+	if (hc->type == SVC_HC_HTTP) {
+		put_str(o, "path", hc->path);
+		put_int(o, "expect", hc->expect);
+	}
+	put_int(o, "interval_ms", hc->interval_ms);
+	put_int(o, "timeout_ms", hc->timeout_ms);
+	put_int(o, "rise", hc->rise);
+	put_int(o, "fall", hc->fall);
+	return o;
+}
+
 static json_object *service_json(struct agent *a, const struct svc_reg_service *s)
 {
 	json_object *o = json_object_new_object();
@@ -110,6 +130,7 @@ static json_object *service_json(struct agent *a, const struct svc_reg_service *
 	put_int(o, "binding_count", (int64_t)svc_reg_binding_count(&a->reg, &s->sid));
 	put_int(o, "rule_id", s->rule_id);
 	put_int(o, "set_id", s->set_id);
+	json_object_object_add(o, "health", health_json(&s->hc));
 	return o;
 }
 
@@ -332,6 +353,52 @@ static int op_service_show(struct agent *a, json_object *args, json_object *res,
 			json_object_array_add(binds, binding_json(a, &a->reg.bindings[i]));
 	json_object_object_add(o, "bindings", binds);
 	json_object_object_add(res, "service", o);
+	return 0;
+}
+
+/*
+ * service.health: type tcp|http|none, port, path, expect, interval_ms,
+ * timeout_ms, rise, fall (defaults: SVC_AGENT_HC_DEFAULT_*).
+ */
+static int op_service_health(struct agent *a, json_object *args, json_object *res,
+			     struct svc_err *err)
+{
+	unsigned long port = 0, expect = 200, ival = SVC_AGENT_HC_DEFAULT_INTERVAL_MS,
+		      tmo = SVC_AGENT_HC_DEFAULT_TIMEOUT_MS, rise = SVC_AGENT_HC_DEFAULT_RISE,
+		      fall = SVC_AGENT_HC_DEFAULT_FALL;
+	struct svc_reg_health hc = { 0 };
+	const char *path = "/";
+	struct svc_sid sid;
+	int type = 0;
+
+	if (svc_api_arg_sid(args, "sid", true, &sid, err) < 0 ||
+	    svc_api_arg_enum(args, "type", true, svc_hc_type_names, &type, err) < 0 ||
+	    svc_api_arg_uint(args, "port", type != SVC_HC_NONE, 1, 65535, &port, err) < 0 ||
+	    svc_api_arg_str(args, "path", false, &path, err) < 0 ||
+	    svc_api_arg_uint(args, "expect", false, 100, 599, &expect, err) < 0 ||
+	    svc_api_arg_uint(args, "interval_ms", false, SVC_HC_MS_MIN, SVC_HC_MS_MAX, &ival,
+			     err) < 0 ||
+	    svc_api_arg_uint(args, "timeout_ms", false, SVC_HC_MS_MIN, SVC_HC_MS_MAX, &tmo, err) <
+		    0 ||
+	    svc_api_arg_uint(args, "rise", false, 1, SVC_HC_COUNT_MAX, &rise, err) < 0 ||
+	    svc_api_arg_uint(args, "fall", false, 1, SVC_HC_COUNT_MAX, &fall, err) < 0)
+		return -1;
+	if (strlen(path) > SVC_HC_PATH_MAX)
+		return svc_err_set(err, SVC_API_INVALID, "path longer than %d bytes",
+				   SVC_HC_PATH_MAX);
+	hc.type = (__u8)type;
+	hc.port = (__u16)port;
+	hc.expect = type == SVC_HC_HTTP ? (__u16)expect : 0;
+	hc.interval_ms = (__u32)ival;
+	hc.timeout_ms = (__u32)tmo;
+	hc.rise = (__u8)rise;
+	hc.fall = (__u8)fall;
+	if (type == SVC_HC_HTTP)
+		snprintf(hc.path, sizeof(hc.path), "%s", path);
+	if (svc_reg_service_health(&a->reg, &sid, &hc, err))
+		return -1;
+	json_object_object_add(res, "service",
+			       service_json(a, svc_reg_service_find(&a->reg, &sid)));
 	return 0;
 }
 
@@ -640,8 +707,10 @@ static int op_rule_list(struct agent *a, json_object *args, json_object *res, st
 
 	(void)args;
 	(void)err;
+	/* a service resolved on demand (DELAY) has no rule until its first packet */
 	for (size_t i = 0; i < a->reg.n_services; i++)
-		if (svc_reg_instance_count(&a->reg, &a->reg.services[i].sid, NULL))
+		if (svc_reg_instance_count(&a->reg, &a->reg.services[i].sid, NULL) &&
+		    !svc_reg_service_on_demand(&a->reg, &a->reg.services[i]))
 			json_object_array_add(arr, service_rule_json(a, &a->reg.services[i]));
 	for (size_t i = 0; i < a->reg.n_rules; i++)
 		json_object_array_add(arr, rule_json(a, &a->reg.rules[i]));
@@ -1043,6 +1112,7 @@ static int op_stats(struct agent *a, json_object *args, json_object *res, struct
 	json_object_object_add(res, "services", svcs);
 	json_object_object_add(res, "instances", ins);
 	json_object_object_add(res, "rules", rules);
+	json_object_object_add(res, "delay", agent_delay_json(a));
 	return 0;
 }
 
@@ -1187,6 +1257,8 @@ static const struct op ops[] = {
 	{ "service.del", op_service_del, OP_REGISTRY, A("sid") },
 	{ "service.list", op_service_list, OP_READ, NOARGS },
 	{ "service.show", op_service_show, OP_READ, A("sid") },
+	{ "service.health", op_service_health, OP_REGISTRY,
+	  A("sid", "type", "port", "path", "expect", "interval_ms", "timeout_ms", "rise", "fall") },
 	{ "bind.add", op_bind_add, OP_REGISTRY, A("binding", "sid") },
 	{ "bind.del", op_bind_del, OP_REGISTRY, A("binding") },
 	{ "bind.list", op_bind_list, OP_READ, NOARGS },

@@ -197,10 +197,10 @@ static int uninstall(struct agent *a)
 
 static void run_loop(struct agent *a)
 {
-	struct pollfd pfds[SVC_AGENT_MAX_CLIENTS + 5];
+	struct pollfd pfds[SVC_AGENT_MAX_CLIENTS + 6 + SVC_AGENT_HC_POLL_MAX];
 
 	for (;;) {
-		int n = 0, nsrv, mfd, timeout = 1000, r, lfd, li = -1;
+		int n = 0, nsrv, nhc, mfd, timeout = 1000, r, lfd, li = -1, dfd, di = -1;
 
 		pfds[n++] = (struct pollfd){ .fd = a->signal_fd, .events = POLLIN };
 		mfd = agent_metrics_fd(a, &timeout);
@@ -211,11 +211,18 @@ static void run_loop(struct agent *a)
 			li = n;
 			pfds[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 		}
+		dfd = agent_delay_fd(a);
+		if (dfd >= 0) {
+			di = n;
+			pfds[n++] = (struct pollfd){ .fd = dfd, .events = POLLIN };
+		}
 		/* leases and registration refreshes are checked at least this often */
 		if (timeout > SVC_AGENT_TICK_MS)
 			timeout = SVC_AGENT_TICK_MS;
-		nsrv = agent_server_pollfds(a, pfds + n, SVC_AGENT_MAX_CLIENTS + 4 - n);
-		r = poll(pfds, (nfds_t)(n + nsrv), timeout);
+		nsrv = agent_server_pollfds(a, pfds + n, SVC_AGENT_MAX_CLIENTS + 6 - n);
+		/* health checks in progress: wake on their readiness or deadline */
+		nhc = agent_health_pollfds(a, pfds + n + nsrv, SVC_AGENT_HC_POLL_MAX, &timeout);
+		r = poll(pfds, (nfds_t)(n + nsrv + nhc), timeout);
 		if (r < 0 && errno != EINTR) {
 			pr_err("poll: %s", strerror(errno));
 			return;
@@ -238,7 +245,9 @@ static void run_loop(struct agent *a)
 		if (r > 0)
 			agent_server_dispatch(a, pfds + n, nsrv);
 		agent_register_run(a, r > 0 && li >= 0 && (pfds[li].revents & POLLIN));
+		agent_delay_run(a, r > 0 && di >= 0 && (pfds[di].revents & POLLIN));
 		agent_leases_expire(a);
+		agent_health_run(a);
 		/* MHD keeps its own timers: run it on readiness and on every wake-up. */
 		agent_metrics_run(a);
 		agent_server_expire(a);
@@ -301,6 +310,9 @@ static int start(struct agent *a)
 	err = agent_register_start(a);
 	if (err)
 		return err;
+	err = agent_delay_start(a);
+	if (err)
+		return err;
 	err = agent_metrics_start(a);
 	if (err)
 		return err;
@@ -355,6 +367,8 @@ int main(int argc, char **argv)
 	run_loop(a);
 	sd_notify_msg("STOPPING=1");
 out:
+	agent_health_stop(a);
+	agent_delay_stop(a);
 	agent_register_stop(a);
 	agent_metrics_stop(a);
 	agent_server_close(a);

@@ -232,6 +232,19 @@ char *agent_metrics_render(struct agent *a, size_t *len)
 	for (int c = 0; c < SVC_API_CODE_MAX; c++)
 		fprintf(f, "svcplane_api_requests_total{result=\"%s\"} %llu\n",
 			svc_api_code_name(c), (unsigned long long)a->api_requests[c]);
+	head(f, "svcplane_delay_events_total", "counter",
+	     "DELAY slow path: held packets by outcome (received counts each once more).");
+	{
+		const struct agent_delay_stats *d = &a->delay_stats;
+		const char *k[] = { "received",	    "reinjected", "drop_rate", "drop_queue",
+				    "unresolvable", "errors",	  "bad" };
+		uint64_t v[] = { d->received,	  d->reinjected, d->drop_rate, d->drop_queue,
+				 d->unresolvable, d->errors,	 d->bad };
+
+		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+			fprintf(f, "svcplane_delay_events_total{result=\"%s\"} %llu\n", k[i],
+				(unsigned long long)v[i]);
+	}
 	head(f, "svcplane_agent_adopted", "gauge",
 	     "1 if the agent adopted pinned maps at start (restart without data-plane loss).");
 	fprintf(f, "svcplane_agent_adopted %d\n", a->adopted);

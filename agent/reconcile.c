@@ -317,7 +317,8 @@ static int install_rules(struct agent *a, struct svc_lpm_key *keys, size_t *nkey
 					 .rule_id = s->rule_id };
 		struct svc_lpm_key k = { .prefixlen = 128, .sid = s->sid };
 
-		if (!svc_reg_instance_count(r, &s->sid, NULL))
+		/* on demand: installed when its first packet reaches the agent (delay.c) */
+		if (!svc_reg_instance_count(r, &s->sid, NULL) || svc_reg_service_on_demand(r, s))
 			continue;
 		err = svc_dp_rule_update(a->dp, &k, &rule);
 		ret = ret ?: err;

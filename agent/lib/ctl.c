@@ -79,6 +79,23 @@ static const struct svc_ctl_opt o_instance_set[] = {
 	    "down: no new flows go to it (existing ones drain)"),
 	OPTS_END
 };
+static const struct svc_ctl_opt o_service_health[] = {
+	OPT("tcp", 0, "PORT", "tcp", SVC_CTL_PORT, "check: a TCP connect to ADDR:PORT succeeds"),
+	OPT("http", 0, "PORT", "http", SVC_CTL_PORT,
+	    "check: GET --path over HTTP/1.0 at ADDR:PORT answers --expect"),
+	OPT("path", 0, "PATH", "path", SVC_CTL_PATH, "HTTP request path (default /)"),
+	OPT("expect", 0, "STATUS", "expect", SVC_CTL_COUNT, "expected HTTP status (default 200)"),
+	OPT("interval", 0, "MS", "interval_ms", SVC_CTL_COUNT,
+	    "time between checks, 10..100000 ms (default 2000)"),
+	OPT("timeout", 0, "MS", "timeout_ms", SVC_CTL_COUNT,
+	    "a check not done by then fails, 10..interval ms (default 1000)"),
+	OPT("rise", 0, "N", "rise", SVC_CTL_COUNT,
+	    "consecutive successes that bring a down instance up (default 2)"),
+	OPT("fall", 0, "N", "fall", SVC_CTL_COUNT,
+	    "consecutive failures that mark an instance down (default 3)"),
+	OPT("off", 0, NULL, "off", SVC_CTL_FLAG, "stop checking: health becomes unknown"),
+	OPTS_END
+};
 static const struct svc_ctl_opt o_attach[] = {
 	OPT("mode", 'm', "native|skb", "mode", SVC_CTL_MODE,
 	    "XDP mode (default: the agent's --mode); no fallback"),
@@ -105,6 +122,12 @@ static const struct svc_ctl_col c_service[] = { COL("sid", "sid"),
 						COL("packets", "packets"),
 						COL("bytes", "bytes"),
 						COLS_END };
+static const struct svc_ctl_col c_health[] = { COL("type", "type"),	       COL("port", "port"),
+					       COL("path", "path"),	       COL("expect", "expect"),
+					       COL("interval_ms", "interval (ms)"),
+					       COL("timeout_ms", "timeout (ms)"),
+					       COL("rise", "rise"),	       COL("fall", "fall"),
+					       COLS_END };
 static const struct svc_ctl_col c_svc_instances[] = { COL("addr", "INSTANCE"),
 						      COL("name", "NAME"),
 						      COL("weight", "WEIGHT"),
@@ -207,7 +230,7 @@ static const struct svc_ctl_col c_maps[] = { COL("map", "MAP"), COL("entries", "
 static const struct svc_ctl_view v_service_list[] = { VIEW(NULL, "services", c_services),
 						      VIEWS_END };
 static const struct svc_ctl_view v_service_show[] = {
-	VIEW(NULL, "service", c_service), VIEW("instances", "service.instances", c_svc_instances),
+	VIEW(NULL, "service", c_service), VIEW("health check", "service.health", c_health), VIEW("instances", "service.instances", c_svc_instances),
 	VIEW("bindings", "service.bindings", c_svc_bindings), VIEWS_END
 };
 static const struct svc_ctl_view v_bind_list[] = { VIEW(NULL, "bindings", c_bindings), VIEWS_END };
@@ -225,12 +248,20 @@ static const struct svc_ctl_view v_attach[] = { VIEW(NULL, "attachment", c_attac
 static const struct svc_ctl_view v_flows[] = { VIEW(NULL, "", c_count),
 					       VIEW(NULL, "flows", c_flows), VIEWS_END };
 static const struct svc_ctl_view v_flows_clear[] = { VIEW(NULL, "", c_cleared), VIEWS_END };
+static const struct svc_ctl_col c_delay[] = { COL("received", "received"),
+					      COL("reinjected", "re-injected"),
+					      COL("drop_rate", "dropped: rate limit"),
+					      COL("drop_queue", "dropped: queue full"),
+					      COL("unresolvable", "unresolvable (dropped)"),
+					      COL("errors", "errors"),
+					      COLS_END };
 static const struct svc_ctl_view v_stats[] = {
 	VIEW("router", "router", c_reasons),
 	VIEW("endpoint", "endpoint", c_reasons),
 	VIEW("services", "services", c_stat_services),
 	VIEW("instances (packets sent to the instance's address)", "instances", c_stat_instances),
 	VIEW("rules", "rules", c_stat_rules),
+	VIEW("delay (agent slow path: held packets)", "delay", c_delay),
 	VIEWS_END
 };
 static const struct svc_ctl_view v_status[] = { VIEW("agent", "agent", c_agent),
@@ -277,6 +308,37 @@ static int check_instance_set(json_object *args, char *err, size_t errlen)
 	return 0;
 }
 
+/* service health: exactly one of --tcp/--http/--off; becomes {type, port} for the API. */
+static int check_service_health(json_object *args, char *err, size_t errlen)
+{
+	static const char *const kinds[] = { "off", "tcp", "http" };
+	json_object *v = NULL;
+	int n = 0, kind = -1;
+
+	for (int i = 0; i < 3; i++) {
+		if (json_object_object_get_ex(args, kinds[i], NULL)) {
+			n++;
+			kind = i;
+		}
+	}
+	if (n != 1) {
+		snprintf(err, errlen, "give exactly one of --tcp PORT, --http PORT, --off");
+		return -1;
+	}
+	if (kind != 2 && (json_object_object_get_ex(args, "path", NULL) ||
+			  json_object_object_get_ex(args, "expect", NULL))) {
+		snprintf(err, errlen, "--path and --expect go with --http");
+		return -1;
+	}
+	if (kind > 0) {
+		json_object_object_get_ex(args, kinds[kind], &v);
+		json_object_object_add(args, "port", json_object_get(v));
+	}
+	json_object_object_del(args, kinds[kind]);
+	json_object_object_add(args, "type", json_object_new_string(kind ? kinds[kind] : "none"));
+	return 0;
+}
+
 /* ---- the command table ---- */
 
 const struct svc_ctl_cmd svc_ctl_commands[] = {
@@ -288,6 +350,12 @@ const struct svc_ctl_cmd svc_ctl_commands[] = {
 	  "servicectl -j service list" },
 	{ "service", "show", "service.show", "SID", "a service, its instances and bindings", a_sid,
 	  NULL, NULL, v_service_show, "servicectl service show 2001:db8:5::1" },
+	{ "service", "health", "service.health",
+	  "SID --tcp PORT | --http PORT [--path PATH] [--expect STATUS] | --off [--interval MS] "
+	  "[--timeout MS] [--rise N] [--fall N]",
+	  "active health checks of a service's instances (at their address)", a_sid,
+	  o_service_health, check_service_health, v_service_show,
+	  "servicectl service health 2001:db8:5::1 --http 8080 --path /health --interval 500" },
 	{ "bind", "add", "bind.add", "VIP:PORT/PROTO SID", "let legacy clients reach a service",
 	  a_bind_add, NULL, NULL, NULL, "servicectl bind add 198.19.0.10:80/tcp 2001:db8:5::1" },
 	{ "bind", "del", "bind.del", "VIP:PORT/PROTO", "remove a binding", a_binding, NULL, NULL,
@@ -543,6 +611,22 @@ static int put_value(json_object *args, const char *key, enum svc_ctl_type type,
 		break;
 	case SVC_CTL_FLAG:
 		val = json_object_new_boolean(1);
+		break;
+	case SVC_CTL_PORT:
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		if (!*v || *v < '0' || *v > '9' || *end || errno || n < 1 || n > 65535)
+			return usage_err(err, errlen, "invalid %s '%s': expected a port 1..65535",
+					 what, v);
+		val = json_object_new_int64((int64_t)n);
+		break;
+	case SVC_CTL_PATH:
+		if (v[0] != '/' || strlen(v) > SVC_HC_PATH_MAX || strpbrk(v, " \t\r\n"))
+			return usage_err(err, errlen,
+					 "invalid %s '%s': a path starts with '/', has no spaces, "
+					 "at most %d bytes",
+					 what, v, SVC_HC_PATH_MAX);
+		val = json_object_new_string(v);
 		break;
 	}
 	json_object_object_add(args, key, val);

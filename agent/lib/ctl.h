@@ -35,6 +35,8 @@ enum svc_ctl_type {
 	SVC_CTL_MODE,	 /* native|skb -> string */
 	SVC_CTL_ACTION,	 /* forward|demux|delay|drop -> string */
 	SVC_CTL_FLAG,	 /* option without value -> true */
+	SVC_CTL_PORT,	 /* 1..65535 -> integer */
+	SVC_CTL_PATH,	 /* HTTP path: '/' then printable ASCII, no spaces -> string */
 };
 
 #define SVC_CTL_OPTIONAL (1u << 0) /* positional may be omitted */

@@ -300,8 +300,11 @@ __u32 svc_reg_nh_flags(const struct svc_reg *r, const struct svc_addr *addr)
 			continue;
 		if (svc_reg_instance_eligible(in))
 			return SVC_NH_F_UP;
-		/* drain and admin down keep flows going; shed and dead reset them */
-		if (in->mode == SVC_INST_SHED || (in->health_down && in->mode == SVC_INST_ACTIVE))
+		/*
+		 * drain, admin down and health down keep flows going (a failed
+		 * check may be a slow instance); shed and dead reset them
+		 */
+		if (in->mode == SVC_INST_SHED)
 			reset = true;
 		else
 			keep = true;
@@ -315,6 +318,38 @@ __u32 svc_reg_nh_flags(const struct svc_reg *r, const struct svc_addr *addr)
 	if (reset || (nh && nh->reset))
 		return SVC_NH_F_RESET;
 	return 0;
+}
+
+/* @sid lies inside @p. */
+static bool prefix_contains(const struct svc_lpm_key *p, const struct svc_sid *sid)
+{
+	unsigned int full = p->prefixlen / 8, rest = p->prefixlen % 8;
+	const __u8 *a = (const __u8 *)&p->sid, *b = (const __u8 *)sid;
+
+	if (memcmp(a, b, full))
+		return false;
+	return !rest || ((a[full] ^ b[full]) & (__u8)(0xff << (8 - rest))) == 0;
+}
+
+const struct svc_reg_rule *svc_reg_covering_rule(const struct svc_reg *r, const struct svc_sid *sid)
+{
+	const struct svc_reg_rule *best = NULL;
+
+	for (size_t i = 0; i < r->n_rules; i++) {
+		const struct svc_reg_rule *ru = &r->rules[i];
+
+		if (ru->prefix.prefixlen < 128 && prefix_contains(&ru->prefix, sid) &&
+		    (!best || ru->prefix.prefixlen > best->prefix.prefixlen))
+			best = ru;
+	}
+	return best;
+}
+
+bool svc_reg_service_on_demand(const struct svc_reg *r, const struct svc_reg_service *s)
+{
+	const struct svc_reg_rule *ru = svc_reg_covering_rule(r, &s->sid);
+
+	return ru && ru->action == SVC_ACT_DELAY && !s->resolved;
 }
 
 void svc_reg_nh_set_reset(struct svc_reg *r, const struct svc_addr *addr, bool reset)
@@ -467,6 +502,72 @@ int svc_reg_service_add(struct svc_reg *r, const struct svc_sid *sid, const char
 			struct svc_err *err)
 {
 	return service_add_ids(r, sid, name, 0, 0, err);
+}
+
+const char *const svc_hc_type_names[] = { "none", "tcp", "http", NULL };
+
+/* An HTTP request path: '/' then printable ASCII without spaces. */
+static bool hc_path_valid(const char *p)
+{
+	if (p[0] != '/' || strlen(p) > SVC_HC_PATH_MAX)
+		return false;
+	for (; *p; p++)
+		if (*p <= ' ' || *p > '~')
+			return false;
+	return true;
+}
+
+/* hc_check - every field of an enabled health check in range. */
+static int hc_check(const struct svc_reg_health *hc, struct svc_err *err)
+{
+	if (hc->type > SVC_HC_HTTP)
+		return svc_err_set(err, SVC_API_INVALID, "health: unknown check type %u", hc->type);
+	if (hc->type == SVC_HC_NONE)
+		return 0;
+	if (!hc->port)
+		return svc_err_set(err, SVC_API_INVALID, "health: port 0");
+	if (hc->interval_ms < SVC_HC_MS_MIN || hc->interval_ms > SVC_HC_MS_MAX ||
+	    hc->timeout_ms < SVC_HC_MS_MIN || hc->timeout_ms > SVC_HC_MS_MAX)
+		return svc_err_set(err, SVC_API_INVALID, "health: interval and timeout must be %d..%d ms",
+				   SVC_HC_MS_MIN, SVC_HC_MS_MAX);
+	if (hc->timeout_ms > hc->interval_ms)
+		return svc_err_set(err, SVC_API_INVALID,
+				   "health: timeout %u ms longer than the interval %u ms",
+				   hc->timeout_ms, hc->interval_ms);
+	if (hc->rise < 1 || hc->rise > SVC_HC_COUNT_MAX || hc->fall < 1 ||
+	    hc->fall > SVC_HC_COUNT_MAX)
+		return svc_err_set(err, SVC_API_INVALID, "health: rise and fall must be 1..%d",
+				   SVC_HC_COUNT_MAX);
+	if (hc->type == SVC_HC_HTTP && (!hc_path_valid(hc->path) || hc->expect < 100 ||
+					hc->expect > 599))
+		return svc_err_set(err, SVC_API_INVALID,
+				   "health: http needs a path starting with '/' (no spaces, at "
+				   "most %d bytes) and an expected status 100..599",
+				   SVC_HC_PATH_MAX);
+	return 0;
+}
+
+int svc_reg_service_health(struct svc_reg *r, const struct svc_sid *sid,
+			   const struct svc_reg_health *hc, struct svc_err *err)
+{
+	struct svc_reg_service *s = svc_reg_service_find(r, sid);
+	char b[SVC_ADDR_STRLEN];
+
+	if (!s)
+		return svc_err_set(err, SVC_API_NOT_FOUND, "no service %s", fmt_sid(sid, b));
+	if (hc_check(hc, err))
+		return -1;
+	s->hc = *hc;
+	if (hc->type == SVC_HC_NONE)
+		memset(&s->hc, 0, sizeof(s->hc));
+	/* new settings start from unknown: results of other settings do not count */
+	for (size_t i = 0; i < r->n_instances; i++) {
+		if (!sid_eq(&r->instances[i].sid, sid))
+			continue;
+		r->instances[i].health_down = false;
+		r->instances[i].health_why[0] = '\0';
+	}
+	return 0;
 }
 
 int svc_reg_service_del(struct svc_reg *r, const struct svc_sid *sid, struct svc_err *err)
@@ -962,6 +1063,26 @@ static json_object *hops_json(const struct svc_reg_rule *ru)
 	return a;
 }
 
+/* o.health = the service's health check, if it has one. */
+static int hc_to_json(json_object *o, const struct svc_reg_health *hc)
+{
+	json_object *h;
+
+	if (hc->type == SVC_HC_NONE)
+		return 0;
+	h = json_object_new_object();
+	if (!h || add_str(h, "type", svc_hc_type_names[hc->type]) || add_int(h, "port", hc->port) ||
+	    add_int(h, "interval_ms", hc->interval_ms) || add_int(h, "timeout_ms", hc->timeout_ms) ||
+	    add_int(h, "rise", hc->rise) || add_int(h, "fall", hc->fall) ||
+	    (hc->type == SVC_HC_HTTP &&
+	     (add_str(h, "path", hc->path) || add_int(h, "expect", hc->expect))) ||
+	    json_object_object_add(o, "health", h)) {
+		json_object_put(h);
+		return -1;
+	}
+	return 0;
+}
+
 /* The services array, each with its instances; NULL on ENOMEM. */
 static json_object *to_json_services(const struct svc_reg *r)
 {
@@ -974,7 +1095,7 @@ static json_object *to_json_services(const struct svc_reg *r)
 
 		if (!o || !ins || add_str(o, "sid", fmt_sid(&s->sid, b)) ||
 		    add_str(o, "name", s->name) || add_int(o, "rule_id", s->rule_id) ||
-		    add_int(o, "set_id", s->set_id))
+		    add_int(o, "set_id", s->set_id) || hc_to_json(o, &s->hc))
 			goto fail;
 		for (size_t k = 0; k < r->n_instances; k++) {
 			const struct svc_reg_instance *in = &r->instances[k];
@@ -1225,6 +1346,59 @@ static int load_instance_extra(struct svc_reg *r, struct svc_reg_instance *in, j
 	return 0;
 }
 
+/* svc_hc_from_json - a health object (state file or API) into @hc, validated. */
+int svc_hc_from_json(json_object *h, struct svc_reg_health *hc, struct svc_err *err)
+{
+	static const struct {
+		const char *key;
+		int64_t max;
+	} nums[] = { { "port", 65535 },		      { "interval_ms", SVC_HC_MS_MAX },
+		     { "timeout_ms", SVC_HC_MS_MAX }, { "rise", SVC_HC_COUNT_MAX },
+		     { "fall", SVC_HC_COUNT_MAX },    { "expect", 599 } };
+	int64_t v[6] = { 0 };
+	json_object *x;
+	const char *t;
+	int k;
+
+	memset(hc, 0, sizeof(*hc));
+	if (jstr(h, "type", "health", &t, err))
+		return -1;
+	for (k = 0; svc_hc_type_names[k]; k++)
+		if (!strcmp(t, svc_hc_type_names[k]))
+			break;
+	if (!svc_hc_type_names[k])
+		return svc_err_set(err, SVC_API_INVALID, "health: type '%.16s' not none/tcp/http", t);
+	hc->type = (__u8)k;
+	if (hc->type == SVC_HC_NONE)
+		return 0;
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		if (!json_object_object_get_ex(h, nums[i].key, &x)) {
+			if (i == 5 && hc->type != SVC_HC_HTTP)
+				continue;
+			return svc_err_set(err, SVC_API_INVALID, "health: '%s' missing",
+					   nums[i].key);
+		}
+		v[i] = json_object_is_type(x, json_type_int) ? json_object_get_int64(x) : -1;
+		if (v[i] < 0 || v[i] > nums[i].max)
+			return svc_err_set(err, SVC_API_INVALID, "health: '%s' out of range",
+					   nums[i].key);
+	}
+	hc->port = (__u16)v[0];
+	hc->interval_ms = (__u32)v[1];
+	hc->timeout_ms = (__u32)v[2];
+	hc->rise = (__u8)v[3];
+	hc->fall = (__u8)v[4];
+	hc->expect = (__u16)v[5];
+	if (hc->type == SVC_HC_HTTP) {
+		if (jstr(h, "path", "health", &t, err))
+			return -1;
+		snprintf(hc->path, sizeof(hc->path), "%.127s", t);
+		if (strlen(t) > SVC_HC_PATH_MAX)
+			hc->path[0] = '\0'; /* refused by hc_check */
+	}
+	return hc_check(hc, err);
+}
+
 static int load_services(struct svc_reg *r, json_object *root, struct svc_err *err)
 {
 	json_object *a = jget(root, "services", json_type_array, "state", err);
@@ -1244,6 +1418,9 @@ static int load_services(struct svc_reg *r, json_object *root, struct svc_err *e
 			return -1;
 		PARSE_OR_FAIL(svc_sid_parse, s, &sid, "serviceID", "services[]");
 		if (service_add_ids(r, &sid, name, rid, setid, err))
+			return -1;
+		if (json_object_object_get_ex(e, "health", &ins) &&
+		    svc_hc_from_json(ins, &r->services[r->n_services - 1].hc, err))
 			return -1;
 		ins = jget(e, "instances", json_type_array, "services[]", err);
 		if (!ins)

@@ -31,12 +31,38 @@
 /* Interfaces a program can be attached to. */
 #define SVC_REG_MAX_ATTACH 256
 
+/* Active health check kinds of a service. */
+enum svc_hc_type {
+	SVC_HC_NONE = 0, /* no checks: instances' health stays unknown */
+	SVC_HC_TCP = 1,	 /* a TCP connect to the instance address and port succeeds */
+	SVC_HC_HTTP = 2, /* GET path over HTTP/1.0 answers with the expected status */
+};
+/* Longest HTTP check path; bounds of the health settings (docs/svcplaned.md). */
+#define SVC_HC_PATH_MAX 127
+#define SVC_HC_MS_MIN 10
+#define SVC_HC_MS_MAX 100000
+#define SVC_HC_COUNT_MAX 100
+
+/* A service's active health check (persisted with the service). */
+struct svc_reg_health {
+	__u8 type;	      /* enum svc_hc_type */
+	__u8 rise;	      /* consecutive successes that bring a down instance up */
+	__u8 fall;	      /* consecutive failures that mark an instance down */
+	__u16 port;	      /* checked port on the instance address (host order) */
+	__u16 expect;	      /* HTTP: expected status code */
+	__u32 interval_ms;    /* from the start of one check to the next */
+	__u32 timeout_ms;     /* a check not finished by then fails ("timeout") */
+	char path[SVC_HC_PATH_MAX + 1]; /* HTTP: request path, starts with '/' */
+};
+
 /* A service: the serviceID, an optional name and the ids of its own FORWARD rule SID/128. */
 struct svc_reg_service {
 	struct svc_sid sid;
 	char name[SVC_NAME_MAX + 1]; /* "" = unnamed */
 	__u32 rule_id;		     /* rule_stats index of the SID/128 rule */
 	__u32 set_id;		     /* ch_tables index of its next-hop set */
+	struct svc_reg_health hc;    /* active health check, type NONE = off */
+	bool resolved; /* runtime: a DELAY event installed its rule on demand (not persisted) */
 };
 
 /* What an operator asked of an instance besides up/down (Serval shedding vs draining). */
@@ -166,14 +192,23 @@ int svc_reg_nh_release(struct svc_reg *r, __u32 id);
 bool svc_reg_instance_eligible(const struct svc_reg_instance *in);
 /*
  * svc_reg_nh_flags - the SVC_NH_F_UP / SVC_NH_F_RESET flags @addr's next hop
- * must carry: UP while an eligible instance, a draining or admin-down
- * instance, or an explicit rule uses it; RESET (not UP) when only shed or
- * health-down instances use it, or it is marked reset and nothing uses it.
+ * must carry: UP while an eligible instance, a draining, admin-down or
+ * health-down instance, or an explicit rule uses it (a failed health
+ * check only stops new flows); RESET (not UP) when only shed instances use
+ * it, or it is marked reset (dead) and nothing uses it.
  * 0 for an unused address that is not marked reset (left draining).
  */
 __u32 svc_reg_nh_flags(const struct svc_reg *r, const struct svc_addr *addr);
 /* svc_reg_nh_set_reset - mark @addr's next hop dead (its instance died); no-op if none. */
 void svc_reg_nh_set_reset(struct svc_reg *r, const struct svc_addr *addr, bool reset);
+/*
+ * svc_reg_service_on_demand - @s is resolved on demand: the longest explicit
+ * rule covering its serviceID is DELAY and no packet has resolved it yet, so
+ * its own SID/128 rule is not installed (the first SYN goes to the agent).
+ */
+bool svc_reg_service_on_demand(const struct svc_reg *r, const struct svc_reg_service *s);
+/* svc_reg_covering_rule - the longest explicit rule whose prefix contains @sid (shorter than /128), or NULL. */
+const struct svc_reg_rule *svc_reg_covering_rule(const struct svc_reg *r, const struct svc_sid *sid);
 /* svc_reg_instance_count - instances of @sid (*up gets how many are up; may be NULL). */
 size_t svc_reg_instance_count(const struct svc_reg *r, const struct svc_sid *sid, size_t *up);
 /* svc_reg_binding_count - bindings that lead to @sid. */
@@ -181,6 +216,17 @@ size_t svc_reg_binding_count(const struct svc_reg *r, const struct svc_sid *sid)
 
 int svc_reg_service_add(struct svc_reg *r, const struct svc_sid *sid, const char *name,
 			struct svc_err *err);
+/*
+ * svc_reg_service_health - set (or with type NONE clear) @sid's health check;
+ * validates every field. Clearing forgets its instances' health results.
+ */
+int svc_reg_service_health(struct svc_reg *r, const struct svc_sid *sid,
+			   const struct svc_reg_health *hc, struct svc_err *err);
+/* svc_hc_from_json - {type, port, interval_ms, timeout_ms, rise, fall, path?, expect?} -> @hc. */
+int svc_hc_from_json(json_object *h, struct svc_reg_health *hc, struct svc_err *err);
+/* svc_hc_type_names - "none", "tcp", "http", NULL (index enum svc_hc_type). */
+extern const char *const svc_hc_type_names[];
+
 /* svc_reg_service_del - also removes its instances; refused while bindings lead to it. */
 int svc_reg_service_del(struct svc_reg *r, const struct svc_sid *sid, struct svc_err *err);
 
