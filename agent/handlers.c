@@ -676,6 +676,7 @@ static int op_rule_add(struct agent *a, json_object *args, json_object *res, str
 	static const char *const actions[] = { "none", "forward", "demux", "delay", "drop", NULL };
 	struct svc_reg_hop hops[SVC_REG_MAX_HOPS];
 	struct svc_lpm_key p;
+	bool replace = false;
 	size_t n;
 	int act;
 
@@ -685,6 +686,11 @@ static int op_rule_add(struct agent *a, json_object *args, json_object *res, str
 		return -1;
 	if (act == SVC_ACT_NONE)
 		return svc_err_set(err, SVC_API_INVALID, "argument 'action': unknown value 'none'");
+	if (svc_api_arg_bool(args, "replace", false, &replace, err) < 0)
+		return -1;
+	/* replace: one registry change, one reconcile (e.g. moving a partition) */
+	if (replace && svc_reg_rule_find(&a->reg, &p) && svc_reg_rule_del(&a->reg, &p, err))
+		return -1;
 	if (svc_reg_rule_add(&a->reg, &p, act, hops, n, err))
 		return -1;
 	json_object_object_add(res, "rule", rule_json(a, svc_reg_rule_find(&a->reg, &p)));
@@ -1271,7 +1277,7 @@ static const struct op ops[] = {
 	{ "instance.resume", op_instance_resume, OP_REGISTRY, A("sid", "addr") },
 	{ "instance.list", op_instance_list, OP_READ, A("sid") },
 	{ "instance.show", op_instance_show, OP_READ, A("sid", "addr") },
-	{ "rule.add", op_rule_add, OP_REGISTRY, A("prefix", "action", "hops") },
+	{ "rule.add", op_rule_add, OP_REGISTRY, A("prefix", "action", "hops", "replace") },
 	{ "rule.del", op_rule_del, OP_REGISTRY, A("prefix") },
 	{ "rule.list", op_rule_list, OP_READ, NOARGS },
 	{ "prefix.add", op_prefix_add, OP_REGISTRY, A("prefix") },

@@ -96,6 +96,11 @@ static const struct svc_ctl_opt o_service_health[] = {
 	OPT("off", 0, NULL, "off", SVC_CTL_FLAG, "stop checking: health becomes unknown"),
 	OPTS_END
 };
+static const struct svc_ctl_opt o_rule_add[] = {
+	OPT("replace", 0, NULL, "replace", SVC_CTL_FLAG,
+	    "replace the rule of PREFIX if there is one (one change: e.g. move a partition)"),
+	OPTS_END
+};
 static const struct svc_ctl_opt o_attach[] = {
 	OPT("mode", 'm', "native|skb", "mode", SVC_CTL_MODE,
 	    "XDP mode (default: the agent's --mode); no fallback"),
@@ -384,8 +389,9 @@ const struct svc_ctl_cmd svc_ctl_commands[] = {
 	{ "instance", "show", "instance.show", "SID ADDR", "one instance and its counters",
 	  a_sid_addr, NULL, NULL, v_instance_show,
 	  "servicectl instance show 2001:db8:5::1 10.0.1.2" },
-	{ "rule", "add", "rule.add", "PREFIX forward HOP[:W]... | PREFIX demux|delay|drop",
-	  "add a service-table rule", a_rule_add, NULL, check_rule_add, NULL,
+	{ "rule", "add", "rule.add",
+	  "PREFIX forward HOP[:W]... | PREFIX demux|delay|drop [--replace]",
+	  "add (or --replace) a service-table rule", a_rule_add, o_rule_add, check_rule_add, NULL,
 	  "servicectl rule add 2001:db8:6::/48 forward 10.0.2.1:3 [2001:db8::9]:1" },
 	{ "rule", "del", "rule.del", "PREFIX", "remove a rule", a_prefix, NULL, NULL, NULL,
 	  "servicectl rule del 2001:db8:6::/48" },
