@@ -13,6 +13,41 @@
 #include "lib/tcpopt.h"
 #include "lib/reset.h"
 
+/*
+ * svc_signal - health signals in return traffic, which is for no service: a
+ * RST+ACK with sequence 0 (how a stack refuses a SYN) or an ICMP
+ * destination-unreachable about a client's flow. The reversed key is the
+ * client's flow; its next hop's instance sent the reply.
+ */
+static __always_inline void svc_signal(const struct svc_pkt *p)
+{
+	struct svc_nh_signals *sig;
+	struct svc_flow_key rev;
+	struct svc_flow *f;
+	bool refused;
+
+	refused = p->key.proto == IPPROTO_TCP && !p->is_icmp && p->seq_zero &&
+		  (p->tcp_flags & (TCP_FLAG_RST | TCP_FLAG_ACK)) == (TCP_FLAG_RST | TCP_FLAG_ACK);
+	if (!refused && !p->icmp_unreach)
+		return;
+	__builtin_memset(&rev, 0, sizeof(rev));
+	rev.src = p->key.dst;
+	rev.dst = p->key.src;
+	rev.sport = p->key.dport;
+	rev.dport = p->key.sport;
+	rev.proto = p->key.proto;
+	f = bpf_map_lookup_elem(&flows, &rev);
+	if (!f)
+		return;
+	sig = bpf_map_lookup_elem(&nh_signals, &f->nh_id);
+	if (!sig)
+		return;
+	if (refused)
+		sig->syn_rst++;
+	else
+		sig->icmp_unreach++;
+}
+
 /* svc_forward - send the packet to next hop @nh_id (already known to be up). */
 static __always_inline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id,
 				       __u32 hash, enum svc_reason ok_reason)
@@ -105,9 +140,11 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 	ret = svc_parse(ctx, p);
 	if (ret != SVC_CONTINUE)
 		return ret;
-	if (svc_lookup_service(p, &sid))
+	if (svc_lookup_service(p, &sid)) {
+		svc_signal(p);
 		return svc_verdict(p, p->is_icmp ? SVC_R_PASS_ICMP_OTHER : SVC_R_PASS_NO_SERVICE,
 				   XDP_PASS);
+	}
 	hash = svc_flow_hash(&p->key, ch_seed);
 	if (p->l4_hlen > SVC_TCPHDR_MIN && !p->is_icmp) {
 		ret = svc_route_by_option(ctx, p, hash);

@@ -144,6 +144,16 @@ struct svc_counter {
 	__u64 bytes;
 };
 
+/*
+ * nh_signals: per next hop, what its instance's own replies say about it, seen
+ * in return traffic through the router (the router program must run on the
+ * interfaces where instance replies enter). The agent's health checks read it.
+ */
+struct svc_nh_signals {
+	__u64 syn_rst;      /* RST+ACK with sequence 0 to a client: a SYN refused (port closed) */
+	__u64 icmp_unreach; /* ICMP(v6) destination unreachable about a client's flow */
+};
+
 /* delay_events ring buffer record: a packet that hit a DELAY rule. */
 struct svc_delay_event {
 	struct svc_sid sid; /* serviceID being resolved */

@@ -1028,6 +1028,23 @@ int svc_dp_nh_stats_read(struct svc_dp *dp, __u32 nh_id, struct svc_counter *out
 	return dp_counters_read(dp, dp->router->maps.nh_stats, nh_id, 1, out);
 }
 
+int svc_dp_nh_signals_read(struct svc_dp *dp, __u32 nh_id, struct svc_nh_signals *out)
+{
+	struct svc_counter c;
+	int err;
+
+	if (!dp || !out || nh_id >= SVC_MAX_NEXTHOPS)
+		return -EINVAL;
+	/* Two __u64 per CPU like svc_counter: summed field by field the same way. */
+	_Static_assert(sizeof(struct svc_nh_signals) == sizeof(struct svc_counter), "layout");
+	err = dp_counters_read(dp, dp->router->maps.nh_signals, nh_id, 1, &c);
+	if (err)
+		return err;
+	out->syn_rst = c.packets;
+	out->icmp_unreach = c.bytes;
+	return 0;
+}
+
 /* ---- flow table ---- */
 
 /*

@@ -125,6 +125,13 @@ int svc_dp_rule_stats_read(struct svc_dp *dp, __u32 rule_id, struct svc_counter 
 int svc_dp_nh_stats_read(struct svc_dp *dp, __u32 nh_id, struct svc_counter *out);
 
 /*
+ * svc_dp_nh_signals_read - health signals seen in next hop @nh_id's instance's
+ * replies (summed over CPUs): SYNs it refused with RST, ICMP unreachables it
+ * sent. Seen only where the router program runs on the instance-facing NICs.
+ */
+int svc_dp_nh_signals_read(struct svc_dp *dp, __u32 nh_id, struct svc_nh_signals *out);
+
+/*
  * svc_dp_flows_foreach - call @fn for each flow-table entry until it returns
  * non-zero (that value is returned). The table changes under traffic: an entry
  * may be missed or, rarely, seen twice; the walk is bounded by the table size.

@@ -22,6 +22,8 @@ struct svc_pkt {
 	__u8 tcp_flags;		 /* TCP flags byte (0 for UDP/ICMP) */
 	__u8 is_icmp;		 /* an ICMP error quoting key's flow */
 	__u8 reason;		 /* enum svc_reason counted for this packet */
+	__u8 seq_zero;		 /* TCP: the sequence number is 0 */
+	__u8 icmp_unreach;	 /* is_icmp, and it is a destination-unreachable error */
 };
 
 /* svc_verdict - record why a packet got @act and return @act. */
@@ -197,6 +199,7 @@ static __always_inline int svc_parse_ports(void *data, void *l4, void *data_end,
 		p->key.sport = th->source;
 		p->key.dport = th->dest;
 		p->tcp_flags = ((__u8 *)th)[13];
+		p->seq_zero = th->seq == 0;
 		p->l4_hlen = doff;
 		return SVC_CONTINUE;
 	}
@@ -247,6 +250,7 @@ static __always_inline int svc_parse_icmp4(void *l4, void *data_end, struct svc_
 		return svc_verdict(p, SVC_R_PASS_ICMP_OTHER, XDP_PASS);
 	if (ic->type != ICMP_DEST_UNREACH && ic->type != ICMP_TIME_EXCEEDED)
 		return svc_verdict(p, SVC_R_PASS_NO_SERVICE, XDP_PASS);
+	p->icmp_unreach = ic->type == ICMP_DEST_UNREACH;
 	qi = (void *)(ic + 1);
 	if ((void *)(qi + 1) > data_end || qi->version != 4 || qi->ihl < 5)
 		return svc_verdict(p, SVC_R_PASS_ICMP_OTHER, XDP_PASS);
@@ -267,6 +271,7 @@ static __always_inline int svc_parse_icmp6(void *l4, void *data_end, struct svc_
 		return svc_verdict(p, SVC_R_PASS_ICMP_OTHER, XDP_PASS);
 	if (ic->icmp6_type != ICMPV6_DEST_UNREACH && ic->icmp6_type != ICMPV6_PKT_TOOBIG)
 		return svc_verdict(p, SVC_R_PASS_NO_SERVICE, XDP_PASS);
+	p->icmp_unreach = ic->icmp6_type == ICMPV6_DEST_UNREACH;
 	qi = (void *)(ic + 1);
 	if ((void *)(qi + 1) > data_end)
 		return svc_verdict(p, SVC_R_PASS_ICMP_OTHER, XDP_PASS);

@@ -113,6 +113,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } nh_stats SEC(".maps");
 
+/* Health signals from instances' replies, per next hop (struct svc_nh_signals). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SVC_MAX_NEXTHOPS);
+	__type(key, __u32);
+	__type(value, struct svc_nh_signals);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nh_signals SEC(".maps");
+
 /* DELAYed packets for the agent (struct svc_delay_event). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -3,7 +3,9 @@
  * Instance unavailable (docs/datapath.md): a TCP packet of a flow whose next
  * hop is marked SVC_NH_F_RESET (dead or shed) is answered by the router with
  * a RST back to the client (XDP_TX, counter reset_dead); a UDP flow to it is
- * re-resolved by the consistent hash.
+ * re-resolved by the consistent hash. Health signals in return traffic: a
+ * refused SYN (RST+ACK, seq 0) or an ICMP unreachable from an instance counts
+ * in nh_signals for the flow's next hop.
  */
 #include <string.h>
 #include <arpa/inet.h>
@@ -151,6 +153,108 @@ out:
 	set_dead(e, NH_OUT4A, false);
 }
 
+/* ---- health signals in return traffic (nh_signals) ---- */
+
+static bool signals(struct dpt_env *e, __u32 nh, struct svc_nh_signals *out)
+{
+	return ASSERT_OK(svc_dp_nh_signals_read(e->dp, nh, out), "svc_dp_nh_signals_read");
+}
+
+/* What instance @vip's host sends back to the client: a RST+ACK with sequence @seq. */
+static void reply_rst(struct pkt *p, bool v6, const char *vip, __u32 seq)
+{
+	pkt_init(p);
+	dpt_eth(p);
+	if (v6)
+		pkt_ip6(p, &(struct ip6_spec){ .src = vip, .dst = DPT_CLIENT6 });
+	else
+		pkt_ip4(p, &(struct ip4_spec){ .src = vip, .dst = DPT_CLIENT4 });
+	pkt_tcp(p, &(struct tcp_spec){ .sport = 80,
+				       .dport = 44300,
+				       .seq = seq,
+				       .ack = 1001,
+				       .flags = TCP_F_RST | TCP_F_ACK });
+	pkt_finalize(p);
+}
+
+/* ICMP port unreachable from the instance (source VIP) quoting the client's UDP packet. */
+static void reply_unreach4(struct pkt *p, const char *vip)
+{
+	struct pkt q;
+
+	pkt_init(&q);
+	pkt_ip4(&q, &(struct ip4_spec){ .src = DPT_CLIENT4, .dst = vip });
+	pkt_udp(&q, 44301, 53);
+	pkt_payload(&q, NULL, 10);
+	pkt_finalize(&q);
+	pkt_init(p);
+	dpt_eth(p);
+	pkt_ip4(p, &(struct ip4_spec){ .src = vip, .dst = DPT_CLIENT4 });
+	pkt_icmp4(p, 3 /* unreachable */, 3 /* port */, 0);
+	pkt_ip_bytes(p, q.buf, q.len);
+	pkt_finalize(p);
+}
+
+/* An instance refusing a SYN (RST+ACK, seq 0) counts a syn_rst for its next hop; others don't. */
+static void signal_syn_rst(struct dpt_env *e, bool v6)
+{
+	int svc = v6 ? SVC_FWD6 : SVC_FWD4;
+	__u32 nh = v6 ? NH_OUT6A : NH_OUT4A;
+	const char *vip = v6 ? dpt_vip6(svc) : dpt_vip4(svc);
+	struct dpt_expect fwd = { .verdict = XDP_REDIRECT,
+				  .counter = SVC_R_FWD_NEW,
+				  .out = DPT_OUT_FWD,
+				  .nh = nh,
+				  .rule = svc };
+	struct dpt_expect pass = { .verdict = XDP_PASS,
+				   .counter = SVC_R_PASS_NO_SERVICE,
+				   .out = DPT_OUT_UNCHANGED };
+	struct svc_nh_signals s0, s1, s2;
+	struct pkt syn, refused, abort_rst;
+
+	if (v6)
+		dpt_tcp6(&syn, vip, 44300, 80, TCP_F_SYN, 0);
+	else
+		dpt_tcp4(&syn, vip, 44300, 80, TCP_F_SYN, 0);
+	reply_rst(&refused, v6, vip, 0);
+	reply_rst(&abort_rst, v6, vip, 777);
+	if (!ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") ||
+	    !dpt_check(e, SVC_PROG_ROUTER, &syn, &fwd, NULL) || !signals(e, nh, &s0))
+		return;
+	if (!dpt_check(e, SVC_PROG_ROUTER, &refused, &pass, NULL) || !signals(e, nh, &s1))
+		return;
+	ASSERT_EQ(s1.syn_rst, s0.syn_rst + 1, "syn_rst after a refused SYN");
+	ASSERT_EQ(s1.icmp_unreach, s0.icmp_unreach, "icmp_unreach unchanged");
+	/* A RST that aborts an established connection (seq != 0) is no signal. */
+	if (!dpt_check(e, SVC_PROG_ROUTER, &abort_rst, &pass, NULL) || !signals(e, nh, &s2))
+		return;
+	ASSERT_EQ(s2.syn_rst, s1.syn_rst, "syn_rst unchanged by an abort RST");
+}
+
+/* ICMP port unreachable from the instance about a client's UDP flow: icmp_unreach. */
+static void signal_unreach(struct dpt_env *e)
+{
+	struct dpt_expect fwd = { .verdict = XDP_REDIRECT,
+				  .counter = SVC_R_FWD_NEW,
+				  .out = DPT_OUT_FWD,
+				  .nh = NH_OUT4A,
+				  .rule = SVC_FWD4 };
+	struct dpt_expect pass = { .verdict = XDP_PASS,
+				   .counter = SVC_R_PASS_ICMP_OTHER,
+				   .out = DPT_OUT_UNCHANGED };
+	struct svc_nh_signals s0, s1;
+	struct pkt u, unreach;
+
+	dpt_udp4(&u, dpt_vip4(SVC_FWD4), 44301, 53, 10);
+	reply_unreach4(&unreach, dpt_vip4(SVC_FWD4));
+	if (!ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") ||
+	    !dpt_check(e, SVC_PROG_ROUTER, &u, &fwd, NULL) || !signals(e, NH_OUT4A, &s0) ||
+	    !dpt_check(e, SVC_PROG_ROUTER, &unreach, &pass, NULL) || !signals(e, NH_OUT4A, &s1))
+		return;
+	ASSERT_EQ(s1.icmp_unreach, s0.icmp_unreach + 1, "icmp_unreach after a port unreachable");
+	ASSERT_EQ(s1.syn_rst, s0.syn_rst, "syn_rst unchanged");
+}
+
 TEST(router_reset)
 {
 	struct dpt_env e;
@@ -167,5 +271,11 @@ TEST(router_reset)
 		rst_not_answered(&e);
 	if (tp_subtest("udp_not_reset_v4"))
 		udp_not_reset(&e);
+	if (tp_subtest("signal_syn_rst_v4"))
+		signal_syn_rst(&e, false);
+	if (tp_subtest("signal_syn_rst_v6"))
+		signal_syn_rst(&e, true);
+	if (tp_subtest("signal_icmp_unreach_v4"))
+		signal_unreach(&e);
 	dpt_env_close(&e);
 }
