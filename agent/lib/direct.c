@@ -2,6 +2,7 @@
 /* libsvc direct path: load, pin, attach (tc clsact) and fill bpf/direct.bpf.c. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -205,6 +206,49 @@ int svc_direct_unpin(const char *pin_dir)
 
 /* ---- tc attach ---- */
 
+/*
+ * The kernel explains an expected outcome through libbpf's warnings too
+ * ("Exclusivity flag on" for an existing clsact, "Cannot find specified
+ * filter chain" when nothing is attached): demoted to debug while such calls
+ * run; a real failure is reported by our own message.
+ */
+static int d_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	(void)level;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pr_debug("%s", msg);
+	return 0;
+}
+
+static int d_tc_hook_create(struct bpf_tc_hook *hook)
+{
+	libbpf_print_fn_t prev = libbpf_set_print(d_libbpf_quiet);
+	int err = bpf_tc_hook_create(hook);
+
+	libbpf_set_print(prev);
+	return err;
+}
+
+static int d_tc_query(struct bpf_tc_hook *hook, struct bpf_tc_opts *opts)
+{
+	libbpf_print_fn_t prev = libbpf_set_print(d_libbpf_quiet);
+	int err = bpf_tc_query(hook, opts);
+
+	libbpf_set_print(prev);
+	return err;
+}
+
+static int d_tc_detach(struct bpf_tc_hook *hook, struct bpf_tc_opts *opts)
+{
+	libbpf_print_fn_t prev = libbpf_set_print(d_libbpf_quiet);
+	int err = bpf_tc_detach(hook, opts);
+
+	libbpf_set_print(prev);
+	return err;
+}
+
 static int d_ifindex(const char *ifname)
 {
 	unsigned int ifindex = if_nametoindex(ifname);
@@ -248,7 +292,7 @@ int svc_direct_attach(struct svc_direct *d, const char *ifname)
 	/* clsact carries both hooks; an existing one (ours or not) is reused */
 	hook.ifindex = ifindex;
 	hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-	err = bpf_tc_hook_create(&hook);
+	err = d_tc_hook_create(&hook);
 	if (err && err != -EEXIST) {
 		pr_err("create clsact qdisc on %s: %s", ifname, d_strerror(err));
 		return err;
@@ -265,7 +309,7 @@ int svc_direct_attach(struct svc_direct *d, const char *ifname)
 		LIBBPF_OPTS(bpf_tc_opts, o, .handle = SVC_DIRECT_TC_HANDLE,
 			    .priority = SVC_DIRECT_TC_PRIO);
 
-		bpf_tc_detach(&in, &o);
+		d_tc_detach(&in, &o);
 	}
 	return err;
 }
@@ -277,7 +321,7 @@ static int d_query(int ifindex, enum bpf_tc_attach_point ap, __u32 *prog_id)
 		    .priority = SVC_DIRECT_TC_PRIO);
 	int err;
 
-	err = bpf_tc_query(&hook, &opts);
+	err = d_tc_query(&hook, &opts);
 	if (err)
 		return err;
 	if (prog_id)
@@ -319,7 +363,7 @@ int svc_direct_detach(const char *ifname)
 		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SVC_DIRECT_TC_HANDLE,
 			    .priority = SVC_DIRECT_TC_PRIO);
 
-		err = bpf_tc_detach(&hook, &opts);
+		err = d_tc_detach(&hook, &opts);
 		if (!err) {
 			n++;
 			continue;

@@ -22,6 +22,7 @@ source "$(dirname "$0")/lib.sh"
 
 N=${E2E_CONNS:-1000}
 SID=2001:db8:5e::d1
+SID6=2001:db8:5e::d6
 PORT=8080
 DIRECT=$TOOLS/svc-direct
 
@@ -276,7 +277,10 @@ if d['ok'] != $N or d['failed']:
 "
 tap_result "load: $N connections over the direct path, every echoed byte verified" $?
 
-python3 - "$E2E_WORK/before.json" "$E2E_WORK/after.json" "$N" "$N_INST" <<'EOF'
+# check_counters BEFORE AFTER N: exactly one router packet per connection, and the
+# direct programs' and endpoints' counters agree with N connections sent directly
+check_counters() {
+	python3 - "$1" "$2" "$3" "$N_INST" <<'EOF'
 import json, sys
 b, a, n, ni = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), int(sys.argv[3]), int(sys.argv[4])
 fails = []
@@ -316,5 +320,36 @@ for m in fails:
     print('# ' + m)
 sys.exit(1 if fails else 0)
 EOF
+}
+check_counters "$E2E_WORK/before.json" "$E2E_WORK/after.json" "$N"
 tap_result "load: router counted exactly one packet (the SYN) per connection: fwd_new = $N, no flow hit, no hash miss" $?
+
+# ---- 3: IPv6, over IP6IP6 ----
+# The instance hosts keep their instance ids; the client reaches them by their
+# IPv6 addresses now (IP6IP6, outer source = the client's own IPv6 address).
+N6=${E2E_CONNS6:-300}
+setup_v6() {
+	local i
+	svc_create router "$SID6" direct6 "[$VIP6]:$PORT/tcp" 6 1 1 1 || return 1
+	for i in $(seq 1 $N_INST); do
+		direct "$(inst_ns "$i")" "$(agent_pin "inst$i")" local add "$VIP6" || return 1
+		sctl "inst$i" decap add "$CLIENT6" || return 1
+		direct "$NS_CLIENT" "$CLIENT_PIN" instance add "${NH[$i]}" "$(inst_addr6 "$i")" ||
+			return 1
+	done
+	# 40 octets of outer IPv6 header and 8 of option under the link MTU
+	ip -n "$NS_CLIENT" -6 route add "$VIP6/128" via "$ROUTER6" mtu 1452
+}
+step "setup: IPv6 service, client reaches the instance hosts over IPv6" setup_v6
+step "counters before (IPv6)" snapshot before6
+loadgen "$E2E_WORK/load6.json" --target "[$VIP6]:$PORT" --concurrency 8 --size 2000 conns "$N6"
+step "counters after (IPv6)" snapshot after6
+json_check "$E2E_WORK/load6.json" "
+note('%d connections: %d ok, %d failed, %d bytes verified, %d retransmits' % (d['total'], d['ok'], d['failed'], d['bytes_verified'], d['retransmits']))
+if d['ok'] != $N6 or d['failed']:
+    fail('failures: %s' % json.dumps(d['failure_reasons']))
+"
+tap_result "ipv6: $N6 connections over IP6IP6, every echoed byte verified" $?
+check_counters "$E2E_WORK/before6.json" "$E2E_WORK/after6.json" "$N6"
+tap_result "ipv6: router counted exactly one packet per connection: fwd_new = $N6, no flow hit, no hash miss" $?
 exit 0
