@@ -24,6 +24,7 @@
 #include "dataplane.h"
 #include "log.h"
 #include "neigh.h"
+#include "direct.h"
 
 struct svc_dp {
 	struct router_bpf *router;
@@ -340,6 +341,9 @@ int svc_dp_unpin(const char *pin_dir)
 	}
 	ret = dp_unpin_obj(rt->obj);
 	err = dp_unpin_obj(ep->obj);
+	ret = ret ?: err;
+	/* The direct-path programs pin their maps in the same directory. */
+	err = svc_direct_unpin(pin_dir);
 	ret = ret ?: err;
 	if (rmdir(pin_dir) && errno != ENOENT) {
 		err = -errno;
