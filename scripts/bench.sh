@@ -5,6 +5,7 @@
 #   2. growth with service table, flow table and next-hop set size (svc-bench packet)
 #   3. control-plane update rates through the agent's API          (svc-bench ctl)
 #   4. live TCP through a router namespace: svcplane vs kernel      (svc-tcpperf)
+#   5. registry: instance death and registration -> data plane      (bench_registry.sh)
 # Usage: scripts/bench.sh OUTPUT_DIR (the build's output, e.g. .output). Root only.
 # BENCH_QUICK=1 runs a short version (fewer rounds, flow tables up to 1 M) for development;
 # BENCH_ONLY="packet ctl live" picks figures (default: all).
@@ -238,6 +239,8 @@ live_phase() {
 }
 want live && { live_phase || failed+=("live traffic"); }
 elapsed "figure 4"
+# ---- 5: registry: instance death / registration -> data plane (scripts/bench_registry.sh)
+{ [ -z "${BENCH_ONLY:-}" ] || want registry; } && { scripts/bench_registry.sh "$out" "$results/$run_id.registry.json" || failed+=("registry"); }
 
 # ---- the run's JSON: figures + machine
 frags=()
