@@ -52,8 +52,7 @@
 /* Concurrent health checks in progress are unbounded; their fds polled per loop at most: */
 #define SVC_AGENT_HC_POLL_MAX 256
 
-/* DELAY slow path (delay.c): held packets handled per wake-up (more are dropped, counted). */
-#define SVC_AGENT_DELAY_QUEUE 64
+/* DELAY slow path (delay.c): held packets handled per wake-up: cfg.delay_queue (--delay-queue). */
 /* Per-source token buckets: slots, refill rate (events/s) and burst. */
 #define SVC_AGENT_DELAY_BUCKETS 1024
 #define SVC_AGENT_DELAY_RATE 50.0
@@ -66,6 +65,7 @@ struct agent_delay_stats {
 	uint64_t drop_rate;    /* over the source's rate limit */
 	uint64_t drop_queue;   /* queue full */
 	uint64_t unresolvable; /* no service with eligible instances under a DELAY rule */
+	uint64_t rst_sent;     /* unresolvable TCP packets answered with a RST (cfg.delay_rst) */
 	uint64_t errors;       /* truncated frame, reconcile or re-injection failure */
 	uint64_t bad;	       /* short record */
 };
@@ -233,6 +233,9 @@ int agent_delay_fd(struct agent *a);
 void agent_delay_run(struct agent *a, bool readable);
 /* agent_delay_json - the delay_stats as a JSON object. */
 json_object *agent_delay_json(struct agent *a);
+/* agent_delay_build_rst - the RST frame answering held frame @in (@len bytes) into @out
+ * (at least 74 bytes); its length, or -EPROTONOSUPPORT / -EMSGSIZE. */
+int agent_delay_build_rst(const __u8 *in, __u32 len, __u8 *out, size_t cap);
 
 /* main.c */
 double agent_now_s(void); /* CLOCK_MONOTONIC seconds */

@@ -11,14 +11,21 @@
  * by running the router program on it with BPF_F_TEST_XDP_LIVE_FRAMES: the
  * kernel transmits its XDP_TX/XDP_REDIRECT result, so the client's SYN is
  * delivered without waiting for its retransmission. Unresolvable packets are
- * dropped and counted.
+ * dropped and counted, or (--delay-unresolvable rst) a TCP one is answered
+ * with a RST built here from the held frame and sent with an AF_PACKET socket
+ * out of the interface it came in on, so the client's connect fails at once
+ * (ECONNREFUSED) instead of retrying its SYN.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/bpf.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "addr.h"
@@ -35,8 +42,9 @@ struct delay_bucket {
 
 struct agent_delay {
 	struct ring_buffer *rb;
-	struct svc_delay_event queue[SVC_AGENT_DELAY_QUEUE];
-	size_t nq;
+	struct svc_delay_event *queue; /* cfg.delay_queue entries */
+	size_t nq, cap;
+	int pkt_fd; /* AF_PACKET socket for RSTs (--delay-unresolvable rst), else -1 */
 	struct delay_bucket buckets[SVC_AGENT_DELAY_BUCKETS];
 };
 
@@ -101,7 +109,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		a->delay_stats.drop_rate++;
 		return 0;
 	}
-	if (d->nq >= SVC_AGENT_DELAY_QUEUE) {
+	if (d->nq >= d->cap) {
 		a->delay_stats.drop_queue++;
 		return 0;
 	}
@@ -121,15 +129,36 @@ int agent_delay_start(struct agent *a)
 	a->delay = calloc(1, sizeof(*a->delay));
 	if (!a->delay)
 		return -ENOMEM;
+	a->delay->pkt_fd = -1;
+	a->delay->cap = a->cfg.delay_queue;
+	a->delay->queue = calloc(a->delay->cap, sizeof(*a->delay->queue));
+	if (!a->delay->queue) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (a->cfg.delay_rst) {
+		/* protocol 0: send only, never receives a copy of the traffic */
+		a->delay->pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+		if (a->delay->pkt_fd < 0) {
+			err = -errno;
+			pr_err("delay: AF_PACKET socket for RSTs: %s", strerror(errno));
+			goto fail;
+		}
+	}
 	a->delay->rb = ring_buffer__new(fd, on_event, a, NULL);
 	if (!a->delay->rb) {
 		err = -errno;
 		pr_err("delay: ring_buffer__new on delay_events: %s", strerror(errno));
-		free(a->delay);
-		a->delay = NULL;
-		return err;
+		goto fail;
 	}
 	return 0;
+fail:
+	if (a->delay->pkt_fd >= 0)
+		close(a->delay->pkt_fd);
+	free(a->delay->queue);
+	free(a->delay);
+	a->delay = NULL;
+	return err;
 }
 
 void agent_delay_stop(struct agent *a)
@@ -137,6 +166,9 @@ void agent_delay_stop(struct agent *a)
 	if (!a->delay)
 		return;
 	ring_buffer__free(a->delay->rb);
+	if (a->delay->pkt_fd >= 0)
+		close(a->delay->pkt_fd);
+	free(a->delay->queue);
 	free(a->delay);
 	a->delay = NULL;
 }
@@ -162,6 +194,135 @@ static int reinject(struct agent *a, const struct svc_delay_event *e)
 	if (bpf_prog_test_run_opts(fd, &opts))
 		return -errno;
 	return 0;
+}
+
+/* Ones' complement sum of @len bytes, added to @sum (not folded). */
+static __u32 csum_add(__u32 sum, const __u8 *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (__u32)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (__u32)(p[len - 1] << 8);
+	return sum;
+}
+
+static __u16 csum_fold(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+static void put16(__u8 *p, __u32 v)
+{
+	p[0] = (__u8)(v >> 8);
+	p[1] = (__u8)v;
+}
+
+static void put32(__u8 *p, __u32 v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v);
+}
+
+static __u32 get32(const __u8 *p)
+{
+	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
+}
+
+/*
+ * The RST answering a held TCP packet (RFC 9293 3.10.7.1, no socket): to a
+ * segment with ACK, <SEQ=SEG.ACK><CTL=RST>; otherwise <SEQ=0><ACK=SEG.SEQ+
+ * SEG.LEN><CTL=RST,ACK> (a SYN counts one). MACs, addresses and ports are
+ * swapped; IPv4 (options dropped) or IPv6 without extension headers. Returns
+ * the frame length, or -EPROTONOSUPPORT (not TCP, or carries a RST itself:
+ * never answered) / -EMSGSIZE (headers not captured).
+ */
+int agent_delay_build_rst(const __u8 *in, __u32 len, __u8 *out, size_t cap)
+{
+	__u32 l3, il4, l4, l4_len, seg_len, seq, ack;
+	__u16 proto;
+	__u8 flags;
+	__u32 sum;
+	bool v6;
+
+	if (len < 14 || cap < 14 + 40 + 20)
+		return -EMSGSIZE;
+	proto = (__u16)(in[12] << 8 | in[13]);
+	l3 = 14;
+	if (proto == ETHERTYPE_IP) {
+		if (len < l3 + 20 || (in[l3] >> 4) != 4 || in[l3 + 9] != IPPROTO_TCP)
+			return len < l3 + 20 ? -EMSGSIZE : -EPROTONOSUPPORT;
+		il4 = l3 + (in[l3] & 0xf) * 4u;
+		l4_len = (__u32)(in[l3 + 2] << 8 | in[l3 + 3]);
+		if (l4_len < il4 - l3 + 20)
+			return -EPROTONOSUPPORT;
+		l4_len -= il4 - l3;
+		v6 = false;
+	} else if (proto == ETHERTYPE_IPV6) {
+		if (len < l3 + 40)
+			return -EMSGSIZE;
+		if ((in[l3] >> 4) != 6 || in[l3 + 6] != IPPROTO_TCP)
+			return -EPROTONOSUPPORT;
+		il4 = l3 + 40;
+		l4_len = (__u32)(in[l3 + 4] << 8 | in[l3 + 5]);
+		v6 = true;
+	} else {
+		return -EPROTONOSUPPORT;
+	}
+	if (len < il4 + 20)
+		return -EMSGSIZE;
+	if (l4_len < (in[il4 + 12] >> 4) * 4u)
+		return -EPROTONOSUPPORT;
+	flags = in[il4 + 13];
+	if (flags & 0x04) /* RST */
+		return -EPROTONOSUPPORT;
+	seg_len = l4_len - (in[il4 + 12] >> 4) * 4u + !!(flags & 0x02) + !!(flags & 0x01);
+	seq = get32(in + il4 + 4);
+	ack = get32(in + il4 + 8);
+
+	memcpy(out, in + 6, 6); /* destination: the sender */
+	memcpy(out + 6, in, 6);
+	memcpy(out + 12, in + 12, 2);
+	if (v6) {
+		memset(out + l3, 0, 40);
+		out[l3] = 0x60;
+		put16(out + l3 + 4, 20);
+		out[l3 + 6] = IPPROTO_TCP;
+		out[l3 + 7] = 64;
+		memcpy(out + l3 + 8, in + l3 + 24, 16);
+		memcpy(out + l3 + 24, in + l3 + 8, 16);
+	} else {
+		memset(out + l3, 0, 20);
+		out[l3] = 0x45;
+		put16(out + l3 + 2, 40);
+		put16(out + l3 + 6, 0x4000); /* DF */
+		out[l3 + 8] = 64;
+		out[l3 + 9] = IPPROTO_TCP;
+		memcpy(out + l3 + 12, in + l3 + 16, 4);
+		memcpy(out + l3 + 16, in + l3 + 12, 4);
+		put16(out + l3 + 10, csum_fold(csum_add(0, out + l3, 20)));
+	}
+	l4 = l3 + (v6 ? 40 : 20);
+	memset(out + l4, 0, 20);
+	memcpy(out + l4, in + il4 + 2, 2); /* source port: the one it was sent to */
+	memcpy(out + l4 + 2, in + il4, 2);
+	if (flags & 0x10) { /* ACK */
+		put32(out + l4 + 4, ack);
+		out[l4 + 13] = 0x04;
+	} else {
+		put32(out + l4 + 8, seq + seg_len);
+		out[l4 + 13] = 0x14;
+	}
+	out[l4 + 12] = 5 << 4;
+	/* pseudo-header: addresses, protocol, TCP length */
+	if (v6)
+		sum = csum_add(0, out + l3 + 8, 32);
+	else
+		sum = csum_add(0, out + l3 + 12, 8);
+	sum += IPPROTO_TCP + 20;
+	put16(out + l4 + 16, csum_fold(csum_add(sum, out + l4, 20)));
+	return (int)(l4 + 20);
 }
 
 /* Resolves one held packet: 0 re-injected, -ENOENT unresolvable, other -errno. */
@@ -197,6 +358,24 @@ static int resolve(struct agent *a, const struct svc_delay_event *e, bool *chang
 	return 0;
 }
 
+/* Answers an unresolvable held packet with a RST out of its ingress interface. */
+static int send_rst(struct agent *a, const struct svc_delay_event *e)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = (int)e->ifindex };
+	__u8 frame[14 + 40 + 20];
+	int n = agent_delay_build_rst(e->pkt, e->cap_len, frame, sizeof(frame));
+
+	if (n < 0)
+		return n;
+	memcpy(&sll.sll_protocol, frame + 12, 2);
+	sll.sll_halen = 6;
+	memcpy(sll.sll_addr, frame, 6);
+	if (sendto(a->delay->pkt_fd, frame, (size_t)n, 0, (struct sockaddr *)&sll, sizeof(sll)) !=
+	    n)
+		return -errno;
+	return 0;
+}
+
 void agent_delay_run(struct agent *a, bool readable)
 {
 	struct agent_delay *d = a->delay;
@@ -217,6 +396,14 @@ void agent_delay_run(struct agent *a, bool readable)
 			err = resolve(a, e, &changed);
 		if (err == -ENOENT) {
 			a->delay_stats.unresolvable++;
+			if (d->pkt_fd < 0)
+				continue;
+			err = send_rst(a, e);
+			if (!err)
+				a->delay_stats.rst_sent++;
+			else if (err != -EPROTONOSUPPORT)
+				pr_warn("delay: RST on ifindex %u for rule %u: %s", e->ifindex,
+					e->rule_id, strerror(-err));
 			continue;
 		}
 		if (!err)
@@ -244,6 +431,7 @@ json_object *agent_delay_json(struct agent *a)
 		  { "drop_rate", st->drop_rate },
 		  { "drop_queue", st->drop_queue },
 		  { "unresolvable", st->unresolvable },
+		  { "rst_sent", st->rst_sent },
 		  { "errors", st->errors },
 		  { "bad", st->bad } };
 	json_object *o = json_object_new_object();

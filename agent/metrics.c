@@ -237,9 +237,9 @@ char *agent_metrics_render(struct agent *a, size_t *len)
 	{
 		const struct agent_delay_stats *d = &a->delay_stats;
 		const char *k[] = { "received",	    "reinjected", "drop_rate", "drop_queue",
-				    "unresolvable", "errors",	  "bad" };
+				    "unresolvable", "rst_sent",	  "errors",    "bad" };
 		uint64_t v[] = { d->received,	  d->reinjected, d->drop_rate, d->drop_queue,
-				 d->unresolvable, d->errors,	 d->bad };
+				 d->unresolvable, d->rst_sent,	 d->errors,    d->bad };
 
 		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 			fprintf(f, "svcplane_delay_events_total{result=\"%s\"} %llu\n", k[i],

@@ -38,6 +38,7 @@ void svc_cfg_init(struct svc_agent_cfg *cfg)
 	cfg->mode = SVC_XDP_NATIVE;
 	cfg->src4_pass = cfg->src6_pass = -1;
 	cfg->lease = SVC_CFG_DEFAULT_LEASE;
+	cfg->delay_queue = SVC_CFG_DEFAULT_DELAY_QUEUE;
 }
 
 static int parse_u32(const char *key, const char *v, unsigned long long min, unsigned long long max,
@@ -193,6 +194,19 @@ int svc_cfg_set(struct svc_agent_cfg *cfg, const char *key, const char *v, char 
 	}
 	if (!strcmp(key, "lease"))
 		return parse_u32(key, v, 1, SVC_CFG_MAX_LEASE, &cfg->lease, err, errlen);
+	if (!strcmp(key, "delay-unresolvable")) {
+		if (!strcmp(v, "rst"))
+			cfg->delay_rst = true;
+		else if (!strcmp(v, "drop"))
+			cfg->delay_rst = false;
+		else
+			return cfg_err(err, errlen, "delay-unresolvable: '%s' is not rst or drop",
+				       v);
+		return 0;
+	}
+	if (!strcmp(key, "delay-queue"))
+		return parse_u32(key, v, 1, SVC_CFG_MAX_DELAY_QUEUE, &cfg->delay_queue, err,
+				 errlen);
 	if (!strcmp(key, "discard-corrupt-state"))
 		return parse_bool(key, v, &cfg->discard_corrupt, err, errlen);
 	return cfg_err(err, errlen, "unknown setting '%s'", key);
@@ -270,14 +284,24 @@ static const struct {
 	char short_name;
 	bool has_arg;
 } agent_opts[] = {
-	{ "config", 0, true },	      { "socket", 0, true },
-	{ "pin-dir", 0, true },	      { "state-dir", 0, true },
-	{ "metrics", 0, true },	      { "mode", 0, true },
-	{ "src", 0, true },	      { "flows", 0, true },
-	{ "seed", 0, true },	      { "register-to", 0, true },
-	{ "instance-addr", 0, true }, { "lease", 0, true },
-	{ "uninstall", 0, false },    { "verbose", 'v', false },
-	{ "help", 'h', false },	      { "discard-corrupt-state", 0, false },
+	{ "config", 0, true },
+	{ "socket", 0, true },
+	{ "pin-dir", 0, true },
+	{ "state-dir", 0, true },
+	{ "metrics", 0, true },
+	{ "mode", 0, true },
+	{ "src", 0, true },
+	{ "flows", 0, true },
+	{ "seed", 0, true },
+	{ "register-to", 0, true },
+	{ "instance-addr", 0, true },
+	{ "lease", 0, true },
+	{ "delay-unresolvable", 0, true },
+	{ "delay-queue", 0, true },
+	{ "uninstall", 0, false },
+	{ "verbose", 'v', false },
+	{ "help", 'h', false },
+	{ "discard-corrupt-state", 0, false },
 };
 
 /* Resolves argv[*i] to an option index and its value; advances *i past a separate value. */
@@ -391,6 +415,10 @@ const char *svc_cfg_usage(void)
 	       "                       VIP:PORT registers this host at that router agent\n"
 	       "  --instance-addr ADDR this host's address as the router reaches it\n"
 	       "  --lease SECONDS      registration lease, refreshed every third (default 3)\n"
+	       "  --delay-unresolvable rst|drop  DELAY: answer a held TCP packet whose serviceID\n"
+	       "                       cannot be resolved with a RST, or drop it (default drop)\n"
+	       "  --delay-queue N      DELAY: held packets handled per wake-up, more are dropped\n"
+	       "                       and counted (default 64, 1..4096)\n"
 	       "  --discard-corrupt-state  start empty if the state file is corrupt (it is kept\n"
 	       "                       aside as state.json.corrupt)\n"
 	       "  --uninstall          detach every svcplane program, remove the pins, exit\n"

@@ -24,6 +24,9 @@
 /* Default registration lease (seconds) and its bounds. */
 #define SVC_CFG_DEFAULT_LEASE 3
 #define SVC_CFG_MAX_LEASE 86400
+/* DELAY slow path: default and largest --delay-queue (held packets handled per wake-up). */
+#define SVC_CFG_DEFAULT_DELAY_QUEUE 64
+#define SVC_CFG_MAX_DELAY_QUEUE 4096
 /* Longest config file line. */
 #define SVC_CFG_LINE_MAX 1024
 
@@ -51,6 +54,10 @@ struct svc_agent_cfg {
 	struct svc_addr instance_addr;				       /* --instance-addr */
 	bool has_instance_addr;
 	__u32 lease; /* --lease seconds (default SVC_CFG_DEFAULT_LEASE) */
+	/* DELAY: answer unresolvable held TCP packets with a RST (--delay-unresolvable rst)
+	 * instead of dropping them (drop, the default); the queue bound (--delay-queue). */
+	bool delay_rst;
+	__u32 delay_queue;
 	/* Internal: which parse pass set each source address (duplicates within a pass are errors).
 	 */
 	int pass, src4_pass, src6_pass;

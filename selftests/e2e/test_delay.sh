@@ -7,10 +7,12 @@
 # it. The client's first connection to its VIP is held by the router, resolved
 # by the agent (which installs SID/128) and re-injected: the connect completes
 # well under a second with no SYN retransmission (TCP_INFO tcpi_total_retrans
-# of the client socket). Then a flood of SYNs (400 connects) to a binding whose
-# service has no instance: the per-source rate limit and the queue drop and
-# count them, nothing crashes, the agent still answers and the resolved
-# service still serves.
+# of the client socket). The router agent runs with --delay-unresolvable rst:
+# a connect to a binding whose service has no instance is refused (ECONNREFUSED,
+# the agent's RST) within 200 ms, IPv4 and IPv6. Then a flood of SYNs (400
+# connects from 40 source addresses) to it: with --delay-queue 4 the queue
+# overflows (drop_queue counted), the per-source rate limit drops too, nothing
+# crashes, the agent still answers and the resolved service still serves.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -20,12 +22,27 @@ SID_NONE=2001:db8:dd::2
 
 e2e_init
 step "setup: topology" topo_create
-step "setup: agents" agents_start
+# agents_start with the router's DELAY options
+start_agents() {
+	local i ns
+	agent_start router "$NS_ROUTER" --src "$ROUTER4" --src "$ROUTER6" \
+		--delay-unresolvable rst --delay-queue 4 || return 1
+	sctl router attach "$(if_router)" router || return 1
+	for i in $(seq 1 $N_INST); do
+		ns=$(inst_ns "$i")
+		agent_start "inst$i" "$ns" || return 1
+		sctl "inst$i" attach "$(if_inst "$i")" endpoint &&
+			sctl "inst$i" decap add "$ROUTER4" && sctl "inst$i" decap add "$ROUTER6" ||
+			return 1
+	done
+}
+step "setup: agents" start_agents
 step "setup: instances" echods_start --port 8080 --tcp
 out=$({ sctl router rule add "$PFX" delay &&
 	svc_create router "$SID" dl "$VIP4:8080/tcp" 4 1 1 1 &&
 	sctl router service add "$SID_NONE" --name none &&
-	sctl router bind add "$VIP4:9090/tcp" "$SID_NONE"; } 2>&1) ||
+	sctl router bind add "$VIP4:9090/tcp" "$SID_NONE" &&
+	sctl router bind add "[$VIP6]:9090/tcp" "$SID_NONE"; } 2>&1) ||
 	bail "setup: servicectl configuration" "$out"
 
 has_own_rule() {
@@ -52,7 +69,7 @@ tap_result "before any packet: $SID/128 not installed (service_table holds $n0 e
 connect_probe() {
 	client_run python3 - "$1" "$2" <<'PY'
 import json, socket, struct, sys, time
-s = socket.socket()
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
 s.settimeout(3)
 t = time.monotonic()
 try:
@@ -94,13 +111,38 @@ loadgen "$E2E_WORK/after.json" --target "$VIP4:8080" --concurrency 4 conns 100
 check_split "$E2E_WORK/after.json" 100 20 inst1=33.3 inst2=33.3 inst3=33.3
 tap_result "later connections go straight through the installed rule" $?
 
-# flood: 400 non-blocking connects to a serviceID nobody serves
+# unresolvable + --delay-unresolvable rst: refused at once (a SYN retransmission
+# would take 1 s; a dropped SYN would time out)
+for vip in "$VIP4" "$VIP6"; do
+	s0=$(delay_stat rst_sent)
+	connect_probe "$vip" 9090 >"$E2E_WORK/refused.json"
+	json_check "$E2E_WORK/refused.json" "
+note('connect to $vip:9090 (no instance): %s' % json.dumps(d))
+if 'Connection refused' not in d.get('error', ''):
+    fail('want ECONNREFUSED, got %s' % json.dumps(d))
+if d['ms'] >= 200:
+    fail('refused after %.1f ms, want < 200' % d['ms'])
+"
+	rc=$?
+	s1=$(delay_stat rst_sent)
+	[ "$s1" -gt "$s0" ] || rc=1
+	tap_result "unresolvable serviceID, --delay-unresolvable rst: $vip:9090 refused fast (rst_sent $s0 -> $s1)" $rc
+done
+
+# flood: 400 non-blocking connects from 40 source addresses to a serviceID
+# nobody serves (many sources: the per-source rate limit lets more through,
+# so the 4-entry queue overflows)
 u0=$(delay_stat unresolvable)
+q0=$(delay_stat drop_queue)
+for k in $(seq 10 49); do
+	ip -n "$NS_CLIENT" addr add "198.18.0.$k/24" dev "$(if_client)" || bail "flood: source addresses" ""
+done
 client_run python3 - "$VIP4" <<'PY'
 import socket, sys, time
 socks = []
 for i in range(400):
     s = socket.socket()
+    s.bind(("198.18.0.%d" % (10 + i % 40), 0))
     s.setblocking(False)
     try:
         s.connect((sys.argv[1], 9090))
@@ -117,12 +159,12 @@ x = d['delay']
 note('after the flood: %s' % json.dumps(x, sort_keys=True))
 if x['received'] - $d1 < 300:
     fail('only %d events received for 400 SYNs' % (x['received'] - $d1))
-if x['drop_rate'] + x['drop_queue'] == 0:
-    fail('nothing dropped by the rate limit or the queue')
+if x['drop_queue'] - $q0 < 1:
+    fail('no queue overflow counted (drop_queue)')
 if x['unresolvable'] - $u0 < 1:
     fail('no unresolvable event counted')
 "
-tap_result "SYN flood to an unresolvable serviceID: rate limit / queue overflow dropped and counted, the agent answers" $?
+tap_result "SYN flood to an unresolvable serviceID: queue overflow (--delay-queue 4) dropped and counted, the agent answers" $?
 
 loadgen "$E2E_WORK/post.json" --target "$VIP4:8080" --concurrency 4 conns 60
 check_split "$E2E_WORK/post.json" 60 25 inst1=33.3 inst2=33.3 inst3=33.3

@@ -54,6 +54,8 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.mode, SVC_XDP_NATIVE);
 	ck_assert(!c.has_src4 && !c.has_src6 && !c.verbose && !c.uninstall && !c.help);
 	ck_assert_uint_eq(c.flows, 0);
+	ck_assert(!c.delay_rst);
+	ck_assert_uint_eq(c.delay_queue, 64);
 }
 END_TEST
 
@@ -104,6 +106,13 @@ static const struct {
 	{ "verbose", "yes", 1, NULL },
 	{ "verbose", "maybe", 0, "not true or false" },
 	{ "discard-corrupt-state", "true", 1, NULL },
+	{ "delay-unresolvable", "rst", 1, NULL },
+	{ "delay-unresolvable", "drop", 1, NULL },
+	{ "delay-unresolvable", "icmp", 0, "not rst or drop" },
+	{ "delay-queue", "1", 1, NULL },
+	{ "delay-queue", "4096", 1, NULL },
+	{ "delay-queue", "0", 0, "out of range" },
+	{ "delay-queue", "4097", 0, "out of range" },
 	{ "sockets", "/x", 0, "unknown setting 'sockets'" },
 	{ "sock", "/x", 0, "unknown setting 'sock'" },
 	{ "", "x", 0, "unknown setting" },
@@ -149,6 +158,12 @@ START_TEST(test_values_applied)
 	ck_assert_int_eq(c.mode, SVC_XDP_SKB);
 	ck_assert_int_eq(svc_cfg_set(&c, "seed", "42", err, sizeof(err)), 0);
 	ck_assert_uint_eq(c.seed, 42);
+	ck_assert_int_eq(svc_cfg_set(&c, "delay-unresolvable", "rst", err, sizeof(err)), 0);
+	ck_assert(c.delay_rst);
+	ck_assert_int_eq(svc_cfg_set(&c, "delay-unresolvable", "drop", err, sizeof(err)), 0);
+	ck_assert(!c.delay_rst);
+	ck_assert_int_eq(svc_cfg_set(&c, "delay-queue", "8", err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.delay_queue, 8);
 }
 END_TEST
 
