@@ -185,6 +185,23 @@ static bool od_format_known(struct od_buf *b, const __u8 *tcp, const struct svc_
 			break;
 		od_printf(b, "TS val %u ecr %u", od_be32(v), od_be32(v + 4));
 		return true;
+	case 19: /* RFC 2385 */
+		if (op->len != 18)
+			break;
+		od_printf(b, "md5");
+		return true;
+	case 28:
+		od_printf(b, "uto len %u", op->len);
+		return true;
+	case 29:
+		od_printf(b, "tcp-ao len %u", op->len);
+		return true;
+	case 30:
+		od_printf(b, "mptcp len %u", op->len);
+		return true;
+	case 34:
+		od_printf(b, "tfo len %u", op->len);
+		return true;
 	default:
 		return false;
 	}

@@ -16,6 +16,13 @@
  * both ISNs, A's half, TISeq_A and the instance id. The final ACK echoes all
  * of them, so PASSIVE_ESTABLISHED recomputes the PRF and checks TIAck_A =
  * TISeq_B (the paper's check) without storage, also under SYN cookies.
+ *
+ * Limits, as in the paper: the option is sent once per packet kind, so a lost
+ * final ACK whose place is taken by a data segment (which carries no option)
+ * leaves the initiator negotiated and the responder plain; a retransmitted
+ * SYN-ACK carries no option (the kernel no longer has the SYN to read), so a
+ * lost first SYN-ACK means plain TCP. A listener opened before the program
+ * was attached answers without the option.
  */
 
 #include "consts.h"

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,7 +34,36 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: tiflow-client --connect ADDR --port PORT [--pin-dir DIR] [--bytes N]\n"
-		   "                     [--seed N] [--timeout SEC]\n");
+		   "                     [--seed N] [--timeout SEC] [--md5 KEY]\n"
+		   "  --md5 KEY  sign with TCP-MD5 (leaves no room in the SYN for the option)\n");
+}
+
+/* set_md5 - TCP-MD5 (RFC 2385) key @key for peer @peer on @fd: fills the SYN's option space. */
+static int set_md5(int fd, const char *peer, const char *key)
+{
+	struct tcp_md5sig m = { 0 };
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&m.tcpm_addr;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&m.tcpm_addr;
+
+	if (inet_pton(AF_INET, peer, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+	} else if (inet_pton(AF_INET6, peer, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+	} else {
+		fprintf(stderr, "md5 peer %s: not an address\n", peer);
+		return -1;
+	}
+	if (strlen(key) > TCP_MD5SIG_MAXKEYLEN) {
+		fprintf(stderr, "md5 key longer than %d\n", TCP_MD5SIG_MAXKEYLEN);
+		return -1;
+	}
+	m.tcpm_keylen = strlen(key);
+	memcpy(m.tcpm_key, key, m.tcpm_keylen);
+	if (setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &m, sizeof(m))) {
+		fprintf(stderr, "setsockopt TCP_MD5SIG for %s: %s\n", peer, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Octet @i of the pattern for @seed (splitmix64 of the 8-octet block index). */
@@ -47,7 +77,7 @@ static unsigned char pattern(unsigned long long seed, unsigned long long i)
 	return z >> (8 * (i % 8));
 }
 
-static int connect_to(const char *addr, int port, int timeout)
+static int connect_to(const char *addr, int port, int timeout, const char *md5)
 {
 	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
 	struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -69,6 +99,10 @@ static int connect_to(const char *addr, int port, int timeout)
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		fprintf(stderr, "tiflow-client: socket: %s\n", strerror(errno));
+		return -1;
+	}
+	if (md5 && set_md5(fd, addr, md5)) {
+		close(fd);
 		return -1;
 	}
 	/* SO_SNDTIMEO bounds a blocking connect(). */
@@ -175,11 +209,12 @@ int main(int argc, char **argv)
 		{ "bytes", required_argument, NULL, 'b' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "md5", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct xfer x = { .total = 100000, .seed = 1, .fnv = FNV_OFFSET, .ok = true };
-	const char *addr = NULL, *pin_dir = NULL;
+	const char *addr = NULL, *pin_dir = NULL, *md5 = NULL;
 	int port = 0, timeout = 20, c, fd, map_fd = -1, err;
 	struct svc_tiflow_sk st = { 0 };
 	struct sockaddr_storage local;
@@ -207,6 +242,9 @@ int main(int argc, char **argv)
 		case 't':
 			timeout = atoi(optarg);
 			break;
+		case 'm':
+			md5 = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -225,7 +263,7 @@ int main(int argc, char **argv)
 		if (map_fd < 0)
 			return 1;
 	}
-	fd = connect_to(addr, port, timeout);
+	fd = connect_to(addr, port, timeout, md5);
 	if (fd < 0)
 		return 1;
 	err = exchange(fd, &x, timeout);

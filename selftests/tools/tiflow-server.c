@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,37 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: tiflow-server --listen ADDR --port PORT [--pin-dir DIR] [--count N]\n"
 		   "                     [--ready-file FILE] [--timeout SEC]\n"
-		   "  --pin-dir DIR  read TI-flow state from the maps pinned there (else: none)\n");
+		   "                     [--md5 KEY --md5-peer ADDR]\n"
+		   "  --pin-dir DIR  read TI-flow state from the maps pinned there (else: none)\n"
+		   "  --md5 KEY      accept TCP-MD5 signed connections from --md5-peer\n");
+}
+
+/* set_md5 - TCP-MD5 (RFC 2385) key @key for peer @peer on @fd: fills the SYN's option space. */
+static int set_md5(int fd, const char *peer, const char *key)
+{
+	struct tcp_md5sig m = { 0 };
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&m.tcpm_addr;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&m.tcpm_addr;
+
+	if (inet_pton(AF_INET, peer, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+	} else if (inet_pton(AF_INET6, peer, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+	} else {
+		fprintf(stderr, "md5 peer %s: not an address\n", peer);
+		return -1;
+	}
+	if (strlen(key) > TCP_MD5SIG_MAXKEYLEN) {
+		fprintf(stderr, "md5 key longer than %d\n", TCP_MD5SIG_MAXKEYLEN);
+		return -1;
+	}
+	m.tcpm_keylen = strlen(key);
+	memcpy(m.tcpm_key, key, m.tcpm_keylen);
+	if (setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &m, sizeof(m))) {
+		fprintf(stderr, "setsockopt TCP_MD5SIG for %s: %s\n", peer, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* tiflow_state_json - the socket's TI-flow state; "none" when it never took part. */
@@ -124,10 +155,12 @@ int main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "md5", required_argument, NULL, 'm' },
+		{ "md5-peer", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *addr = NULL, *pin_dir = NULL, *ready = NULL;
+	const char *addr = NULL, *pin_dir = NULL, *ready = NULL, *md5 = NULL, *md5_peer = NULL;
 	int port = 0, count = 1, timeout = 20, c, lfd, map_fd = -1, i, fd, rc = 0;
 	struct timeval tv;
 
@@ -151,6 +184,12 @@ int main(int argc, char **argv)
 		case 't':
 			timeout = atoi(optarg);
 			break;
+		case 'm':
+			md5 = optarg;
+			break;
+		case 'P':
+			md5_peer = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -159,7 +198,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!addr || port <= 0 || port > 65535 || count <= 0 || timeout <= 0) {
+	if (!addr || port <= 0 || port > 65535 || count <= 0 || timeout <= 0 || !md5 != !md5_peer) {
 		usage(stderr);
 		return 2;
 	}
@@ -170,7 +209,7 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	lfd = make_listener(addr, port);
-	if (lfd < 0)
+	if (lfd < 0 || (md5 && set_md5(lfd, md5_peer, md5)))
 		return 1;
 	/* Never hang a test: accept and read give up after --timeout seconds. */
 	tv = (struct timeval){ .tv_sec = timeout };
