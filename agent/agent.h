@@ -49,6 +49,10 @@
 #define SVC_AGENT_HC_DEFAULT_TIMEOUT_MS 1000
 #define SVC_AGENT_HC_DEFAULT_RISE 2
 #define SVC_AGENT_HC_DEFAULT_FALL 3
+/* Data-plane health signals: new refused SYNs + ICMP unreachables per window that mark an
+ * instance down, and the longest window (shorter with a shorter check interval). */
+#define SVC_AGENT_HC_SIGNAL_MIN 3
+#define SVC_AGENT_HC_SIGNAL_WINDOW_MS 500
 /* Concurrent health checks in progress are unbounded; their fds polled per loop at most: */
 #define SVC_AGENT_HC_POLL_MAX 256
 

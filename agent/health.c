@@ -39,6 +39,10 @@ struct agent_probe {
 	char buf[PROBE_BUF + 1];
 	size_t len;
 	bool seen; /* instance still exists (sync mark) */
+	/* data-plane signals of the instance's next hop at the start of the window */
+	struct svc_nh_signals sig;
+	double sig_at; /* CLOCK_MONOTONIC seconds: end of the current window */
+	bool sig_known;
 };
 
 static void probe_close(struct agent_probe *p)
@@ -247,6 +251,56 @@ static void probes_sync(struct agent *a, double now)
 	}
 }
 
+/*
+ * Data-plane signals (where the router program also runs on the instance-facing
+ * interfaces): SVC_AGENT_HC_SIGNAL_MIN or more new refused SYNs / ICMP
+ * unreachables from the instance within one window (the check interval, at
+ * most SVC_AGENT_HC_SIGNAL_WINDOW_MS) mark it health-down at once, as @fall
+ * failed checks would; it comes back after @rise successful active checks.
+ * Returns true if the instance's health-down changed.
+ */
+static bool probe_signals(struct agent *a, struct agent_probe *p, double now)
+{
+	struct svc_reg_instance *in = probe_instance(a, p);
+	__u32 nh = in ? svc_reg_nh_id(&a->reg, &in->addr) : 0;
+	double win = p->hc.interval_ms < SVC_AGENT_HC_SIGNAL_WINDOW_MS
+			     ? p->hc.interval_ms / 1000.0
+			     : SVC_AGENT_HC_SIGNAL_WINDOW_MS / 1000.0;
+	char b[SVC_ADDR_STRLEN], b2[SVC_ADDR_STRLEN];
+	struct svc_nh_signals cur;
+	__u64 rst, icmp;
+	int err;
+
+	if (now < p->sig_at)
+		return false;
+	p->sig_at = now + win;
+	if (!nh)
+		return false;
+	err = svc_dp_nh_signals_read(a->dp, nh, &cur);
+	if (err) {
+		pr_warn("health: next hop %u signals: %s", nh, strerror(-err));
+		return false;
+	}
+	rst = cur.syn_rst - p->sig.syn_rst;
+	icmp = cur.icmp_unreach - p->sig.icmp_unreach;
+	p->sig = cur;
+	if (!p->sig_known) {
+		p->sig_known = true;
+		return false;
+	}
+	if (rst + icmp < SVC_AGENT_HC_SIGNAL_MIN || in->health_down)
+		return false;
+	in->health_down = true;
+	p->ok_run = 0;
+	p->fail_run = p->hc.fall;
+	snprintf(in->health_why, sizeof(in->health_why),
+		 "data plane: %llu SYNs refused, %llu ICMP unreachable", (unsigned long long)rst,
+		 (unsigned long long)icmp);
+	pr_info("instance %s of %s: health down: %s", svc_addr_format(&p->addr, b, sizeof(b)),
+		svc_sid_format(&p->sid, b2, sizeof(b2)), in->health_why);
+	return true;
+}
+
 int agent_health_pollfds(struct agent *a, struct pollfd *pfds, int max, int *timeout_ms)
 {
 	double now = agent_now_s();
@@ -257,6 +311,8 @@ int agent_health_pollfds(struct agent *a, struct pollfd *pfds, int max, int *tim
 		double at = p->state == PROBE_IDLE ? p->next_at : p->deadline;
 		int ms = at <= now ? 0 : (int)((at - now) * 1000.0) + 1;
 
+		if (p->sig_at < at)
+			ms = p->sig_at <= now ? 0 : (int)((p->sig_at - now) * 1000.0) + 1;
 		if (ms < *timeout_ms)
 			*timeout_ms = ms;
 		if (p->state != PROBE_IDLE && n < max)
@@ -278,6 +334,7 @@ void agent_health_run(struct agent *a)
 		struct agent_probe *p = &a->probes[i];
 		struct pollfd pfd = { .fd = p->fd };
 
+		changed |= probe_signals(a, p, now);
 		if (p->state == PROBE_IDLE) {
 			if (now >= p->next_at)
 				changed |= probe_start(a, p, now);
