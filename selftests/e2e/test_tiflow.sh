@@ -17,8 +17,8 @@
 #
 # Cases: (a) both speak TI-flow, IPv4 and IPv6; (b) only the client / only
 # the server; (c) a middlebox strips the option client->server / server->client;
-# (d) selection by destination port (client) and by service address (server); (e) no room
-# left in the SYN (TCP-MD5): no offer, counted.
+# (d) no room left in the SYN (TCP-MD5): no offer, counted; (e) selection by destination
+# port (client) and by service address (server).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -92,7 +92,7 @@ prereqs() {
 	for b in tcpdump jq nsenter ethtool; do
 		command -v "$b" >/dev/null || { tap_skip "all" "$b not installed"; exit 0; }
 	done
-	for b in tiflow-ctl tiflow-server tiflow-client tiflow-dump tiflow-strip; do
+	for b in tiflow-ctl tiflow-peer tiflow-dump tiflow-strip; do
 		[ -x "$TOOLS/$b" ] || bail "prerequisites" "$TOOLS/$b not built (make tests)"
 	done
 	[ -d /sys/fs/bpf ] && mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf ||
@@ -186,19 +186,19 @@ cap_stop() {
 }
 
 # conn TAG CLIENT_CG SERVER_CG ADDR PORT: one connection; client/server JSON in TAG-cli/srv.json.
-# CLI_ARGS / SRV_ARGS: extra arguments of tiflow-client / tiflow-server.
+# CLI_ARGS / SRV_ARGS: extra arguments of tiflow-peer client / server.
 CLI_ARGS=()
 SRV_ARGS=()
 conn() {
 	local tag=$1 ccg=$2 scg=$3 addr=$4 port=$5 spid rc
 	rm -f "$WORK/$tag.ready"
-	in_cg "$scg" "$NS_S" "$TOOLS/tiflow-server" --listen "$addr" --port "$port" \
+	in_cg "$scg" "$NS_S" "$TOOLS/tiflow-peer" server --listen "$addr" --port "$port" \
 		--pin-dir "$PIN_S" --count 1 --ready-file "$WORK/$tag.ready" --timeout 10 "${SRV_ARGS[@]}" \
 		</dev/null >"$WORK/$tag-srv.json" 2>"$WORK/$tag-srv.err" &
 	spid=$!
 	PIDS+=("$spid")
 	wait_file "$WORK/$tag.ready" || { echo "server did not start: $(cat "$WORK/$tag-srv.err")"; return 1; }
-	in_cg "$ccg" "$NS_C" "$TOOLS/tiflow-client" --connect "$addr" --port "$port" \
+	in_cg "$ccg" "$NS_C" "$TOOLS/tiflow-peer" client --connect "$addr" --port "$port" \
 		--pin-dir "$PIN_C" --bytes "$BYTES" --seed "$RANDOM" --timeout 10 "${CLI_ARGS[@]}" \
 		>"$WORK/$tag-cli.json" 2>"$WORK/$tag-cli.err"
 	rc=$?
@@ -396,7 +396,7 @@ run_case "(c) middlebox strips server->client: both ends plain" \
 run_case "(c) middlebox strips server->client, IPv6" \
 	c3 c-on s-on "$S6" 7007 "S" "S,S." plain/plain_synack_no_opt plain/plain_ack_no_opt "$DEV_MB" 1
 
-# (e) No room: a TCP-MD5 signed SYN (RFC 2385, 18 octets) leaves less than 20.
+# (d) No room: a TCP-MD5 signed SYN (RFC 2385, 18 octets) leaves less than 20.
 # syn_has_md5 TAG CPORT: the client's SYN on the wire really carries the MD5 option (kind 19).
 syn_has_md5() {
 	jq -s -r --argjson cp "$2" '
@@ -408,24 +408,24 @@ syn_has_md5() {
 }
 CLI_ARGS=(--md5 tiflow-test-key)
 SRV_ARGS=(--md5 tiflow-test-key --md5-peer "$C4")
-CASE_CHECK=syn_has_md5 run_case "(e) no room in the SYN (TCP-MD5 in use): no offer, counted, plain TCP" \
-	e1 c-on s-on "$S4" 7008 "" "" plain/plain_no_room plain/plain_ack_no_opt
+CASE_CHECK=syn_has_md5 run_case "(d) no room in the SYN (TCP-MD5 in use): no offer, counted, plain TCP" \
+	noroom c-on s-on "$S4" 7008 "" "" plain/plain_no_room plain/plain_ack_no_opt
 CLI_ARGS=()
 SRV_ARGS=()
 
-# (d) Selection. Loading again adopts the pinned maps and replaces the attached program in place.
+# (e) Selection. Loading again adopts the pinned maps and replaces the attached program in place.
 out=$("$TOOLS/tiflow-ctl" load --pin-dir "$PIN_C" --cgroup "$CGDIR/c-on" --select :7100 2>&1 &&
 	"$TOOLS/tiflow-ctl" load --pin-dir "$PIN_S" --cgroup "$CGDIR/s-on" --instance "$INST" \
 		--select "$S4:7100" --select "$S4:7102" 2>&1)
 if [ $? != 0 ]; then
-	tap_fail "(d) reload with selections" "$out"
+	tap_fail "(e) reload with selections" "$out"
 else
-	run_case "(d) client selects port 7100, server serves $S4:7100: negotiated" \
-		d1 c-on s-on "$S4" 7100 "S,S.,." "S,S.,." negotiated negotiated
-	run_case "(d) port 7101 not selected by the client: no offer" \
-		d2 c-on s-on "$S4" 7101 "" "" none none
-	run_case "(d) server does not serve $S6:7100 with TI-flow: offer unanswered" \
-		d3 c-on s-on "$S6" 7100 "S" "S" plain/plain_synack_no_opt none
+	run_case "(e) client selects port 7100, server serves $S4:7100: negotiated" \
+		e1 c-on s-on "$S4" 7100 "S,S.,." "S,S.,." negotiated negotiated
+	run_case "(e) port 7101 not selected by the client: no offer" \
+		e2 c-on s-on "$S4" 7101 "" "" none none
+	run_case "(e) server does not serve $S6:7100 with TI-flow: offer unanswered" \
+		e3 c-on s-on "$S6" 7100 "S" "S" plain/plain_synack_no_opt none
 fi
 
 # The counters must agree with what the wire showed above.
