@@ -12,6 +12,7 @@
 #include "lib/delay.h"
 #include "lib/tcpopt.h"
 #include "lib/reset.h"
+#include "lib/optedit.h"
 
 /*
  * svc_signal - health signals in return traffic, which is for no service: a
@@ -48,9 +49,52 @@ static __always_inline void svc_signal(const struct svc_pkt *p)
 		sig->icmp_unreach++;
 }
 
-/* svc_forward - send the packet to next hop @nh_id (already known to be up). */
-static __always_inline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id,
-				       __u32 hash, enum svc_reason ok_reason)
+/* Tail-call slots of the router. */
+enum svc_tail { SVC_TAIL_STRIP = 0, SVC_TAIL_MAX };
+
+/*
+ * A tail call made from a subprogram (svc_forward) returns, when the stage
+ * exits, to the subprogram's caller. The stage marks its verdict with this bit
+ * so that the entry point knows the packet is counted already.
+ */
+#define SVC_STAGE_DONE 0x100
+
+/* What the router hands to a tail-called stage (per CPU: XDP runs to completion on one CPU). */
+struct svc_fwd_ctx {
+	struct svc_pkt p;
+	__u32 nh_id;
+	__u32 hash;
+	__u32 ok; /* enum svc_reason on success */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct svc_fwd_ctx);
+} fwd_scratch SEC(".maps");
+
+SEC("xdp") int svc_router_strip_xdp(struct xdp_md *ctx);
+
+/*
+ * Stages the router tail-calls. Option stripping runs as its own program: the
+ * verifier checks it apart from the router's many paths (inlined, the two
+ * passed its 1M-instruction budget on Linux 6.18 with clang-14). Not pinned:
+ * each loaded router has its own, filled by libbpf at load.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, SVC_TAIL_MAX);
+	/* Sizes, not BTF types: the kernel takes no BTF value type for a program array. */
+	__uint(key_size, sizeof(__u32));
+	__array(values, int(struct xdp_md *));
+} router_tail SEC(".maps") = {
+	.values = { [SVC_TAIL_STRIP] = (void *)&svc_router_strip_xdp },
+};
+
+/* svc_xmit - encapsulate toward next hop @nh_id and count it. */
+static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id, __u32 hash,
+				    enum svc_reason ok_reason)
 {
 	struct svc_router_cfg *cfg;
 	struct svc_nexthop *nh;
@@ -65,6 +109,40 @@ static __always_inline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __
 	if (act == XDP_TX || act == XDP_REDIRECT)
 		svc_count(&nh_stats, nh_id, p->len);
 	return act;
+}
+
+/*
+ * svc_forward - send the packet to next hop @nh_id (already known to be up).
+ * A TCP packet with options for an instance host without svcplane
+ * (SVC_NH_F_STRIP_OPTS) goes through the strip stage first.
+ *
+ * A global function: the verifier checks it once, not once per routing
+ * decision that reaches it (four of them, each with many paths).
+ */
+__noinline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id, __u32 hash,
+			   __u32 ok_reason)
+{
+	struct svc_fwd_ctx *fc;
+	struct svc_nexthop *nh;
+	__u32 zero = 0;
+
+	if (!ctx || !p)
+		return XDP_ABORTED;
+
+	nh = bpf_map_lookup_elem(&nexthops, &nh_id);
+	if (nh && (nh->flags & SVC_NH_F_STRIP_OPTS) && p->l4_hlen > SVC_TCPHDR_MIN && !p->is_icmp) {
+		fc = bpf_map_lookup_elem(&fwd_scratch, &zero);
+		if (fc) {
+			fc->p = *p;
+			fc->nh_id = nh_id;
+			fc->hash = hash;
+			fc->ok = ok_reason;
+			bpf_tail_call(ctx, &router_tail, SVC_TAIL_STRIP);
+		}
+		/* No stage loaded: the packet goes on with its options. */
+		svc_count(&router_stats, SVC_R_EV_OPT_NOT_STRIPPED, p->len);
+	}
+	return svc_xmit(ctx, p, nh_id, hash, ok_reason);
 }
 
 /* svc_resolve - a packet with no usable flow entry: service table, then its rule. */
@@ -176,8 +254,44 @@ int svc_router_xdp(struct xdp_md *ctx)
 
 	p.len = ctx->data_end - ctx->data;
 	act = svc_route(ctx, &p);
+	if (act & SVC_STAGE_DONE)
+		return act & ~SVC_STAGE_DONE;
 	svc_count(&router_stats, p.reason, p.len);
 	return act;
+}
+
+/*
+ * Strip stage (tail call from svc_forward): removes svcplane's options from a
+ * TCP packet bound for an instance host without svcplane, then forwards it.
+ * Counts the packet's verdict itself, since a tail call does not return.
+ */
+SEC("xdp")
+int svc_router_strip_xdp(struct xdp_md *ctx)
+{
+	struct svc_fwd_ctx *fc;
+	struct svc_pkt p;
+	__u32 zero = 0;
+	int act, r;
+
+	__u32 in_len;
+
+	fc = bpf_map_lookup_elem(&fwd_scratch, &zero);
+	if (!fc)
+		return XDP_DROP;
+	p = fc->p;
+	in_len = p.len; /* counters count the frame as it arrived */
+	r = svc_xdp_opt_strip_svc(ctx, &p);
+	if (r == SVC_OPTEDIT_ERR) {
+		act = svc_verdict(&p, SVC_R_DROP_OPTEDIT, XDP_DROP);
+	} else {
+		svc_count(&router_stats,
+			  r == SVC_OPTEDIT_OK || r == SVC_OPTEDIT_NONE ? SVC_R_EV_OPT_STRIPPED
+								       : SVC_R_EV_OPT_NOT_STRIPPED,
+			  in_len);
+		act = svc_xmit(ctx, &p, fc->nh_id, fc->hash, fc->ok);
+	}
+	svc_count(&router_stats, p.reason, in_len);
+	return act | SVC_STAGE_DONE;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -103,6 +103,12 @@ struct svc_rule {
  * Set together with clearing SVC_NH_F_UP.
  */
 #define SVC_NH_F_RESET (1U << 2)
+/*
+ * The instance host does not run svcplane: the router strips the TI-flow and
+ * flowID options from TCP packets before sending them to it (lengths and
+ * checksums fixed incrementally).
+ */
+#define SVC_NH_F_STRIP_OPTS (1U << 3)
 
 /* nexthops: where a FORWARDed packet is sent, encapsulated (outer destination). */
 struct svc_nexthop {
@@ -196,6 +202,7 @@ struct svc_delay_event {
 	X(DROP_NO_NEIGH, "drop_no_neigh", "next hop's MAC not resolved yet")                        \
 	X(DROP_TOO_BIG, "drop_too_big", "encapsulated packet exceeds the egress MTU")               \
 	X(DROP_ENCAP, "drop_encap", "could not grow the packet for encapsulation")                  \
+	X(DROP_OPTEDIT, "drop_optedit", "stripping svcplane options failed half-way")               \
 	X(DROP_BAD_ETH, "drop_bad_eth", "truncated Ethernet or VLAN header")                        \
 	X(DROP_BAD_IP4, "drop_bad_ip4", "truncated IPv4 header, IHL < 5 or bad total length")       \
 	X(DROP_BAD_IP6, "drop_bad_ip6", "truncated IPv6 header or extension header")                \
@@ -205,7 +212,11 @@ struct svc_delay_event {
 	X(DROP_DECAP_SOURCE, "drop_decap_source", "endpoint: encapsulated by an unknown source")    \
 	X(DROP_DECAP_BAD, "drop_decap_bad", "endpoint: malformed inner packet")                     \
 	X(EV_STALE_INSTANCE, "ev_stale_instance",                                                   \
-	  "event, not a verdict: TIFID/flowID named an unknown or down instance (hash used)")
+	  "event, not a verdict: TIFID/flowID named an unknown or down instance (hash used)") \
+	X(EV_OPT_STRIPPED, "ev_opt_stripped",                                                       \
+	  "event, not a verdict: svcplane options stripped for an instance without svcplane")     \
+	X(EV_OPT_NOT_STRIPPED, "ev_opt_not_stripped",                                               \
+	  "event, not a verdict: options to strip left in place (unparsable/unsupported)")
 /* clang-format on */
 
 enum svc_reason {

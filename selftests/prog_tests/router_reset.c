@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include "tp.h"
 #include "dptest.h"
+#include "svc_tiflow.h"
 
 /* Marks next hop @id dead (RESET, not up) or restores it, keeping its address. */
 static bool set_dead(struct dpt_env *e, __u32 id, bool dead)
@@ -255,6 +256,104 @@ static void signal_unreach(struct dpt_env *e)
 	ASSERT_EQ(s1.syn_rst, s0.syn_rst, "syn_rst unchanged");
 }
 
+/* ---- option stripping for instance hosts without svcplane ---- */
+
+/* A SYN to SVC_FWD4 carrying MSS and, if @tiflow, a TI-flow option opening a new flow. */
+static void syn_opts(struct pkt *p, bool tiflow)
+{
+	static const __u8 opts[24] = { 2,
+				       4,
+				       0x05,
+				       0xb4, /* MSS 1460 */
+				       SVC_TIFLOW_KIND_DEFAULT,
+				       SVC_TIFLOW_LEN,
+				       0x11,
+				       0x22,
+				       0x33,
+				       0,
+				       0,
+				       0, /* TIFID: initiator half only */
+				       0,
+				       0,
+				       0,
+				       0,
+				       0,
+				       0x2a, /* TISeq 42 */
+				       0,
+				       0,
+				       0,
+				       0,
+				       0,
+				       0 }; /* TIAck 0 */
+
+	pkt_init(p);
+	dpt_eth(p);
+	pkt_ip4(p, &(struct ip4_spec){ .src = DPT_CLIENT4, .dst = dpt_vip4(SVC_FWD4), .id = 9 });
+	pkt_tcp(p, &(struct tcp_spec){ .sport = 44400,
+				       .dport = 80,
+				       .seq = 1000,
+				       .flags = TCP_F_SYN,
+				       .opts = opts,
+				       .optlen = tiflow ? 24 : 4 });
+	pkt_finalize(p);
+}
+
+/*
+ * A next hop flagged SVC_NH_F_STRIP_OPTS gets the packet without svcplane's
+ * options (the tail-called strip stage), the rest byte for byte: expected =
+ * the forward of the same SYN built without the option.
+ */
+static void strip_for_plain_host(struct dpt_env *e)
+{
+	const struct dpt_nh *m = dpt_nh_model(NH_OUT4A);
+	struct svc_nexthop nh = { .flags = SVC_NH_F_UP | SVC_NH_F_STRIP_OPTS };
+	struct svc_counter before[SVC_REASON_MAX], after[SVC_REASON_MAX];
+	struct pkt in, plain, exp;
+	struct dpt_result r;
+
+	syn_opts(&in, true);
+	syn_opts(&plain, false);
+	dpt_expect_fwd(&exp, plain.buf, plain.len, NH_OUT4A);
+	if (!ASSERT_OK_PTR(m, "model") || !ASSERT_OK(dpt_addr(m->addr, &nh.addr), "addr") ||
+	    !ASSERT_OK(svc_dp_nexthop_update(e->dp, NH_OUT4A, &nh), "nexthop strip flag") ||
+	    !ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") ||
+	    !ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, before), "stats"))
+		goto out;
+	if (!ASSERT_OK(dpt_xdp_run(e->router_fd, e->ifindex[DPT_IF_IN], in.buf, in.len, &r),
+		       "test run"))
+		goto out;
+	ASSERT_EQ(r.retval, XDP_REDIRECT, "verdict");
+	ASSERT_MEMEQ(r.out, r.out_len, exp.buf, exp.len, "output = forward of the SYN without it");
+	dpt_verify_csums("stripped", r.out, r.out_len, 2);
+	if (!ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, after), "stats"))
+		goto out;
+	/* One verdict, counted with the frame's length as it arrived, plus the event. */
+	ASSERT_EQ(after[SVC_R_FWD_NEW].packets, before[SVC_R_FWD_NEW].packets + 1, "fwd_new");
+	ASSERT_EQ(after[SVC_R_FWD_NEW].bytes, before[SVC_R_FWD_NEW].bytes + in.len,
+		  "fwd_new bytes");
+	ASSERT_EQ(after[SVC_R_EV_OPT_STRIPPED].packets, before[SVC_R_EV_OPT_STRIPPED].packets + 1,
+		  "ev_opt_stripped");
+	ASSERT_EQ(after[SVC_R_PASS_NOT_IP].packets, before[SVC_R_PASS_NOT_IP].packets,
+		  "no second verdict counted");
+out:
+	set_dead(e, NH_OUT4A, false);
+}
+
+/* Without the flag the options stay: the same SYN is forwarded unchanged. */
+static void no_strip_by_default(struct dpt_env *e)
+{
+	struct pkt in;
+	struct dpt_expect x = { .verdict = XDP_REDIRECT,
+				.counter = SVC_R_FWD_NEW,
+				.out = DPT_OUT_FWD,
+				.nh = NH_OUT4A,
+				.rule = SVC_FWD4 };
+
+	syn_opts(&in, true);
+	if (ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear"))
+		dpt_check(e, SVC_PROG_ROUTER, &in, &x, NULL);
+}
+
 TEST(router_reset)
 {
 	struct dpt_env e;
@@ -277,5 +376,9 @@ TEST(router_reset)
 		signal_syn_rst(&e, true);
 	if (tp_subtest("signal_icmp_unreach_v4"))
 		signal_unreach(&e);
+	if (tp_subtest("strip_options_for_plain_host_v4"))
+		strip_for_plain_host(&e);
+	if (tp_subtest("options_kept_by_default_v4"))
+		no_strip_by_default(&e);
 	dpt_env_close(&e);
 }
