@@ -17,6 +17,7 @@
 #include "api.h"
 #include "config.h"
 #include "ctl.h"
+#include "dump.h"
 #include "print.h"
 
 /* How long to wait for the agent's answer. */
@@ -186,7 +187,10 @@ int main(int argc, char **argv)
 		svc_ctl_inv_free(&inv);
 		return SVC_CTL_EXIT_OK;
 	}
-	ret = run(&inv);
+	if (!strncmp(inv.cmd->op, SVC_CTL_LOCAL_OP, strlen(SVC_CTL_LOCAL_OP)))
+		ret = svc_cli_dump(&inv); /* the one local command */
+	else
+		ret = run(&inv);
 	svc_ctl_inv_free(&inv);
 	return ret;
 }

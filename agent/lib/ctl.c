@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* servicectl: declarative command table, argument parsing and help text. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,17 @@ static const struct svc_ctl_opt o_attach[] = {
 	    "XDP mode (default: the agent's --mode); no fallback"),
 	OPTS_END
 };
+static const struct svc_ctl_opt o_dump[] = {
+	OPT("pcap", 'r', "FILE", "pcap", SVC_CTL_FILE,
+	    "read packets from a pcap file ('-': stdin)"),
+	OPT("iface", 'i', "IFACE", "iface", SVC_CTL_IFACE, "capture live on IFACE (needs root)"),
+	OPT("count", 'c', "N", "count", SVC_CTL_COUNT, "stop after N TCP packets"),
+	OPT("timeout", 't', "MS", "timeout_ms", SVC_CTL_COUNT, "--iface: stop after MS ms"),
+	OPT("all", 'a', NULL, "all", SVC_CTL_FLAG,
+	    "print every TCP packet, not only those with svcplane options"),
+	OPTS_END
+};
+
 static const struct svc_ctl_opt o_flows[] = {
 	OPT("count", 'c', NULL, "count_only", SVC_CTL_FLAG, "print only the number of flows"),
 	OPT("limit", 'l', "N", "limit", SVC_CTL_COUNT, "list at most N flows (default 1000)"),
@@ -127,11 +139,14 @@ static const struct svc_ctl_col c_service[] = { COL("sid", "sid"),
 						COL("packets", "packets"),
 						COL("bytes", "bytes"),
 						COLS_END };
-static const struct svc_ctl_col c_health[] = { COL("type", "type"),	       COL("port", "port"),
-					       COL("path", "path"),	       COL("expect", "expect"),
+static const struct svc_ctl_col c_health[] = { COL("type", "type"),
+					       COL("port", "port"),
+					       COL("path", "path"),
+					       COL("expect", "expect"),
 					       COL("interval_ms", "interval (ms)"),
 					       COL("timeout_ms", "timeout (ms)"),
-					       COL("rise", "rise"),	       COL("fall", "fall"),
+					       COL("rise", "rise"),
+					       COL("fall", "fall"),
 					       COLS_END };
 static const struct svc_ctl_col c_svc_instances[] = { COL("addr", "INSTANCE"),
 						      COL("name", "NAME"),
@@ -235,7 +250,8 @@ static const struct svc_ctl_col c_maps[] = { COL("map", "MAP"), COL("entries", "
 static const struct svc_ctl_view v_service_list[] = { VIEW(NULL, "services", c_services),
 						      VIEWS_END };
 static const struct svc_ctl_view v_service_show[] = {
-	VIEW(NULL, "service", c_service), VIEW("health check", "service.health", c_health), VIEW("instances", "service.instances", c_svc_instances),
+	VIEW(NULL, "service", c_service), VIEW("health check", "service.health", c_health),
+	VIEW("instances", "service.instances", c_svc_instances),
 	VIEW("bindings", "service.bindings", c_svc_bindings), VIEWS_END
 };
 static const struct svc_ctl_view v_bind_list[] = { VIEW(NULL, "bindings", c_bindings), VIEWS_END };
@@ -274,6 +290,23 @@ static const struct svc_ctl_view v_status[] = { VIEW("agent", "agent", c_agent),
 						VIEW("maps", "maps", c_maps), VIEWS_END };
 
 /* ---- cross-argument checks ---- */
+
+/* dump: exactly one source, a pcap file or a live interface. */
+static int check_dump(json_object *args, char *err, size_t errlen)
+{
+	bool pcap = json_object_object_get_ex(args, "pcap", NULL);
+	bool iface = json_object_object_get_ex(args, "iface", NULL);
+
+	if (pcap == iface) {
+		snprintf(err, errlen, "give one of --pcap FILE or --iface IFACE");
+		return -1;
+	}
+	if (pcap && json_object_object_get_ex(args, "timeout_ms", NULL)) {
+		snprintf(err, errlen, "--timeout applies to --iface only");
+		return -1;
+	}
+	return 0;
+}
 
 static int check_rule_add(json_object *args, char *err, size_t errlen)
 {
@@ -423,6 +456,9 @@ const struct svc_ctl_cmd svc_ctl_commands[] = {
 	  NULL, o_flows, NULL, v_flows, "servicectl flows --count" },
 	{ "flows", "clear", "flows.clear", "", "empty the flow table", NULL, NULL, NULL,
 	  v_flows_clear, "servicectl flows clear" },
+	{ "dump", NULL, SVC_CTL_LOCAL_OP "dump", "--pcap FILE | --iface IFACE [--count N] [--all]",
+	  "decode svcplane TCP options (TI-flow, flowID) from a capture, like the paper's tcpdump",
+	  NULL, o_dump, check_dump, NULL, "servicectl dump --pcap syn.pcap" },
 	{ "stats", NULL, "stats", "", "per-reason, per-service, per-instance and per-rule counters",
 	  NULL, NULL, NULL, v_stats, "servicectl -j stats" },
 	{ "status", NULL, "status", "", "agent, attached programs (prog ids), map fill", NULL, NULL,
@@ -625,6 +661,12 @@ static int put_value(json_object *args, const char *key, enum svc_ctl_type type,
 			return usage_err(err, errlen, "invalid %s '%s': expected a port 1..65535",
 					 what, v);
 		val = json_object_new_int64((int64_t)n);
+		break;
+	case SVC_CTL_FILE:
+		if (!*v || strlen(v) >= PATH_MAX)
+			return usage_err(err, errlen, "invalid %s '%s': empty or too long", what,
+					 v);
+		val = json_object_new_string(v);
 		break;
 	case SVC_CTL_PATH:
 		if (v[0] != '/' || strlen(v) > SVC_HC_PATH_MAX || strpbrk(v, " \t\r\n"))

@@ -37,7 +37,11 @@ enum svc_ctl_type {
 	SVC_CTL_FLAG,	 /* option without value -> true */
 	SVC_CTL_PORT,	 /* 1..65535 -> integer */
 	SVC_CTL_PATH,	 /* HTTP path: '/' then printable ASCII, no spaces -> string */
+	SVC_CTL_FILE,	 /* a file name, "-" = standard input -> string */
 };
+
+/* Commands whose op starts with this run in servicectl itself, without the agent. */
+#define SVC_CTL_LOCAL_OP "local."
 
 #define SVC_CTL_OPTIONAL (1u << 0) /* positional may be omitted */
 #define SVC_CTL_REPEAT (1u << 1)   /* positional takes every remaining word (0 or more) */
