@@ -7,7 +7,9 @@
  *       serves both tests until SIGTERM/SIGINT or S seconds (default 600).
  *   svc-tcpperf crr ADDR PORT --seconds S [--parallel N]
  *       connect, send "C", receive "c", receive the server's close, close;
- *       as many as fit in S seconds, N threads each one connection at a time.
+ *       as many as fit in S seconds, N threads each one connection at a time;
+ *       also the time of each successful connect() (SYN sent -> established),
+ *       reported as p50/p99/max in microseconds.
  *   svc-tcpperf bulk ADDR PORT --seconds S
  *       one connection: "B" then data for S seconds, shut down the sending
  *       side; the server answers the byte count it received (8 bytes, big
@@ -198,18 +200,43 @@ struct crr_arg {
 	double deadline;
 	uint64_t done, errors;
 	char first_error[128];
+	double *conn_us; /* connect() times of successful connections (grown on demand) */
+	size_t n_conn_us, cap_conn_us;
 };
 
-static int crr_once(const struct crr_arg *a)
+/* Keeps one connect() time; a sample that cannot be stored is dropped (counted as done). */
+static void crr_sample(struct crr_arg *a, double us)
+{
+	double *p;
+
+	if (a->n_conn_us == a->cap_conn_us) {
+		p = realloc(a->conn_us, (a->cap_conn_us * 2 + 4096) * sizeof(*p));
+		if (!p)
+			return;
+		a->conn_us = p;
+		a->cap_conn_us = a->cap_conn_us * 2 + 4096;
+	}
+	a->conn_us[a->n_conn_us++] = us;
+}
+
+static int crr_once(struct crr_arg *a, double *conn_us)
 {
 	char b[2];
 	int fd = socket(a->ss->ss_family, SOCK_STREAM, 0);
 	int err = 0;
+	double t0;
 
 	if (fd < 0)
 		return -errno;
 	set_timeouts(fd);
-	if (connect(fd, (const struct sockaddr *)a->ss, a->len) || write(fd, "C", 1) != 1)
+	t0 = now_s();
+	if (connect(fd, (const struct sockaddr *)a->ss, a->len)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	*conn_us = (now_s() - t0) * 1e6;
+	if (write(fd, "C", 1) != 1)
 		err = -errno;
 	else if (read(fd, b, 1) != 1 || b[0] != 'c')
 		err = errno ? -errno : -EPROTO;
@@ -222,13 +249,15 @@ static int crr_once(const struct crr_arg *a)
 static void *crr_thread(void *p)
 {
 	struct crr_arg *a = p;
+	double us = 0;
 	int err;
 
 	while (!stop && now_s() < a->deadline) {
 		errno = 0;
-		err = crr_once(a);
+		err = crr_once(a, &us);
 		if (!err) {
 			a->done++;
+			crr_sample(a, us);
 			continue;
 		}
 		if (!a->errors++)
@@ -237,13 +266,35 @@ static void *crr_thread(void *p)
 	return NULL;
 }
 
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* Nearest-rank percentile @q (0..1] of @n sorted values; 0 when there are none. */
+static double pct(const double *v, size_t n, double q)
+{
+	size_t k = (size_t)(q * n);
+
+	if (!n)
+		return 0;
+	if ((double)k < q * n)
+		k++;
+	if (k < 1)
+		k = 1;
+	return v[(k > n ? n : k) - 1];
+}
+
 static int crr(const struct sockaddr_storage *ss, socklen_t len, double secs, int parallel)
 {
 	struct crr_arg a[MAX_PARALLEL] = {};
 	pthread_t th[MAX_PARALLEL];
 	uint64_t done = 0, errors = 0;
 	const char *first = "";
-	double t0 = now_s(), dt;
+	double t0 = now_s(), dt, *all = NULL;
+	size_t n_all = 0;
 	int i;
 
 	for (i = 0; i < parallel; i++) {
@@ -263,10 +314,24 @@ static int crr(const struct sockaddr_storage *ss, socklen_t len, double secs, in
 			first = a[i].first_error;
 	}
 	dt = now_s() - t0;
+	for (i = 0; i < parallel; i++)
+		n_all += a[i].n_conn_us;
+	all = n_all ? malloc(n_all * sizeof(*all)) : NULL;
+	n_all = 0;
+	for (i = 0; i < parallel; i++) {
+		if (all)
+			memcpy(all + n_all, a[i].conn_us, a[i].n_conn_us * sizeof(*all));
+		n_all += all ? a[i].n_conn_us : 0;
+		free(a[i].conn_us);
+	}
+	if (n_all)
+		qsort(all, n_all, sizeof(*all), cmp_double);
 	printf("{\"mode\":\"crr\",\"parallel\":%d,\"seconds\":%.3f,\"connections\":%llu,"
-	       "\"errors\":%llu,\"first_error\":\"%s\",\"per_s\":%.1f}\n",
-	       parallel, dt, (unsigned long long)done, (unsigned long long)errors, first,
-	       done / dt);
+	       "\"errors\":%llu,\"first_error\":\"%s\",\"per_s\":%.1f,\"connect_samples\":%zu,"
+	       "\"connect_us_p50\":%.2f,\"connect_us_p99\":%.2f,\"connect_us_max\":%.2f}\n",
+	       parallel, dt, (unsigned long long)done, (unsigned long long)errors, first, done / dt,
+	       n_all, pct(all, n_all, 0.5), pct(all, n_all, 0.99), n_all ? all[n_all - 1] : 0.0);
+	free(all);
 	return done ? 0 : 1;
 }
 
