@@ -6,6 +6,7 @@
 #   3. control-plane update rates through the agent's API          (svc-bench ctl)
 #   4. live TCP through a router namespace: svcplane vs kernel      (svc-tcpperf)
 #   5. registry: instance death and registration -> data plane      (bench_registry.sh)
+#   6. TI-flow negotiation: connect time and bulk with and without   (bench_tiflow.sh)
 # Usage: scripts/bench.sh OUTPUT_DIR (the build's output, e.g. .output). Root only.
 # BENCH_QUICK=1 runs a short version (fewer rounds, flow tables up to 1 M) for development;
 # BENCH_ONLY="packet ctl live" picks figures (default: all).
@@ -241,6 +242,7 @@ want live && { live_phase || failed+=("live traffic"); }
 elapsed "figure 4"
 # ---- 5: registry: instance death / registration -> data plane (scripts/bench_registry.sh)
 { [ -z "${BENCH_ONLY:-}" ] || want registry; } && { scripts/bench_registry.sh "$out" "$results/$run_id.registry.json" || failed+=("registry"); }
+{ [ -z "${BENCH_ONLY:-}" ] || want tiflow; } && { scripts/bench_tiflow.sh "$out" "$results/$run_id.tiflow.json" || failed+=("tiflow"); }
 
 # ---- the run's JSON: figures + machine
 frags=()

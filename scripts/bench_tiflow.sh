@@ -16,7 +16,7 @@
 # Usage: scripts/bench_tiflow.sh OUTPUT_DIR [RESULT.json]. Root only. BENCH_QUICK=1: 3 short rounds.
 # Everything (namespaces, cgroups, pins, processes) is removed on exit, also on failure.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 out=${1:-.output}
 case $out in /*) bin=$out/bin ;; *) bin=$PWD/$out/bin ;; esac
@@ -26,7 +26,7 @@ ctl=$bin/tools/tiflow-ctl
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	rounds=3 crr_s=1 bulk_s=1
 else
-	rounds=5 crr_s=2 bulk_s=2
+	rounds=8 crr_s=1.5 bulk_s=1
 fi
 
 id=$(printf '%x%02x' $(($$ % 65536)) $((RANDOM % 256)))
@@ -197,7 +197,14 @@ jq -s --argjson machine "$machine" --argjson crr_s "$crr_s" --argjson bulk_s "$b
 		  bulk_gbit_per_s: fig($r; .bulk.gbit_per_s) };
 	def ratio($a; $b): if $a == null or $b == null or $b == 0 then null
 		else ($a / $b * 1000 | round / 1000) end;
-	mode("tiflow") as $t | mode("plain") as $p |
+	# per round: tiflow / plain of the same round (adjacent runs: drift of the machine cancels)
+	def paired($runs; f): [ $runs | group_by(.round)[] |
+		(map(select(.mode == "tiflow") | f)[0]) as $a | (map(select(.mode == "plain") | f)[0]) as $b |
+		select($a != null and $b != null and $b != 0) | $a / $b ] |
+		{ median: (med | if . == null then null else (. * 1000 | round / 1000) end),
+		  min: (min | if . == null then null else (. * 1000 | round / 1000) end),
+		  max: (max | if . == null then null else (. * 1000 | round / 1000) end) };
+	. as $all | mode("tiflow") as $t | mode("plain") as $p |
 	{ figure: "tiflow", machine: $machine,
 	  method: { rounds: $t.rounds, crr_seconds: $crr_s, bulk_seconds: $bulk_s, crr_parallel: 1,
 		    topology: "two namespaces, one veth, IPv4", order: "ABBA alternation" },
@@ -207,6 +214,11 @@ jq -s --argjson machine "$machine" --argjson crr_s "$crr_s" --argjson bulk_s "$b
 		connect_us_p99: ratio($t.connect_us_p99.median; $p.connect_us_p99.median),
 		connections_per_s: ratio($t.connections_per_s.median; $p.connections_per_s.median),
 		bulk_gbit_per_s: ratio($t.bulk_gbit_per_s.median; $p.bulk_gbit_per_s.median) },
+	  ratio_paired_by_round: {
+		connect_us_p50: paired($all; .crr.connect_us_p50),
+		connect_us_p99: paired($all; .crr.connect_us_p99),
+		connections_per_s: paired($all; .crr.per_s),
+		bulk_gbit_per_s: paired($all; .bulk.gbit_per_s) },
 	  runs: . }' "$tmp/runs.jsonl" >"$result" || die "could not write $result"
 
 jq -r '
@@ -215,10 +227,12 @@ jq -r '
 	def row($name; $k; $d):
 		"\(f(.tiflow[$k].median; $d)) +-\(f(.tiflow[$k].spread; $d))" as $a |
 		"\(f(.plain[$k].median; $d)) +-\(f(.plain[$k].spread; $d))" as $b |
+		.ratio_paired_by_round[$k] as $q |
 		"  " + ($name | pad(28)) + ($a | pad(20)) + ($b | pad(20)) +
-		f(.ratio_tiflow_over_plain[$k]; 3);
+		(f(.ratio_tiflow_over_plain[$k]; 3) | pad(8)) +
+		"\(f($q.median; 3)) (\(f($q.min; 3))-\(f($q.max; 3)))";
 	"  " + ("figure (median +- spread)" | pad(28)) + ("TI-flow" | pad(20)) + ("plain TCP" | pad(20)) +
-		"TI-flow/plain",
+		"ratio   per-round ratio: median (min-max)",
 	row("connect() p50 (us)"; "connect_us_p50"; 1),
 	row("connect() p99 (us)"; "connect_us_p99"; 1),
 	row("connections/s (1 at a time)"; "connections_per_s"; 0),
