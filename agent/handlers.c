@@ -170,6 +170,7 @@ static json_object *instance_json(struct agent *a, const struct svc_reg_instance
 	put_str(o, "why", in->health_why);
 	put_str(o, "status", instance_status(in));
 	put_int(o, "lease", in->lease_s);
+	put_bool(o, "strip_options", in->strip_opts);
 	if (in->lease_expires > 0) {
 		double left = in->lease_expires - agent_now_s();
 
@@ -376,8 +377,8 @@ static int op_service_health(struct agent *a, json_object *args, json_object *re
 	    svc_api_arg_uint(args, "port", type != SVC_HC_NONE, 1, 65535, &port, err) < 0 ||
 	    svc_api_arg_str(args, "path", false, &path, err) < 0 ||
 	    svc_api_arg_uint(args, "expect", false, 100, 599, &expect, err) < 0 ||
-	    svc_api_arg_uint(args, "interval_ms", false, SVC_HC_MS_MIN, SVC_HC_MS_MAX, &ival,
-			     err) < 0 ||
+	    svc_api_arg_uint(args, "interval_ms", false, SVC_HC_MS_MIN, SVC_HC_MS_MAX, &ival, err) <
+		    0 ||
 	    svc_api_arg_uint(args, "timeout_ms", false, SVC_HC_MS_MIN, SVC_HC_MS_MAX, &tmo, err) <
 		    0 ||
 	    svc_api_arg_uint(args, "rise", false, 1, SVC_HC_COUNT_MAX, &rise, err) < 0 ||
@@ -451,12 +452,14 @@ static int op_instance_add(struct agent *a, json_object *args, json_object *res,
 
 	unsigned long lease = 0;
 	struct svc_reg_instance *in;
+	bool strip = false;
 	int has_lease;
 
 	if (svc_api_arg_sid(args, "sid", true, &sid, err) < 0 ||
 	    svc_api_arg_addr(args, "addr", true, &addr, err) < 0 ||
 	    svc_api_arg_uint(args, "weight", false, 1, SVC_MAX_WEIGHT, &w, err) < 0 ||
-	    arg_name(args, "name", &name, err))
+	    arg_name(args, "name", &name, err) ||
+	    svc_api_arg_bool(args, "strip_options", false, &strip, err) < 0)
 		return -1;
 	has_lease = svc_api_arg_uint(args, "lease", false, 1, 86400, &lease, err);
 	if (has_lease < 0)
@@ -471,6 +474,7 @@ static int op_instance_add(struct agent *a, json_object *args, json_object *res,
 		if (svc_reg_instance_add(&a->reg, &sid, &addr, (__u32)w, name, err))
 			return -1;
 		in = svc_reg_instance_find(&a->reg, &sid, &addr);
+		in->strip_opts = strip;
 		if (has_lease) {
 			in->lease_s = (__u32)lease;
 			in->lease_expires = agent_now_s() + (double)lease;
@@ -489,14 +493,32 @@ static int op_instance_set(struct agent *a, json_object *args, json_object *res,
 	unsigned long w = 0;
 	struct svc_sid sid;
 	struct svc_addr addr;
+	bool strip = false, keep = false;
 	int up = -1;
 
 	if (svc_api_arg_sid(args, "sid", true, &sid, err) < 0 ||
 	    svc_api_arg_addr(args, "addr", true, &addr, err) < 0 ||
 	    svc_api_arg_uint(args, "weight", false, 1, SVC_MAX_WEIGHT, &w, err) < 0 ||
 	    svc_api_arg_enum(args, "state", false, state_names, &up, err) < 0 ||
-	    svc_reg_instance_set(&a->reg, &sid, &addr, (__u32)w, up, err))
+	    svc_api_arg_bool(args, "strip_options", false, &strip, err) < 0 ||
+	    svc_api_arg_bool(args, "keep_options", false, &keep, err) < 0)
 		return -1;
+	if (strip && keep)
+		return svc_err_set(err, SVC_API_INVALID, "strip_options and keep_options together");
+	if (strip || keep) {
+		struct svc_reg_instance *in = svc_reg_instance_find(&a->reg, &sid, &addr);
+		char b[SVC_ADDR_STRLEN], b2[SVC_ADDR_STRLEN];
+
+		if (!in)
+			return svc_err_set(err, SVC_API_NOT_FOUND, "service %s has no instance %s",
+					   sid_str(&sid, b), addr_str(&addr, b2));
+		/* weight and state are optional here: apply them only when given */
+		if ((w || up >= 0) && svc_reg_instance_set(&a->reg, &sid, &addr, (__u32)w, up, err))
+			return -1;
+		in->strip_opts = strip;
+	} else if (svc_reg_instance_set(&a->reg, &sid, &addr, (__u32)w, up, err)) {
+		return -1;
+	}
 	json_object_object_add(
 		res, "instance",
 		instance_json(a, svc_reg_instance_find(&a->reg, &sid, &addr), false, NULL));
@@ -1269,8 +1291,9 @@ static const struct op ops[] = {
 	{ "bind.del", op_bind_del, OP_REGISTRY, A("binding") },
 	{ "bind.list", op_bind_list, OP_READ, NOARGS },
 	{ "instance.add", op_instance_add, OP_REGISTRY,
-	  A("sid", "addr", "weight", "name", "lease") },
-	{ "instance.set", op_instance_set, OP_REGISTRY, A("sid", "addr", "weight", "state") },
+	  A("sid", "addr", "weight", "name", "lease", "strip_options") },
+	{ "instance.set", op_instance_set, OP_REGISTRY,
+	  A("sid", "addr", "weight", "state", "strip_options", "keep_options") },
 	{ "instance.del", op_instance_del, OP_REGISTRY, A("sid", "addr", "dead") },
 	{ "instance.shed", op_instance_shed, OP_REGISTRY, A("sid", "addr") },
 	{ "instance.drain", op_instance_drain, OP_REGISTRY, A("sid", "addr") },

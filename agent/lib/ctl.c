@@ -67,6 +67,8 @@ static const struct svc_ctl_opt o_instance_add[] = {
 	OPT("name", 'n', "NAME", "name", SVC_CTL_NAME, "a name for people and metrics"),
 	OPT("lease", 0, "SECONDS", "lease", SVC_CTL_COUNT,
 	    "a registration: removed as dead unless added again within SECONDS (refresh)"),
+	OPT("strip-options", 0, NULL, "strip_options", SVC_CTL_FLAG,
+	    "its host runs no svcplane: the router strips svcplane's TCP options"),
 	OPTS_END
 };
 static const struct svc_ctl_opt o_instance_del[] = {
@@ -78,6 +80,10 @@ static const struct svc_ctl_opt o_instance_set[] = {
 	OPT("weight", 'w', "W", "weight", SVC_CTL_WEIGHT, "new weight 1..1000"),
 	OPT("state", 0, "up|down", "state", SVC_CTL_STATE,
 	    "down: no new flows go to it (existing ones drain)"),
+	OPT("strip-options", 0, NULL, "strip_options", SVC_CTL_FLAG,
+	    "its host runs no svcplane: the router strips svcplane's TCP options"),
+	OPT("keep-options", 0, NULL, "keep_options", SVC_CTL_FLAG,
+	    "its host runs svcplane: options pass (the default)"),
 	OPTS_END
 };
 static const struct svc_ctl_opt o_service_health[] = {
@@ -338,9 +344,16 @@ static int check_rule_add(json_object *args, char *err, size_t errlen)
 
 static int check_instance_set(json_object *args, char *err, size_t errlen)
 {
+	bool strip = json_object_object_get_ex(args, "strip_options", NULL);
+	bool keep = json_object_object_get_ex(args, "keep_options", NULL);
+
 	if (!json_object_object_get_ex(args, "weight", NULL) &&
-	    !json_object_object_get_ex(args, "state", NULL)) {
+	    !json_object_object_get_ex(args, "state", NULL) && !strip && !keep) {
 		snprintf(err, errlen, "nothing to set: give --weight and/or --state");
+		return -1;
+	}
+	if (strip && keep) {
+		snprintf(err, errlen, "--strip-options and --keep-options together");
 		return -1;
 	}
 	return 0;

@@ -288,7 +288,17 @@ bool svc_reg_instance_eligible(const struct svc_reg_instance *in)
 	return in->up && in->mode == SVC_INST_ACTIVE && !in->health_down;
 }
 
-__u32 svc_reg_nh_flags(const struct svc_reg *r, const struct svc_addr *addr)
+/* Any instance at @addr whose host runs no svcplane: strip svcplane's options toward it. */
+static __u32 nh_strip_flag(const struct svc_reg *r, const struct svc_addr *addr)
+{
+	for (size_t i = 0; i < r->n_instances; i++)
+		if (r->instances[i].strip_opts && addr_eq(&r->instances[i].addr, addr))
+			return SVC_NH_F_STRIP_OPTS;
+	return 0;
+}
+
+/* The up/reset state of next hop @addr (see svc_reg_nh_flags). */
+static __u32 nh_flags_state(const struct svc_reg *r, const struct svc_addr *addr)
 {
 	const struct svc_reg_nh *nh = nh_find(r, addr);
 	bool keep = false, reset = false;
@@ -318,6 +328,13 @@ __u32 svc_reg_nh_flags(const struct svc_reg *r, const struct svc_addr *addr)
 	if (reset || (nh && nh->reset))
 		return SVC_NH_F_RESET;
 	return 0;
+}
+
+__u32 svc_reg_nh_flags(const struct svc_reg *r, const struct svc_addr *addr)
+{
+	__u32 f = nh_flags_state(r, addr);
+
+	return f & SVC_NH_F_UP ? f | nh_strip_flag(r, addr) : f;
 }
 
 /* @sid lies inside @p. */
@@ -528,8 +545,9 @@ static int hc_check(const struct svc_reg_health *hc, struct svc_err *err)
 		return svc_err_set(err, SVC_API_INVALID, "health: port 0");
 	if (hc->interval_ms < SVC_HC_MS_MIN || hc->interval_ms > SVC_HC_MS_MAX ||
 	    hc->timeout_ms < SVC_HC_MS_MIN || hc->timeout_ms > SVC_HC_MS_MAX)
-		return svc_err_set(err, SVC_API_INVALID, "health: interval and timeout must be %d..%d ms",
-				   SVC_HC_MS_MIN, SVC_HC_MS_MAX);
+		return svc_err_set(err, SVC_API_INVALID,
+				   "health: interval and timeout must be %d..%d ms", SVC_HC_MS_MIN,
+				   SVC_HC_MS_MAX);
 	if (hc->timeout_ms > hc->interval_ms)
 		return svc_err_set(err, SVC_API_INVALID,
 				   "health: timeout %u ms longer than the interval %u ms",
@@ -538,8 +556,8 @@ static int hc_check(const struct svc_reg_health *hc, struct svc_err *err)
 	    hc->fall > SVC_HC_COUNT_MAX)
 		return svc_err_set(err, SVC_API_INVALID, "health: rise and fall must be 1..%d",
 				   SVC_HC_COUNT_MAX);
-	if (hc->type == SVC_HC_HTTP && (!hc_path_valid(hc->path) || hc->expect < 100 ||
-					hc->expect > 599))
+	if (hc->type == SVC_HC_HTTP &&
+	    (!hc_path_valid(hc->path) || hc->expect < 100 || hc->expect > 599))
 		return svc_err_set(err, SVC_API_INVALID,
 				   "health: http needs a path starting with '/' (no spaces, at "
 				   "most %d bytes) and an expected status 100..599",
@@ -1072,8 +1090,9 @@ static int hc_to_json(json_object *o, const struct svc_reg_health *hc)
 		return 0;
 	h = json_object_new_object();
 	if (!h || add_str(h, "type", svc_hc_type_names[hc->type]) || add_int(h, "port", hc->port) ||
-	    add_int(h, "interval_ms", hc->interval_ms) || add_int(h, "timeout_ms", hc->timeout_ms) ||
-	    add_int(h, "rise", hc->rise) || add_int(h, "fall", hc->fall) ||
+	    add_int(h, "interval_ms", hc->interval_ms) ||
+	    add_int(h, "timeout_ms", hc->timeout_ms) || add_int(h, "rise", hc->rise) ||
+	    add_int(h, "fall", hc->fall) ||
 	    (hc->type == SVC_HC_HTTP &&
 	     (add_str(h, "path", hc->path) || add_int(h, "expect", hc->expect))) ||
 	    json_object_object_add(o, "health", h)) {
@@ -1109,7 +1128,8 @@ static json_object *to_json_services(const struct svc_reg *r)
 			    add_str(io, "state", svc_state_names[in->up]) ||
 			    add_str(io, "name", in->name) ||
 			    add_str(io, "mode", svc_mode_names_inst[in->mode]) ||
-			    add_int(io, "lease", in->lease_s) || arr_add(ins, io)) {
+			    add_int(io, "lease", in->lease_s) ||
+			    add_bool(io, "strip_options", in->strip_opts) || arr_add(ins, io)) {
 				json_object_put(io);
 				goto fail;
 			}
@@ -1343,6 +1363,12 @@ static int load_instance_extra(struct svc_reg *r, struct svc_reg_instance *in, j
 			return svc_err_set(err, SVC_API_INVALID, "instances[]: lease out of range");
 		in->lease_s = (__u32)l;
 	}
+	if (json_object_object_get_ex(ie, "strip_options", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return svc_err_set(err, SVC_API_INVALID,
+					   "instances[]: strip_options not a boolean");
+		in->strip_opts = json_object_get_boolean(v);
+	}
 	return 0;
 }
 
@@ -1352,9 +1378,12 @@ int svc_hc_from_json(json_object *h, struct svc_reg_health *hc, struct svc_err *
 	static const struct {
 		const char *key;
 		int64_t max;
-	} nums[] = { { "port", 65535 },		      { "interval_ms", SVC_HC_MS_MAX },
-		     { "timeout_ms", SVC_HC_MS_MAX }, { "rise", SVC_HC_COUNT_MAX },
-		     { "fall", SVC_HC_COUNT_MAX },    { "expect", 599 } };
+	} nums[] = { { "port", 65535 },
+		     { "interval_ms", SVC_HC_MS_MAX },
+		     { "timeout_ms", SVC_HC_MS_MAX },
+		     { "rise", SVC_HC_COUNT_MAX },
+		     { "fall", SVC_HC_COUNT_MAX },
+		     { "expect", 599 } };
 	int64_t v[6] = { 0 };
 	json_object *x;
 	const char *t;
@@ -1367,7 +1396,8 @@ int svc_hc_from_json(json_object *h, struct svc_reg_health *hc, struct svc_err *
 		if (!strcmp(t, svc_hc_type_names[k]))
 			break;
 	if (!svc_hc_type_names[k])
-		return svc_err_set(err, SVC_API_INVALID, "health: type '%.16s' not none/tcp/http", t);
+		return svc_err_set(err, SVC_API_INVALID, "health: type '%.16s' not none/tcp/http",
+				   t);
 	hc->type = (__u8)k;
 	if (hc->type == SVC_HC_NONE)
 		return 0;

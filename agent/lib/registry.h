@@ -45,13 +45,13 @@ enum svc_hc_type {
 
 /* A service's active health check (persisted with the service). */
 struct svc_reg_health {
-	__u8 type;	      /* enum svc_hc_type */
-	__u8 rise;	      /* consecutive successes that bring a down instance up */
-	__u8 fall;	      /* consecutive failures that mark an instance down */
-	__u16 port;	      /* checked port on the instance address (host order) */
-	__u16 expect;	      /* HTTP: expected status code */
-	__u32 interval_ms;    /* from the start of one check to the next */
-	__u32 timeout_ms;     /* a check not finished by then fails ("timeout") */
+	__u8 type;			/* enum svc_hc_type */
+	__u8 rise;			/* consecutive successes that bring a down instance up */
+	__u8 fall;			/* consecutive failures that mark an instance down */
+	__u16 port;			/* checked port on the instance address (host order) */
+	__u16 expect;			/* HTTP: expected status code */
+	__u32 interval_ms;		/* from the start of one check to the next */
+	__u32 timeout_ms;		/* a check not finished by then fails ("timeout") */
 	char path[SVC_HC_PATH_MAX + 1]; /* HTTP: request path, starts with '/' */
 };
 
@@ -82,8 +82,10 @@ struct svc_reg_instance {
 	__u32 weight;	      /* 1..SVC_MAX_WEIGHT */
 	bool up;	      /* down: no new flows (existing flows drain) */
 	char name[SVC_NAME_MAX + 1];
-	__u8 mode;     /* enum svc_inst_mode (persisted) */
-	__u32 lease_s; /* registration lease in seconds, 0 = none (persisted) */
+	__u8 mode;	 /* enum svc_inst_mode (persisted) */
+	__u32 lease_s;	 /* registration lease in seconds, 0 = none (persisted) */
+	bool strip_opts; /* its host runs no svcplane: the router strips svcplane's options
+			    (persisted) */
 	/* Runtime only (not persisted): set by the agent. */
 	double lease_expires;		      /* CLOCK_MONOTONIC seconds; 0 = no lease */
 	bool health_down;		      /* active health checks failed (fall threshold) */
@@ -207,8 +209,10 @@ void svc_reg_nh_set_reset(struct svc_reg *r, const struct svc_addr *addr, bool r
  * its own SID/128 rule is not installed (the first SYN goes to the agent).
  */
 bool svc_reg_service_on_demand(const struct svc_reg *r, const struct svc_reg_service *s);
-/* svc_reg_covering_rule - the longest explicit rule whose prefix contains @sid (shorter than /128), or NULL. */
-const struct svc_reg_rule *svc_reg_covering_rule(const struct svc_reg *r, const struct svc_sid *sid);
+/* svc_reg_covering_rule - the longest explicit rule whose prefix contains @sid (shorter than /128),
+ * or NULL. */
+const struct svc_reg_rule *svc_reg_covering_rule(const struct svc_reg *r,
+						 const struct svc_sid *sid);
 /* svc_reg_instance_count - instances of @sid (*up gets how many are up; may be NULL). */
 size_t svc_reg_instance_count(const struct svc_reg *r, const struct svc_sid *sid, size_t *up);
 /* svc_reg_binding_count - bindings that lead to @sid. */

@@ -223,6 +223,37 @@ START_TEST(test_json_round_trip)
 }
 END_TEST
 
+/*
+ * An instance whose host runs no svcplane (strip_opts) makes its address's
+ * next hop SVC_NH_F_STRIP_OPTS while up; the setting survives the state file.
+ */
+START_TEST(test_strip_opts)
+{
+	struct svc_sid s1 = sid_of("2001:db8:5::1");
+	struct svc_addr a1 = addr_of("10.0.1.2"), a2 = addr_of("2001:db8:18:2::2");
+	struct svc_reg r, r2;
+	struct svc_err err;
+	json_object *j, *j0;
+
+	populate(&r);
+	ck_assert_uint_eq(svc_reg_nh_flags(&r, &a1), SVC_NH_F_UP);
+	svc_reg_instance_find(&r, &s1, &a1)->strip_opts = true;
+	ck_assert_uint_eq(svc_reg_nh_flags(&r, &a1), SVC_NH_F_UP | SVC_NH_F_STRIP_OPTS);
+	/* a2 is down but keeps its flows: still up, and no strip asked for it */
+	ck_assert_uint_eq(svc_reg_nh_flags(&r, &a2), SVC_NH_F_UP);
+	j0 = svc_reg_to_json(&r);
+	j = json_tokener_parse(json_object_to_json_string(j0));
+	json_object_put(j0);
+	ck_assert_int_eq(svc_reg_from_json(&r2, j, &err), 0);
+	ck_assert(svc_reg_instance_find(&r2, &s1, &a1)->strip_opts);
+	ck_assert(!svc_reg_instance_find(&r2, &s1, &a2)->strip_opts);
+	ck_assert_uint_eq(svc_reg_nh_flags(&r2, &a1), SVC_NH_F_UP | SVC_NH_F_STRIP_OPTS);
+	json_object_put(j);
+	svc_reg_free(&r);
+	svc_reg_free(&r2);
+}
+END_TEST
+
 /* Corrupted or inconsistent state JSON is refused with a reason. */
 static const struct {
 	const char *find, *replace, *msg;
@@ -329,6 +360,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, test_ids);
+	tcase_add_test(tc, test_strip_opts);
 	tcase_add_test(tc, test_id_reuse_late);
 	tcase_add_test(tc, test_errors_change_nothing);
 	tcase_add_test(tc, test_json_round_trip);
