@@ -25,6 +25,7 @@
 #define OD_MAX_VLAN 2
 #define OD_MAX_EXT 8
 #define OD_FRAME_MAX 262144 /* largest pcap record accepted */
+#define OD_LIVE_RCVBUF (8 << 20) /* live capture socket buffer */
 
 static __u8 od_tiflow_kind(const struct svc_optdec_cfg *cfg)
 {
@@ -668,12 +669,11 @@ out:
 
 /* ---- live capture ---- */
 
-/* od_live_open - an AF_PACKET socket on @ifname reporting checksum-offload status. */
-static int od_live_open(const char *ifname, int *linktype)
+int svc_optdecode_live_open(const char *ifname, int *linktype)
 {
 	struct sockaddr_ll sll = { 0 };
 	struct ifreq ifr = { 0 };
-	int fd, one = 1, err;
+	int fd, one = 1, rcvbuf = OD_LIVE_RCVBUF, err;
 
 	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
 	if (fd < 0) {
@@ -696,6 +696,13 @@ static int od_live_open(const char *ifname, int *linktype)
 	if (!sll.sll_ifindex || bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
 		err = -errno;
 		pr_err("capture %s: bind: %s", ifname, strerror(errno));
+		goto fail;
+	}
+	/* A burst must not overflow the default buffer; root may go past rmem_max. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf))) {
+		err = -errno;
+		pr_err("capture %s: setsockopt SO_RCVBUF: %s", ifname, strerror(errno));
 		goto fail;
 	}
 	/* Auxdata says when a sent packet's checksum is left to offload (not verifiable). */
@@ -741,9 +748,9 @@ static long long od_mono_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-int svc_optdecode_live(const char *ifname, const struct svc_optdec_cfg *cfg,
-		       volatile sig_atomic_t *stop, unsigned long count, int timeout_ms,
-		       svc_optdec_fn fn, void *arg)
+int svc_optdecode_live_run(int fd, int linktype, const char *ifname,
+			   const struct svc_optdec_cfg *cfg, volatile sig_atomic_t *stop,
+			   unsigned long count, int timeout_ms, svc_optdec_fn fn, void *arg)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
@@ -756,15 +763,11 @@ int svc_optdecode_live(const char *ifname, const struct svc_optdec_cfg *cfg,
 	struct iovec iov;
 	struct msghdr msg;
 	__u8 *frame;
-	int fd, linktype = SVC_LINKTYPE_ETHERNET, err = 0, n;
+	int err = 0, n;
 	ssize_t len;
 
-	fd = od_live_open(ifname, &linktype);
-	if (fd < 0)
-		return fd;
 	frame = malloc(65536);
 	if (!frame) {
-		close(fd);
 		pr_err("capture %s: allocate frame buffer: %s", ifname, strerror(ENOMEM));
 		return -ENOMEM;
 	}
@@ -807,6 +810,19 @@ int svc_optdecode_live(const char *ifname, const struct svc_optdec_cfg *cfg,
 			break;
 	}
 	free(frame);
+	return err;
+}
+
+int svc_optdecode_live(const char *ifname, const struct svc_optdec_cfg *cfg,
+		       volatile sig_atomic_t *stop, unsigned long count, int timeout_ms,
+		       svc_optdec_fn fn, void *arg)
+{
+	int fd, linktype, err;
+
+	fd = svc_optdecode_live_open(ifname, &linktype);
+	if (fd < 0)
+		return fd;
+	err = svc_optdecode_live_run(fd, linktype, ifname, cfg, stop, count, timeout_ms, fn, arg);
 	close(fd);
 	return err;
 }

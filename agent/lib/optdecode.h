@@ -130,5 +130,14 @@ int svc_optdecode_pcap(const char *path, const struct svc_optdec_cfg *cfg, svc_o
 int svc_optdecode_live(const char *ifname, const struct svc_optdec_cfg *cfg,
 		       volatile sig_atomic_t *stop, unsigned long count, int timeout_ms,
 		       svc_optdec_fn fn, void *arg);
+/*
+ * The same in two steps, so that a caller can tell when capture has started:
+ * svc_optdecode_live_open returns the bound AF_PACKET socket (and the link
+ * type of @ifname), svc_optdecode_live_run reads it (the caller closes it).
+ */
+int svc_optdecode_live_open(const char *ifname, int *linktype);
+int svc_optdecode_live_run(int fd, int linktype, const char *ifname,
+			   const struct svc_optdec_cfg *cfg, volatile sig_atomic_t *stop,
+			   unsigned long count, int timeout_ms, svc_optdec_fn fn, void *arg);
 
 #endif /* SVC_OPTDECODE_H */

@@ -10,7 +10,9 @@
 # attached to cgroup c-on, the server host's (PIN_S, instance id INST) to s-on;
 # c-off and s-off have no program. Real TCP runs inside those cgroups and
 # namespaces. tcpdump captures both sides of the middle namespace; the pcaps
-# are decoded by tiflow-dump (agent/lib/optdecode) and every assertion is on
+# are decoded by tiflow-dump (agent/lib/optdecode), whose own live capture on
+# the server side must agree with them (every capture is stopped only once it
+# holds the connection's last packet), and every assertion is on
 # those packets, the bytes echoed, and the sockets' TI-flow state read back
 # by fd. tx checksum offload is off at both ends so that every checksum on
 # the wire is complete and verified (also after the middlebox rewrote one).
@@ -76,7 +78,7 @@ teardown() {
 	for p in c-on c-off s-on s-off; do rmdir "$CGDIR/$p" 2>/dev/null; done
 	rmdir "$CGDIR" 2>/dev/null
 	for p in "$NS_C" "$NS_M" "$NS_S"; do ip netns del "$p" 2>/dev/null; done
-	[ -n "$WORK" ] && rm -rf "$WORK"
+	[ -n "$WORK" ] && [ -z "${TIFLOW_KEEP:-}" ] && rm -rf "$WORK"
 }
 
 prereqs() {
@@ -168,11 +170,43 @@ cap_start() {
 	local dev
 	CAP_PIDS=()
 	for dev in "$DEV_MA" "$DEV_MB"; do
-		nsenter --net="/run/netns/$NS_M" tcpdump -i "$dev" -U -Z root -w "$WORK/$1-$dev.pcap" tcp \
+		# Frames are at most 1514 octets (no offload at the ends); a large buffer: no drops.
+		nsenter --net="/run/netns/$NS_M" tcpdump -i "$dev" --immediate-mode -s 2048 -B 16384 -U -Z root -w "$WORK/$1-$dev.pcap" tcp \
 			</dev/null >/dev/null 2>"$WORK/$1-$dev.err" &
 		CAP_PIDS+=("$!")
 		PIDS+=("$!")
 		wait_grep "listening on" "$WORK/$1-$dev.err" || return 1
+	done
+	# The decoder's own live capture (AF_PACKET) beside tcpdump on the server side.
+	nsenter --net="/run/netns/$NS_M" "$TOOLS/tiflow-dump" -j -i "$DEV_MB" \
+		--ready-file "$WORK/$1-live.ready" </dev/null >"$WORK/$1-live.json" 2>"$WORK/$1-live.err" &
+	CAP_PIDS+=("$!")
+	PIDS+=("$!")
+	wait_file "$WORK/$1-live.ready" || { cat "$WORK/$1-live.err"; return 1; }
+}
+
+# captured_end TAG CPORT: all three captures hold the connection's last packet, the
+# client's ACK of the server's FIN (a capture killed earlier loses what it has not read).
+captured_end() {
+	local f
+	# shellcheck disable=SC2016
+	local q='[ .[] | select(.sport == $cp or .dport == $cp) ] as $p |
+		([ $p[] | select(.dport == $cp and (.flags | contains("F"))) ] | first) as $f |
+		$f != null and any($p[]; .sport == $cp and .ack == (($f.seq + $f.payload_len + 1) % 4294967296))'
+	for f in "$WORK/$1-$DEV_MA.pcap" "$WORK/$1-$DEV_MB.pcap"; do
+		# A record still being written ends the read with an error after the whole ones.
+		"$TOOLS/tiflow-dump" -j -r "$f" 2>/dev/null | jq -e -s --argjson cp "$2" "$q" >/dev/null ||
+			return 1
+	done
+	jq -e -s --argjson cp "$2" "$q" "$WORK/$1-live.json" >/dev/null 2>&1
+}
+
+# wait_captured TAG CPORT: poll captured_end with a deadline.
+wait_captured() {
+	local deadline=$((SECONDS + 10))
+	until captured_end "$1" "$2"; do
+		[ $SECONDS -ge $deadline ] && { echo "captures never saw the end of port $2"; return 1; }
+		sleep 0.1
 	done
 }
 
@@ -258,6 +292,18 @@ check_wire() {
 	' "$WORK/$1-$2.json"
 }
 
+# check_live TAG CPORT: the live decoder saw the connection's option packets exactly as
+# tcpdump's pcap shows them (same decoded lines), and all of its packets.
+check_live() {
+	jq -n -r --argjson cp "$2" --slurpfile pcap "$WORK/$1-b.json" --slurpfile live "$WORK/$1-live.json" '
+		def conn: [ .[] | select(.sport == $cp or .dport == $cp) ];
+		($pcap | conn) as $p | ($live | conn) as $l |
+		(if ($p | length) != ($l | length) then
+			"live capture saw \($l | length) packets, pcap \($p | length)" else empty end),
+		(if ([ $p[] | select(.tiflow) | .text ]) != ([ $l[] | select(.tiflow) | .text ]) then
+			"live and pcap decoding of the option packets differ" else empty end)'
+}
+
 # check_negotiated TAG SIDE CPORT: the handshake's three options match each other, the
 # sockets' state and the configured instance id (paper III.A).
 check_negotiated() {
@@ -317,7 +363,7 @@ cport() { jq -r .local_port "$WORK/$1-cli.json"; }
 # (Helpers that start background processes run in this shell, never inside $(...): a
 # background child holding the substitution's pipe would block it, and PIDS must be kept.)
 run_case() {
-	local name=$1 tag=$2 cp errs="" log
+	local name=$1 tag=$2 cp="" errs="" log
 	shift 2
 	log=$WORK/$tag.log
 	cap_start "$tag" >"$log" 2>&1 || { tap_fail "$name" "capture: $(cat "$log")"; return; }
@@ -328,17 +374,22 @@ run_case() {
 			return
 		fi
 	fi
-	conn "$tag" "$1" "$2" "$3" "$4" >>"$log" 2>&1 || errs+="connection failed: $(cat "$log")"$'\n'
+	if conn "$tag" "$1" "$2" "$3" "$4" >>"$log" 2>&1; then
+		cp=$(cport "$tag")
+		wait_captured "$tag" "$cp" >>"$log" 2>&1 || errs+="$(cat "$log")"$'\n'
+	else
+		errs+="connection failed: $(cat "$log")"$'\n'
+	fi
 	if [ -n "${9:-}" ]; then
 		strip_stop >>"$log" 2>&1 || errs+="middlebox exited with an error: $(cat "$log")"$'\n'
 	fi
 	cap_stop "$tag" >>"$log" 2>&1 || errs+="decoding the captures failed: $(cat "$log")"$'\n'
 	if [ -z "$errs" ]; then
-		cp=$(cport "$tag")
 		errs+=$(check_data "$tag")$'\n'
 		errs+=$(check_wire "$tag" a "$cp" "$5" | sed 's/^/client side: /')$'\n'
 		errs+=$(check_wire "$tag" b "$cp" "$6" | sed 's/^/server side: /')$'\n'
 		errs+=$(check_states "$tag" "$7" "$8")$'\n'
+		errs+=$(check_live "$tag" "$cp")$'\n'
 		[ "$5" = "S,S.,." ] && errs+=$(check_negotiated "$tag" b "$cp")$'\n'
 		[ "$5" = "S,S.,." ] && errs+=$(check_negotiated "$tag" a "$cp")$'\n'
 		[ -n "${CASE_CHECK:-}" ] && errs+=$("$CASE_CHECK" "$tag" "$cp")$'\n'

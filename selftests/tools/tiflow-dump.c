@@ -2,12 +2,14 @@
 /* tiflow-dump: print TCP packets with decoded svcplane options from a pcap file or an interface. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "optdecode.h"
 #include "log.h"
 
@@ -67,14 +69,15 @@ int main(int argc, char **argv)
 		{ "interface", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "ready-file", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct svc_optdec_cfg cfg = { 0 };
-	const char *file = NULL, *ifname = NULL;
+	const char *file = NULL, *ifname = NULL, *ready = NULL;
 	struct dump d = { 0 };
 	unsigned long count = 0;
-	int timeout = 0, c, err;
+	int timeout = 0, c, err, fd, rfd, linktype;
 
 	while ((c = getopt_long(argc, argv, "jr:i:c:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -99,6 +102,9 @@ int main(int argc, char **argv)
 		case 't':
 			timeout = atoi(optarg);
 			break;
+		case 'R':
+			ready = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -115,8 +121,21 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (file)
-		err = svc_optdecode_pcap(file, &cfg, print_pkt, &d);
-	else
-		err = svc_optdecode_live(ifname, &cfg, &stop, count, timeout, print_pkt, &d);
+		return svc_optdecode_pcap(file, &cfg, print_pkt, &d) ? 1 : 0;
+	fd = svc_optdecode_live_open(ifname, &linktype);
+	if (fd < 0)
+		return 1;
+	if (ready) {
+		rfd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (rfd < 0) {
+			fprintf(stderr, "tiflow-dump: create %s: %s\n", ready, strerror(errno));
+			close(fd);
+			return 1;
+		}
+		close(rfd);
+	}
+	err = svc_optdecode_live_run(fd, linktype, ifname, &cfg, &stop, count, timeout, print_pkt,
+				     &d);
+	close(fd);
 	return err ? 1 : 0;
 }
