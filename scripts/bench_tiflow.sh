@@ -11,6 +11,9 @@
 # Each mode is checked to be what it claims from the TI-flow counters of both pin dirs:
 # tiflow: negotiated_active (client) and negotiated_passive (server) grew by the number of
 # connections made, no plain_* / err_* event; plain: no counter of either program moved.
+# Then one more short tiflow crr run with kernel.bpf_stats_enabled=1 (restored right after) gives
+# the sockops program's own run time (run_time_ns / run_cnt of the client's and the server's
+# program): the "sockops option writer" cost that BPF_PROG_TEST_RUN cannot measure.
 # Prints a table (median over rounds, spread = max - min, ratio tiflow/plain) and writes JSON.
 # Never fails on a number: exit 1 only if the set-up failed or a mode could not be run/verified.
 # Usage: scripts/bench_tiflow.sh OUTPUT_DIR [RESULT.json]. Root only. BENCH_QUICK=1: 3 short rounds.
@@ -39,6 +42,7 @@ cg=$cgroot/svcbt-$id
 pin_c=/sys/fs/bpf/svcbt-$id-c pin_s=/sys/fs/bpf/svcbt-$id-s
 tmp=
 pids=()
+stats_was=
 
 say() { printf '%s\n' "$*"; }
 die() {
@@ -70,6 +74,7 @@ cleanup() {
 	fi
 	ip netns del "$ns_c" 2>/dev/null
 	ip netns del "$ns_s" 2>/dev/null
+	[ -n "$stats_was" ] && sysctl -qw kernel.bpf_stats_enabled="$stats_was"
 	[ -n "$tmp" ] && rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -153,6 +158,39 @@ measure() {
 		  verified: ($why | length == 0), why: $why }' >>"$tmp/runs.jsonl"
 }
 
+# prog_stats PIN_DIR: {"run_cnt","run_time_ns"} of the program behind the pinned cgroup link.
+prog_stats() {
+	local link id
+	link=$(ls "$1"/tiflow_link_* 2>/dev/null | head -1)
+	[ -n "$link" ] || return 1
+	id=$(bpftool -j link show pinned "$link" | jq -r .prog_id) || return 1
+	bpftool -j prog show id "$id" | jq -c '{run_cnt: (.run_cnt // 0), run_time_ns: (.run_time_ns // 0)}'
+}
+
+# prog_time: one tiflow crr run with BPF run-time statistics on; prints a JSON object
+# (null if bpftool is missing or the statistics cannot be read).
+prog_time() {
+	local c0 s0 c1 s1 crr
+	command -v bpftool >/dev/null || { echo null; return; }
+	stats_was=$(sysctl -n kernel.bpf_stats_enabled) || { echo null; return; }
+	sysctl -qw kernel.bpf_stats_enabled=1 || { echo null; return; }
+	c0=$(prog_stats "$pin_c") && s0=$(prog_stats "$pin_s") &&
+	crr=$(in_cg c-on "$ns_c" "$tp" crr "$addr_s" "$port_on" --seconds 1 --parallel 1 \
+		2>>"$tmp/client.err") &&
+	c1=$(prog_stats "$pin_c") && s1=$(prog_stats "$pin_s")
+	local rc=$?
+	sysctl -qw kernel.bpf_stats_enabled="$stats_was"
+	stats_was=
+	[ $rc = 0 ] || { echo null; return; }
+	jq -n -c --argjson crr "$crr" --argjson c0 "$c0" --argjson c1 "$c1" --argjson s0 "$s0" \
+		--argjson s1 "$s1" '
+		def side($a; $b): ($b.run_cnt - $a.run_cnt) as $n | ($b.run_time_ns - $a.run_time_ns) as $t |
+			{ runs: $n, ns: $t, ns_per_run: (if $n > 0 then ($t / $n | round) else null end),
+			  runs_per_connection: (if $crr.connections > 0 then ($n / $crr.connections * 10 | round / 10) else null end),
+			  ns_per_connection: (if $crr.connections > 0 then ($t / $crr.connections | round) else null end) };
+		{ connections: $crr.connections, client: side($c0; $c1), server: side($s0; $s1) }'
+}
+
 # ---- main
 [ "$(id -u)" = 0 ] || die "must run as root (BPF, namespaces, cgroups)"
 for f in "$tp" "$ctl"; do [ -x "$f" ] || die "$f missing: run make bench"; done
@@ -175,12 +213,13 @@ for r in $(seq 1 "$rounds"); do
 		measure "$m" "$r" || die "reading the TI-flow counters failed"
 	done
 done
+ptime=$(prog_time)
 
 machine=$(jq -n -c --arg cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
 	--argjson n "$(nproc)" --arg k "$(uname -r)" --arg d "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 	--arg h "$(hostname -s)" '{cpu: $cpu, cpus: $n, kernel: $k, date: $d, host: $h}')
 mkdir -p "$(dirname "$result")"
-jq -s --argjson machine "$machine" --argjson crr_s "$crr_s" --argjson bulk_s "$bulk_s" '
+jq -s --argjson machine "$machine" --argjson ptime "${ptime:-null}" --argjson crr_s "$crr_s" --argjson bulk_s "$bulk_s" '
 	def med: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
 		else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 	def spread: if length == 0 then null else max - min end;
@@ -208,7 +247,7 @@ jq -s --argjson machine "$machine" --argjson crr_s "$crr_s" --argjson bulk_s "$b
 	{ figure: "tiflow", machine: $machine,
 	  method: { rounds: $t.rounds, crr_seconds: $crr_s, bulk_seconds: $bulk_s, crr_parallel: 1,
 		    topology: "two namespaces, one veth, IPv4", order: "ABBA alternation" },
-	  tiflow: $t, plain: $p,
+	  tiflow: $t, plain: $p, sockops_program_time: $ptime,
 	  ratio_tiflow_over_plain: {
 		connect_us_p50: ratio($t.connect_us_p50.median; $p.connect_us_p50.median),
 		connect_us_p99: ratio($t.connect_us_p99.median; $p.connect_us_p99.median),
@@ -239,6 +278,9 @@ jq -r '
 	row("bulk Gbit/s"; "bulk_gbit_per_s"; 2),
 	"  check: TI-flow \(.tiflow.connections) connections, negotiated \(.tiflow.negotiated_active) (client) / \(.tiflow.negotiated_passive) (server): \(if .tiflow.verified then "ok" else "NOT VERIFIED" end);" +
 	" plain \(.plain.connections) connections, no TI-flow event: \(if .plain.verified then "ok" else "NOT VERIFIED" end)",
+	(.sockops_program_time | if . == null then "  sockops program time: n/a (bpftool or kernel.bpf_stats_enabled unavailable)" else
+	"  sockops program time (bpf_stats, \(.connections) connections): client \(.client.runs_per_connection) runs x \(.client.ns_per_run) ns" +
+	" = \(.client.ns_per_connection) ns, server \(.server.runs_per_connection) runs x \(.server.ns_per_run) ns = \(.server.ns_per_connection) ns per connection" end),
 	(.runs[] | select(.verified | not) | "  round \(.round) \(.mode): \(.why | join("; "))")' "$result"
 say "  JSON: $result ($((SECONDS - t0)) s)"
 [ -s "$tmp/client.err" ] && { say "  client messages:"; sed 's/^/    /' "$tmp/client.err" | head -5; }
