@@ -130,13 +130,17 @@ if d['ms'] >= 200:
 done
 
 # flood: 400 non-blocking connects from 40 source addresses to a serviceID
-# nobody serves (many sources: the per-source rate limit lets more through,
-# so the 4-entry queue overflows)
+# nobody serves (many sources: the per-source rate limit lets them through).
+# The router agent is frozen (SIGSTOP) during the flood, so the held packets
+# wait in the ring buffer and reach the agent as one burst when it runs again:
+# the 4-entry queue overflows whatever the machine's speed (without the freeze
+# a fast agent drains them one by one and nothing overflows).
 u0=$(delay_stat unresolvable)
 q0=$(delay_stat drop_queue)
 for k in $(seq 10 49); do
 	ip -n "$NS_CLIENT" addr add "198.18.0.$k/24" dev "$(if_client)" || bail "flood: source addresses" ""
 done
+kill -STOP "${AGENT_PID[router]}"
 client_run python3 - "$VIP4" <<'PY'
 import socket, sys, time
 socks = []
@@ -153,6 +157,9 @@ time.sleep(0.5)
 for s in socks:
     s.close()
 PY
+kill -CONT "${AGENT_PID[router]}"
+flood_seen() { [ "$(delay_stat received)" -ge $((d1 + 300)) ]; }
+wait_until 10 flood_seen || diag "the agent did not read 300 events within 10 s"
 sctl_j router stats >"$E2E_WORK/flood.json" 2>&1
 json_check "$E2E_WORK/flood.json" "
 x = d['delay']
