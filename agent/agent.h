@@ -89,6 +89,7 @@ struct agent_probe;
 struct agent_delay;
 struct MHD_Daemon;
 struct svc_listen_watch;
+struct svc_tiflow;
 
 /* Register on bind: listeners tracked and registrations made at the router agent. */
 #define SVC_AGENT_MAX_LISTENERS 1024
@@ -142,6 +143,9 @@ struct agent {
 	/* DELAY slow path (delay.c). */
 	struct agent_delay *delay;
 	struct agent_delay_stats delay_stats;
+
+	/* TI-flow sockops program (tiflow.c); NULL until TI-flow is configured. */
+	struct svc_tiflow *tiflow;
 
 	/* API counters by error class (SVC_API_OK = success). */
 	uint64_t api_requests[SVC_API_CODE_MAX];
@@ -240,6 +244,23 @@ json_object *agent_delay_json(struct agent *a);
 /* agent_delay_build_rst - the RST frame answering held frame @in (@len bytes) into @out
  * (at least 74 bytes); its length, or -EPROTONOSUPPORT / -EMSGSIZE. */
 int agent_delay_build_rst(const __u8 *in, __u32 len, __u8 *out, size_t cap);
+
+/* tiflow.c: TI-flow settings, selection and cgroup attachments (tiflow.* ops). */
+/* agent_tiflow_sync - apply a->reg.tiflow to the kernel (loads the program once configured). */
+int agent_tiflow_sync(struct agent *a, char *why, size_t whylen);
+/* agent_tiflow_restore - start-up: apply the recorded TI-flow settings, log what failed. */
+void agent_tiflow_restore(struct agent *a);
+void agent_tiflow_stop(struct agent *a);
+int agent_op_tiflow_enable(struct agent *a, json_object *args, json_object *res,
+			   struct svc_err *err);
+int agent_op_tiflow_disable(struct agent *a, json_object *args, json_object *res,
+			    struct svc_err *err);
+int agent_op_tiflow_set(struct agent *a, json_object *args, json_object *res, struct svc_err *err);
+int agent_op_tiflow_select_add(struct agent *a, json_object *args, json_object *res,
+			       struct svc_err *err);
+int agent_op_tiflow_select_del(struct agent *a, json_object *args, json_object *res,
+			       struct svc_err *err);
+int agent_op_tiflow_show(struct agent *a, json_object *args, json_object *res, struct svc_err *err);
 
 /* main.c */
 double agent_now_s(void); /* CLOCK_MONOTONIC seconds */

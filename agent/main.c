@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "agent.h"
+#include "tiflow.h"
 #include "log.h"
 
 double agent_now_s(void)
@@ -186,6 +187,13 @@ static int uninstall(struct agent *a)
 	}
 	if (ifs)
 		if_freenameindex(ifs);
+	/* TI-flow links (cgroups) and maps pinned in the same directory, if any. */
+	err = svc_tiflow_unpin(a->cfg.pin_dir);
+	if (err && err != -ENOENT) {
+		pr_warn("uninstall: remove TI-flow pins under %s: %s", a->cfg.pin_dir,
+			strerror(-err));
+		ret = ret ?: err;
+	}
 	err = svc_dp_unpin(a->cfg.pin_dir);
 	ret = ret ?: err;
 	if (!err)
@@ -299,6 +307,7 @@ static int start(struct agent *a)
 		return err;
 	}
 	agent_attachments_restore(a);
+	agent_tiflow_restore(a);
 	if (dirty || access(a->state_path, F_OK)) {
 		err = agent_state_save(a, why, sizeof(why));
 		if (err)
@@ -372,6 +381,7 @@ out:
 	agent_register_stop(a);
 	agent_metrics_stop(a);
 	agent_server_close(a);
+	agent_tiflow_stop(a);
 	svc_dp_close(a->dp);
 	agent_set_cache_free(a);
 	svc_reg_free(&a->reg);

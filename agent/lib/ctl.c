@@ -59,6 +59,26 @@ static const struct svc_ctl_arg a_attach[] = { ARG("IFACE", "iface", SVC_CTL_IFA
 					       ARG("PROG", "prog", SVC_CTL_PROG, 0), ARGS_END };
 static const struct svc_ctl_arg a_iface[] = { ARG("IFACE", "iface", SVC_CTL_IFACE, 0), ARGS_END };
 
+static const struct svc_ctl_arg a_cgroup[] = { ARG("CGROUP", "cgroup", SVC_CTL_CGROUP, 0),
+					       ARGS_END };
+static const struct svc_ctl_arg a_select[] = { ARG("ADDR:PORT", "select", SVC_CTL_SELECT, 0),
+					       ARGS_END };
+
+/* TI-flow settings: host-wide (one configuration for every enabled cgroup). */
+static const struct svc_ctl_opt o_tiflow[] = {
+	OPT("instance-id", 'I', "N", "instance_id", SVC_CTL_INSTID,
+	    "instance id 0..65535 carried in our responder halves (host-wide)"),
+	OPT("kind", 'k', "K", "kind", SVC_CTL_OPTKIND,
+	    "TCP option kind 2..255 (host-wide; default 253)"),
+	OPT("initiate-only", 0, NULL, "initiate_only", SVC_CTL_FLAG,
+	    "offer TI-flow in our SYNs, never answer offers (host-wide)"),
+	OPT("respond-only", 0, NULL, "respond_only", SVC_CTL_FLAG,
+	    "answer offers, never offer (host-wide)"),
+	OPT("both-roles", 0, NULL, "both_roles", SVC_CTL_FLAG,
+	    "offer and answer (the default; undoes --initiate-only/--respond-only)"),
+	OPTS_END
+};
+
 static const struct svc_ctl_opt o_service_add[] = {
 	OPT("name", 'n', "NAME", "name", SVC_CTL_NAME, "a name for people and metrics"), OPTS_END
 };
@@ -291,6 +311,20 @@ static const struct svc_ctl_view v_stats[] = {
 	VIEW("delay (agent slow path: held packets)", "delay", c_delay),
 	VIEWS_END
 };
+static const struct svc_ctl_col c_tiflow[] = {
+	COL("loaded", "loaded"), COL("instance_id", "instance id"), COL("kind", "option kind"),
+	COL("roles", "roles"),	 COL("selected", "selection"),	    COLS_END
+};
+static const struct svc_ctl_col c_tiflow_cg[] = { COL("cgroup", "CGROUP"),
+						  COL("attached", "ATTACHED"), COLS_END };
+static const struct svc_ctl_col c_tiflow_sel[] = { COL("select", "SELECTED"), COLS_END };
+static const struct svc_ctl_col c_tiflow_ctr[] = { COL("event", "EVENT"), COL("count", "COUNT"),
+						   COL("meaning", "MEANING"), COLS_END };
+static const struct svc_ctl_view v_tiflow[] = {
+	VIEW("TI-flow", "tiflow", c_tiflow), VIEW("cgroups", "cgroups", c_tiflow_cg),
+	VIEW("selected destinations/services", "select", c_tiflow_sel),
+	VIEW("negotiation counters", "counters", c_tiflow_ctr), VIEWS_END
+};
 static const struct svc_ctl_view v_status[] = { VIEW("agent", "agent", c_agent),
 						VIEW("attachments", "attachments", c_attachments),
 						VIEW("maps", "maps", c_maps), VIEWS_END };
@@ -390,6 +424,42 @@ static int check_service_health(json_object *args, char *err, size_t errlen)
 	return 0;
 }
 
+/* TI-flow roles: at most one of the three flags; becomes "roles" for the API. */
+static int tiflow_roles(json_object *args, char *err, size_t errlen)
+{
+	static const char *const flags[] = { "both_roles", "initiate_only", "respond_only" };
+	static const char *const roles[] = { "both", "initiator", "responder" };
+	int n = 0, which = -1;
+
+	for (int i = 0; i < 3; i++) {
+		if (json_object_object_get_ex(args, flags[i], NULL)) {
+			n++;
+			which = i;
+			json_object_object_del(args, flags[i]);
+		}
+	}
+	if (n > 1) {
+		snprintf(err, errlen, "give one of --initiate-only, --respond-only, --both-roles");
+		return -1;
+	}
+	if (which >= 0)
+		json_object_object_add(args, "roles", json_object_new_string(roles[which]));
+	return 0;
+}
+
+/* tiflow set: something to set. */
+static int check_tiflow_set(json_object *args, char *err, size_t errlen)
+{
+	if (tiflow_roles(args, err, errlen))
+		return -1;
+	if (!json_object_object_length(args)) {
+		snprintf(err, errlen,
+			 "nothing to set: give --instance-id, --kind or a role option");
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- the command table ---- */
 
 const struct svc_ctl_cmd svc_ctl_commands[] = {
@@ -465,6 +535,27 @@ const struct svc_ctl_cmd svc_ctl_commands[] = {
 	  "servicectl attach eth0 router --mode native" },
 	{ "detach", NULL, "detach", "IFACE", "detach svcplane's program from IFACE", a_iface, NULL,
 	  NULL, NULL, "servicectl detach eth0" },
+	{ "tiflow", "enable", "tiflow.enable",
+	  "CGROUP [--instance-id N] [--kind K] [--initiate-only|--respond-only|--both-roles]",
+	  "negotiate TI-flow for TCP sockets of a cgroup v2 directory (and its children)", a_cgroup,
+	  o_tiflow, tiflow_roles, v_tiflow,
+	  "servicectl tiflow enable /sys/fs/cgroup/web --instance-id 7" },
+	{ "tiflow", "disable", "tiflow.disable", "CGROUP",
+	  "stop TI-flow for a cgroup: its new connections are plain TCP", a_cgroup, NULL, NULL,
+	  v_tiflow, "servicectl tiflow disable /sys/fs/cgroup/web" },
+	{ "tiflow", "set", "tiflow.set",
+	  "[--instance-id N] [--kind K] [--initiate-only|--respond-only|--both-roles]",
+	  "change the host-wide TI-flow settings", NULL, o_tiflow, check_tiflow_set, v_tiflow,
+	  "servicectl tiflow set --respond-only" },
+	{ "tiflow", "select add", "tiflow.select.add", "ADDR | :PORT | ADDR:PORT | [V6]:PORT",
+	  "only sockets to/serving selected addresses/ports take part (none selected: all)",
+	  a_select, NULL, NULL, v_tiflow, "servicectl tiflow select add 10.0.1.2:8080" },
+	{ "tiflow", "select del", "tiflow.select.del", "ADDR | :PORT | ADDR:PORT | [V6]:PORT",
+	  "remove a selection", a_select, NULL, NULL, v_tiflow,
+	  "servicectl tiflow select del 10.0.1.2:8080" },
+	{ "tiflow", "show", "tiflow.show", "",
+	  "TI-flow settings, enabled cgroups, selection and negotiation counters", NULL, NULL, NULL,
+	  v_tiflow, "servicectl tiflow show" },
 	{ "flows", NULL, "flows.list", "[--count] [--limit N]", "dump or count the flow table",
 	  NULL, o_flows, NULL, v_flows, "servicectl flows --count" },
 	{ "flows", "clear", "flows.clear", "", "empty the flow table", NULL, NULL, NULL,
@@ -520,6 +611,17 @@ static const struct svc_ctl_cmd *find_cmd(const char *g, const char *name)
 			return c;
 	}
 	return NULL;
+}
+
+/* two_word_prefix - @w is the first of a two-word subcommand of group @g ("select"). */
+static bool two_word_prefix(const char *g, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (const struct svc_ctl_cmd *c = svc_ctl_commands; c->group; c++)
+		if (!strcmp(c->group, g) && c->name && !strncmp(c->name, w, n) && c->name[n] == ' ')
+			return true;
+	return false;
 }
 
 static const char *const state_words[] = { "up", "down", NULL };
@@ -681,6 +783,39 @@ static int put_value(json_object *args, const char *key, enum svc_ctl_type type,
 					 v);
 		val = json_object_new_string(v);
 		break;
+	case SVC_CTL_CGROUP:
+		if (!svc_cgroup_path_valid(v))
+			return usage_err(err, errlen,
+					 "invalid %s '%s': an absolute path of at most %d bytes "
+					 "without '.', '..' or empty components",
+					 what, v, SVC_REG_CGROUP_MAX);
+		val = json_object_new_string(v);
+		break;
+	case SVC_CTL_SELECT: {
+		struct svc_reg_tiflow_sel sel;
+
+		if (svc_tiflow_sel_parse(v, &sel))
+			return usage_err(err, errlen,
+					 "invalid %s '%s': expected ADDR, :PORT, ADDR:PORT or "
+					 "[V6]:PORT, PORT 1..65535",
+					 what, v);
+		val = json_object_new_string(svc_tiflow_sel_format(&sel, buf, sizeof(buf)));
+		break;
+	}
+	case SVC_CTL_INSTID:
+	case SVC_CTL_OPTKIND: {
+		unsigned long lo = type == SVC_CTL_INSTID ? 0 : 2;
+		unsigned long hi = type == SVC_CTL_INSTID ? 65535 : 255;
+
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		if (!*v || *v < '0' || *v > '9' || *end || errno || n < lo || n > hi)
+			return usage_err(err, errlen,
+					 "invalid %s '%s': expected an integer %lu..%lu", what, v,
+					 lo, hi);
+		val = json_object_new_int64((int64_t)n);
+		break;
+	}
 	case SVC_CTL_PATH:
 		if (v[0] != '/' || strlen(v) > SVC_HC_PATH_MAX || strpbrk(v, " \t\r\n"))
 			return usage_err(err, errlen,
@@ -883,7 +1018,16 @@ int svc_ctl_parse(int argc, char **argv, struct svc_ctl_inv *inv, char *err, siz
 				 g);
 	/* A subcommand word, if the group has subcommands and the next word is one. */
 	c = NULL;
-	if (i < argc && argv[i][0] != '-')
+	if (i + 1 < argc && argv[i][0] != '-' && argv[i + 1][0] != '-') {
+		char two[128];
+
+		/* "tiflow select add": a subcommand of two words. */
+		snprintf(two, sizeof(two), "%.60s %.60s", argv[i], argv[i + 1]);
+		c = find_cmd(g, two);
+		if (c)
+			i++;
+	}
+	if (!c && i < argc && argv[i][0] != '-')
 		c = find_cmd(g, argv[i]);
 	if (c) {
 		i++;
@@ -899,6 +1043,11 @@ int svc_ctl_parse(int argc, char **argv, struct svc_ctl_inv *inv, char *err, siz
 				return usage_err(err, errlen,
 						 "%s: missing subcommand (servicectl %s --help)", g,
 						 g);
+			if (two_word_prefix(g, argv[i]))
+				return usage_err(err, errlen,
+						 "%s %s: missing or unknown subcommand '%s' "
+						 "(servicectl %s --help)",
+						 g, argv[i], i + 1 < argc ? argv[i + 1] : "", g);
 			return usage_err(err, errlen,
 					 "%s: unknown subcommand '%s' (servicectl %s --help)", g,
 					 argv[i], g);

@@ -38,6 +38,11 @@ enum svc_ctl_type {
 	SVC_CTL_PORT,	 /* 1..65535 -> integer */
 	SVC_CTL_PATH,	 /* HTTP path: '/' then printable ASCII, no spaces -> string */
 	SVC_CTL_FILE,	 /* a file name, "-" = standard input -> string */
+	SVC_CTL_CGROUP,	 /* cgroup v2 directory: svc_cgroup_path_valid() -> string */
+	SVC_CTL_SELECT,	 /* TI-flow selection ADDR | :PORT | ADDR:PORT | [V6]:PORT -> canonical
+			    string */
+	SVC_CTL_INSTID,	 /* instance id 0..65535 -> integer */
+	SVC_CTL_OPTKIND, /* TCP option kind 2..255 -> integer */
 };
 
 /* Commands whose op starts with this run in servicectl itself, without the agent. */
@@ -89,7 +94,8 @@ struct svc_ctl_view {
 
 struct svc_ctl_cmd {
 	const char *group;   /* first word: "service" */
-	const char *name;    /* second word: "add"; NULL for one-word commands ("status") */
+	const char *name;    /* second word: "add"; NULL for one-word commands ("status");
+				"select add" for a command of three words */
 	const char *op;	     /* API op */
 	const char *usage;   /* arguments synopsis after the words */
 	const char *summary; /* one line */

@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include "addr.h"
 #include "dataplane.h"
 #include "registry.h"
+#include "svc_tiflow.h"
 
 const char *const svc_action_names[] = {
 	[SVC_ACT_NONE] = NULL,	   [SVC_ACT_FORWARD] = "forward", [SVC_ACT_DEMUX] = "demux",
@@ -1010,6 +1012,221 @@ int svc_reg_attach_del(struct svc_reg *r, const char *iface, struct svc_err *err
 	return 0;
 }
 
+/* ---- TI-flow ---- */
+
+const char *const svc_tiflow_roles_names[] = { "both", "initiator", "responder", NULL };
+
+bool svc_cgroup_path_valid(const char *path)
+{
+	size_t n = strlen(path);
+	const char *c;
+
+	if (n < 2 || n > SVC_REG_CGROUP_MAX || path[0] != '/' || path[n - 1] == '/')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)path[i] < ' ' || (unsigned char)path[i] >= 0x7f)
+			return false;
+	/* Each component: non-empty, not "." nor "..". */
+	for (c = path; c && *c; c = strchr(c, '/')) {
+		size_t len;
+
+		c++;
+		len = strcspn(c, "/");
+		if (!len || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+	}
+	return true;
+}
+
+static ssize_t tiflow_cgroup_idx(const struct svc_reg *r, const char *cgroup)
+{
+	for (size_t i = 0; i < r->tiflow.n_cgroups; i++)
+		if (!strcmp(r->tiflow.cgroups[i], cgroup))
+			return (ssize_t)i;
+	return -1;
+}
+
+int svc_reg_tiflow_enable(struct svc_reg *r, const char *cgroup, struct svc_err *err)
+{
+	struct svc_reg_tiflow *t = &r->tiflow;
+
+	if (!svc_cgroup_path_valid(cgroup))
+		return svc_err_set(err, SVC_API_INVALID,
+				   "invalid cgroup '%.64s': an absolute path of at most %d bytes, "
+				   "no '.', '..' or empty components",
+				   cgroup, SVC_REG_CGROUP_MAX);
+	if (tiflow_cgroup_idx(r, cgroup) >= 0)
+		return svc_err_set(err, SVC_API_EXISTS, "TI-flow is enabled for %.200s already",
+				   cgroup);
+	if (t->n_cgroups >= SVC_REG_TIFLOW_MAX_CGROUPS)
+		return svc_err_set(err, SVC_API_INVALID, "too many TI-flow cgroups (%d)",
+				   SVC_REG_TIFLOW_MAX_CGROUPS);
+	snprintf(t->cgroups[t->n_cgroups++], SVC_REG_CGROUP_MAX + 1, "%s", cgroup);
+	return 0;
+}
+
+int svc_reg_tiflow_disable(struct svc_reg *r, const char *cgroup, struct svc_err *err)
+{
+	struct svc_reg_tiflow *t = &r->tiflow;
+	ssize_t i = tiflow_cgroup_idx(r, cgroup);
+
+	if (i < 0)
+		return svc_err_set(err, SVC_API_NOT_FOUND, "TI-flow is not enabled for %.200s",
+				   cgroup);
+	memmove(t->cgroups[i], t->cgroups[i + 1],
+		(t->n_cgroups - (size_t)i - 1) * sizeof(t->cgroups[0]));
+	t->n_cgroups--;
+	return 0;
+}
+
+int svc_reg_tiflow_set(struct svc_reg *r, long instance_id, int kind, int roles,
+		       struct svc_err *err)
+{
+	if (instance_id > 0xffff)
+		return svc_err_set(err, SVC_API_INVALID, "invalid instance_id %ld: 0..65535",
+				   instance_id);
+	if (kind == 1 || kind > 255)
+		return svc_err_set(err, SVC_API_INVALID, "invalid kind %d: 2..255 (0 = default %d)",
+				   kind, SVC_TIFLOW_KIND_DEFAULT);
+	if (roles > SVC_TIFLOW_ROLES_RESPONDER)
+		return svc_err_set(err, SVC_API_INVALID, "invalid roles %d", roles);
+	if (instance_id >= 0)
+		r->tiflow.instance_id = (__u16)instance_id;
+	if (kind >= 0)
+		r->tiflow.kind = (__u8)kind;
+	if (roles >= 0)
+		r->tiflow.roles = (__u8)roles;
+	return 0;
+}
+
+static ssize_t tiflow_sel_idx(const struct svc_reg *r, const struct svc_reg_tiflow_sel *sel)
+{
+	for (size_t i = 0; i < r->tiflow.n_select; i++) {
+		const struct svc_reg_tiflow_sel *s = &r->tiflow.select[i];
+
+		if (s->any_addr == sel->any_addr && s->port == sel->port &&
+		    (sel->any_addr || addr_eq(&s->addr, &sel->addr)))
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+static bool tiflow_sel_valid(const struct svc_reg_tiflow_sel *sel)
+{
+	static const struct svc_addr zero;
+
+	if (sel->any_addr)
+		return sel->port != 0;
+	/* The all-zero address means "any" in the map, and no socket has 0.0.0.0 as its peer
+	 * or service address: refuse both unspecified addresses (":PORT" is "any"). */
+	return !addr_eq(&sel->addr, &zero) && !(svc_addr_is_v4(&sel->addr) && sel->addr.w[3] == 0);
+}
+
+int svc_reg_tiflow_select_add(struct svc_reg *r, const struct svc_reg_tiflow_sel *sel,
+			      struct svc_err *err)
+{
+	struct svc_reg_tiflow *t = &r->tiflow;
+	char b[SVC_ADDR_STRLEN + 16];
+
+	if (!tiflow_sel_valid(sel))
+		return svc_err_set(err, SVC_API_INVALID,
+				   "invalid selection: give an address, a port or both");
+	if (tiflow_sel_idx(r, sel) >= 0)
+		return svc_err_set(err, SVC_API_EXISTS, "%s is selected already",
+				   svc_tiflow_sel_format(sel, b, sizeof(b)));
+	if (t->n_select >= SVC_REG_TIFLOW_MAX_SELECT)
+		return svc_err_set(err, SVC_API_INVALID, "too many TI-flow selections (%d)",
+				   SVC_REG_TIFLOW_MAX_SELECT);
+	t->select[t->n_select] = *sel;
+	if (sel->any_addr)
+		memset(&t->select[t->n_select].addr, 0, sizeof(sel->addr));
+	t->n_select++;
+	return 0;
+}
+
+int svc_reg_tiflow_select_del(struct svc_reg *r, const struct svc_reg_tiflow_sel *sel,
+			      struct svc_err *err)
+{
+	struct svc_reg_tiflow *t = &r->tiflow;
+	ssize_t i = tiflow_sel_idx(r, sel);
+	char b[SVC_ADDR_STRLEN + 16];
+
+	if (i < 0)
+		return svc_err_set(err, SVC_API_NOT_FOUND, "%s is not selected",
+				   svc_tiflow_sel_format(sel, b, sizeof(b)));
+	memmove(&t->select[i], &t->select[i + 1],
+		(t->n_select - (size_t)i - 1) * sizeof(t->select[0]));
+	t->n_select--;
+	return 0;
+}
+
+bool svc_reg_tiflow_configured(const struct svc_reg *r)
+{
+	const struct svc_reg_tiflow *t = &r->tiflow;
+
+	return t->n_cgroups || t->n_select || t->instance_id || t->kind || t->roles;
+}
+
+static int parse_port(const char *s, __u16 *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < 1 || v > 65535)
+		return -EINVAL;
+	*out = (__u16)v;
+	return 0;
+}
+
+int svc_tiflow_sel_parse(const char *s, struct svc_reg_tiflow_sel *out)
+{
+	char buf[SVC_ADDR_STRLEN + 16], *colon, *host = buf;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", s);
+	if (buf[0] == '[') {
+		colon = strstr(buf, "]:");
+		if (!colon || parse_port(colon + 2, &out->port))
+			return -EINVAL;
+		*colon = '\0';
+		host = buf + 1;
+		if (!strchr(host, ':')) /* brackets are for IPv6 only */
+			return -EINVAL;
+	} else if ((colon = strchr(buf, ':')) && !strchr(colon + 1, ':')) {
+		*colon = '\0';
+		if (parse_port(colon + 1, &out->port))
+			return -EINVAL;
+	}
+	if (!*host) {
+		out->any_addr = true;
+		return 0;
+	}
+	if (svc_addr_parse(host, &out->addr))
+		return -EINVAL;
+	return tiflow_sel_valid(out) ? 0 : -EINVAL;
+}
+
+const char *svc_tiflow_sel_format(const struct svc_reg_tiflow_sel *sel, char *buf, size_t len)
+{
+	char a[SVC_ADDR_STRLEN];
+
+	if (sel->any_addr)
+		snprintf(buf, len, ":%u", sel->port);
+	else if (!sel->port)
+		snprintf(buf, len, "%s", svc_addr_format(&sel->addr, a, sizeof(a)));
+	else if (svc_addr_is_v4(&sel->addr))
+		snprintf(buf, len, "%s:%u", svc_addr_format(&sel->addr, a, sizeof(a)), sel->port);
+	else
+		snprintf(buf, len, "[%s]:%u", svc_addr_format(&sel->addr, a, sizeof(a)), sel->port);
+	return buf;
+}
+
 /* ---- JSON ---- */
 
 static int add_str(json_object *o, const char *key, const char *s)
@@ -1150,6 +1367,45 @@ static json_object *to_json_services(const struct svc_reg *r)
 	return a;
 }
 
+/* The TI-flow settings: {cgroups[], instance_id, kind, roles, select[]}. */
+static json_object *tiflow_to_json(const struct svc_reg_tiflow *t)
+{
+	json_object *o = json_object_new_object(), *cg = json_object_new_array(),
+		    *sel = json_object_new_array();
+	char b[SVC_ADDR_STRLEN + 16];
+
+	if (!o || !cg || !sel)
+		goto fail;
+	for (size_t i = 0; i < t->n_cgroups; i++)
+		if (arr_add(cg, json_object_new_string(t->cgroups[i])))
+			goto fail;
+	for (size_t i = 0; i < t->n_select; i++)
+		if (arr_add(sel, json_object_new_string(
+					 svc_tiflow_sel_format(&t->select[i], b, sizeof(b)))))
+			goto fail;
+	if (json_object_object_add(o, "cgroups", cg)) {
+		json_object_put(cg);
+		cg = NULL;
+		goto fail;
+	}
+	cg = NULL;
+	if (json_object_object_add(o, "select", sel)) {
+		json_object_put(sel);
+		sel = NULL;
+		goto fail;
+	}
+	sel = NULL;
+	if (add_int(o, "instance_id", t->instance_id) || add_int(o, "kind", t->kind) ||
+	    add_str(o, "roles", svc_tiflow_roles_names[t->roles]))
+		goto fail;
+	return o;
+fail:
+	json_object_put(cg);
+	json_object_put(sel);
+	json_object_put(o);
+	return NULL;
+}
+
 json_object *svc_reg_to_json(const struct svc_reg *r)
 {
 	json_object *o = json_object_new_object(), *a, *e, *src;
@@ -1227,6 +1483,12 @@ json_object *svc_reg_to_json(const struct svc_reg *r)
 	}
 	if (!a || json_object_object_add(o, "attachments", a))
 		goto fail_a;
+
+	e = tiflow_to_json(&r->tiflow);
+	if (!e || json_object_object_add(o, "tiflow", e)) {
+		json_object_put(e);
+		goto fail;
+	}
 
 	a = json_object_new_array();
 	for (size_t i = 0; a && i < r->n_nexthops; i++) {
@@ -1583,6 +1845,59 @@ static int load_addr_list(struct svc_reg *r, json_object *root, const char *key,
 	return 0;
 }
 
+/* The "tiflow" object of the state file, every field checked. */
+static int load_tiflow(struct svc_reg *r, json_object *root, struct svc_err *err)
+{
+	json_object *t = jget(root, "tiflow", json_type_object, "state", err), *a, *v;
+	long inst, kind;
+	const char *roles;
+	int ro = -1;
+
+	if (!t)
+		return -1;
+	a = jget(t, "cgroups", json_type_array, "tiflow", err);
+	if (!a)
+		return -1;
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		v = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(v, json_type_string))
+			return svc_err_set(err, SVC_API_INVALID, "tiflow.cgroups[]: not a string");
+		if (svc_reg_tiflow_enable(r, json_object_get_string(v), err))
+			return -1;
+	}
+	a = jget(t, "select", json_type_array, "tiflow", err);
+	if (!a)
+		return -1;
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		struct svc_reg_tiflow_sel sel;
+
+		v = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(v, json_type_string))
+			return svc_err_set(err, SVC_API_INVALID, "tiflow.select[]: not a string");
+		PARSE_OR_FAIL(svc_tiflow_sel_parse, json_object_get_string(v), &sel, "selection",
+			      "tiflow.select[]");
+		if (svc_reg_tiflow_select_add(r, &sel, err))
+			return -1;
+	}
+	v = jget(t, "instance_id", json_type_int, "tiflow", err);
+	if (!v)
+		return -1;
+	inst = (long)json_object_get_int64(v);
+	v = jget(t, "kind", json_type_int, "tiflow", err);
+	if (!v)
+		return -1;
+	kind = (long)json_object_get_int64(v);
+	if (jstr(t, "roles", "tiflow", &roles, err))
+		return -1;
+	for (int k = 0; svc_tiflow_roles_names[k]; k++)
+		if (!strcmp(roles, svc_tiflow_roles_names[k]))
+			ro = k;
+	if (inst < 0 || kind < 0 || kind > 255 || ro < 0)
+		return svc_err_set(err, SVC_API_INVALID,
+				   "tiflow: instance_id, kind or roles out of range");
+	return svc_reg_tiflow_set(r, inst, (int)kind, ro, err);
+}
+
 static int load_misc(struct svc_reg *r, json_object *root, struct svc_err *err)
 {
 	json_object *a, *src, *ids;
@@ -1640,6 +1955,9 @@ static int load_misc(struct svc_reg *r, json_object *root, struct svc_err *err)
 		if (svc_reg_attach_add(r, ifn, prog, mode, err))
 			return -1;
 	}
+	/* Optional: state files written before TI-flow was managed have none. */
+	if (json_object_object_get_ex(root, "tiflow", NULL) && load_tiflow(r, root, err))
+		return -1;
 	ids = jget(root, "next_ids", json_type_object, "state", err);
 	if (!ids || jid(ids, "nexthop", "next_ids", SVC_MAX_NEXTHOPS, false, &r->next_nh, err) ||
 	    jid(ids, "set", "next_ids", SVC_MAX_SETS, false, &r->next_set, err) ||

@@ -132,6 +132,33 @@ struct svc_reg_nh {
 	bool reset;
 };
 
+/* TI-flow (agent/lib/tiflow.h): cgroups the sockops program is attached to, and its settings. */
+#define SVC_REG_TIFLOW_MAX_CGROUPS 32
+#define SVC_REG_TIFLOW_MAX_SELECT 64
+/* Longest cgroup v2 directory path kept (bytes, NUL excluded). */
+#define SVC_REG_CGROUP_MAX 255
+/* TI-flow roles (tiflow.roles): which halves of the handshake this host plays. */
+enum svc_tiflow_roles {
+	SVC_TIFLOW_ROLES_BOTH = 0,	/* offer in our SYNs and answer offers */
+	SVC_TIFLOW_ROLES_INITIATOR = 1, /* offer only (SVC_TIFLOW_CFG_F_NO_RESPOND) */
+	SVC_TIFLOW_ROLES_RESPONDER = 2, /* answer only (SVC_TIFLOW_CFG_F_NO_INITIATE) */
+};
+/* One selected destination/service: any_addr = every address; port 0 = every port. */
+struct svc_reg_tiflow_sel {
+	struct svc_addr addr;
+	bool any_addr;
+	__u16 port; /* host order */
+};
+struct svc_reg_tiflow {
+	char cgroups[SVC_REG_TIFLOW_MAX_CGROUPS][SVC_REG_CGROUP_MAX + 1];
+	size_t n_cgroups;
+	__u16 instance_id; /* top bits of our responder halves (flowID instance) */
+	__u8 kind;	   /* option kind, 0 = SVC_TIFLOW_KIND_DEFAULT */
+	__u8 roles;	   /* enum svc_tiflow_roles */
+	struct svc_reg_tiflow_sel select[SVC_REG_TIFLOW_MAX_SELECT]; /* empty = every socket */
+	size_t n_select;
+};
+
 struct svc_reg {
 	struct svc_reg_service *services;
 	size_t n_services, cap_services;
@@ -151,6 +178,7 @@ struct svc_reg {
 	size_t n_nexthops, cap_nexthops;
 	struct svc_addr src4, src6;
 	bool has_src4, has_src6;
+	struct svc_reg_tiflow tiflow; /* fixed size: copied by value with the registry */
 	/* Id allocation: next candidate and bitmaps of ids in use. */
 	__u32 next_nh, next_set, next_rule;
 	__u64 nh_used[SVC_MAX_NEXTHOPS / 64];
@@ -266,6 +294,34 @@ int svc_reg_decap_del(struct svc_reg *r, const struct svc_addr *a, struct svc_er
 int svc_reg_attach_add(struct svc_reg *r, const char *iface, int prog, int mode,
 		       struct svc_err *err);
 int svc_reg_attach_del(struct svc_reg *r, const char *iface, struct svc_err *err);
+
+/*
+ * TI-flow. A cgroup is an absolute path of at most SVC_REG_CGROUP_MAX bytes
+ * without "//", "." or ".." components nor a trailing '/' (checked here; that it
+ * is a cgroup v2 directory is the agent's check).
+ */
+bool svc_cgroup_path_valid(const char *path);
+int svc_reg_tiflow_enable(struct svc_reg *r, const char *cgroup, struct svc_err *err);
+int svc_reg_tiflow_disable(struct svc_reg *r, const char *cgroup, struct svc_err *err);
+/* svc_reg_tiflow_set - @instance_id < 0, @kind < 0, @roles < 0: unchanged; kind 0 = default,
+ * else 2..255. */
+int svc_reg_tiflow_set(struct svc_reg *r, long instance_id, int kind, int roles,
+		       struct svc_err *err);
+int svc_reg_tiflow_select_add(struct svc_reg *r, const struct svc_reg_tiflow_sel *sel,
+			      struct svc_err *err);
+int svc_reg_tiflow_select_del(struct svc_reg *r, const struct svc_reg_tiflow_sel *sel,
+			      struct svc_err *err);
+/* svc_reg_tiflow_configured - anything TI-flow recorded (a cgroup, a selection or a setting). */
+bool svc_reg_tiflow_configured(const struct svc_reg *r);
+/* svc_tiflow_roles_names - "both", "initiator", "responder", NULL. */
+extern const char *const svc_tiflow_roles_names[];
+/*
+ * svc_tiflow_sel_parse - "ADDR" (any port), ":PORT" (any address), "ADDR:PORT"
+ * (IPv4) or "[V6]:PORT", PORT 1..65535. 0 or -EINVAL.
+ */
+int svc_tiflow_sel_parse(const char *s, struct svc_reg_tiflow_sel *out);
+/* svc_tiflow_sel_format - the canonical text of @sel (the form svc_tiflow_sel_parse reads). */
+const char *svc_tiflow_sel_format(const struct svc_reg_tiflow_sel *sel, char *buf, size_t len);
 
 /* svc_iface_valid - a Linux interface name: 1..15 bytes, no '/', ':' or whitespace. */
 bool svc_iface_valid(const char *name);

@@ -254,6 +254,84 @@ START_TEST(test_strip_opts)
 }
 END_TEST
 
+/* TI-flow settings: validated, duplicates refused, kept through the state file and a rollback. */
+START_TEST(test_tiflow)
+{
+	struct svc_reg_tiflow_sel sel, any_port;
+	struct svc_reg r, r2, backup;
+	struct svc_err err;
+	json_object *j, *j0;
+	char b[80];
+
+	svc_reg_init(&r);
+	ck_assert(!svc_reg_tiflow_configured(&r));
+	ck_assert_int_eq(svc_reg_tiflow_enable(&r, "relative", &err), -1);
+	ck_assert_int_eq(err.code, SVC_API_INVALID);
+	ck_assert_int_eq(svc_reg_tiflow_enable(&r, "/sys/fs/cgroup/a/..", &err), -1);
+	ck_assert_int_eq(svc_reg_tiflow_enable(&r, "/sys/fs/cgroup/a", &err), 0);
+	ck_assert_int_eq(svc_reg_tiflow_enable(&r, "/sys/fs/cgroup/a", &err), -1);
+	ck_assert_int_eq(err.code, SVC_API_EXISTS);
+	ck_assert_int_eq(svc_reg_tiflow_enable(&r, "/sys/fs/cgroup/b", &err), 0);
+	ck_assert_int_eq(svc_reg_tiflow_set(&r, 65536, -1, -1, &err), -1);
+	ck_assert_int_eq(svc_reg_tiflow_set(&r, -1, 1, -1, &err), -1);
+	ck_assert_int_eq(svc_reg_tiflow_set(&r, 77, 200, SVC_TIFLOW_ROLES_RESPONDER, &err), 0);
+	ck_assert_int_eq(svc_reg_tiflow_set(&r, -1, -1, -1, &err), 0); /* unchanged */
+	ck_assert_uint_eq(r.tiflow.instance_id, 77);
+	ck_assert_uint_eq(r.tiflow.kind, 200);
+	ck_assert_int_eq(svc_tiflow_sel_parse("10.0.1.2:8080", &sel), 0);
+	ck_assert_str_eq(svc_tiflow_sel_format(&sel, b, sizeof(b)), "10.0.1.2:8080");
+	ck_assert_int_eq(svc_tiflow_sel_parse(":443", &any_port), 0);
+	ck_assert(any_port.any_addr);
+	ck_assert_int_eq(svc_tiflow_sel_parse("[2001:db8::1]:80", &sel), 0);
+	ck_assert_str_eq(svc_tiflow_sel_format(&sel, b, sizeof(b)), "[2001:db8::1]:80");
+	ck_assert_int_eq(svc_tiflow_sel_parse("::", &sel),
+			 -EINVAL); /* "any" written as an address */
+	ck_assert_int_eq(svc_tiflow_sel_parse("10.0.1.2:8080", &sel), 0);
+	ck_assert_int_eq(svc_reg_tiflow_select_add(&r, &sel, &err), 0);
+	ck_assert_int_eq(svc_reg_tiflow_select_add(&r, &sel, &err), -1);
+	ck_assert_int_eq(err.code, SVC_API_EXISTS);
+	ck_assert_int_eq(svc_reg_tiflow_select_add(&r, &any_port, &err), 0);
+	ck_assert(svc_reg_tiflow_configured(&r));
+
+	/* Through the state file. */
+	j0 = svc_reg_to_json(&r);
+	j = json_tokener_parse(json_object_to_json_string(j0));
+	ck_assert_int_eq(svc_reg_from_json(&r2, j, &err), 0);
+	ck_assert_uint_eq(r2.tiflow.n_cgroups, 2);
+	ck_assert_str_eq(r2.tiflow.cgroups[1], "/sys/fs/cgroup/b");
+	ck_assert_uint_eq(r2.tiflow.n_select, 2);
+	ck_assert_uint_eq(r2.tiflow.instance_id, 77);
+	ck_assert_uint_eq(r2.tiflow.roles, SVC_TIFLOW_ROLES_RESPONDER);
+	json_object_put(j);
+	svc_reg_free(&r2);
+
+	/* A rollback restores the previous settings. */
+	ck_assert_int_eq(svc_reg_dup(&backup, &r), 0);
+	ck_assert_int_eq(svc_reg_tiflow_disable(&r, "/sys/fs/cgroup/a", &err), 0);
+	ck_assert_int_eq(svc_reg_tiflow_disable(&r, "/sys/fs/cgroup/a", &err), -1);
+	ck_assert_int_eq(err.code, SVC_API_NOT_FOUND);
+	ck_assert_int_eq(svc_reg_tiflow_select_del(&r, &sel, &err), 0);
+	ck_assert_str_eq(r.tiflow.cgroups[0], "/sys/fs/cgroup/b");
+	svc_reg_swap(&r, &backup);
+	svc_reg_free(&backup);
+	j = svc_reg_to_json(&r);
+	ck_assert(json_object_equal(j, j0));
+	json_object_put(j);
+	json_object_put(j0);
+	svc_reg_free(&r);
+
+	/* A state file without "tiflow" (older agent) loads with TI-flow off. */
+	svc_reg_init(&r);
+	j = svc_reg_to_json(&r);
+	json_object_object_del(j, "tiflow");
+	ck_assert_int_eq(svc_reg_from_json(&r2, j, &err), 0);
+	ck_assert(!svc_reg_tiflow_configured(&r2));
+	json_object_put(j);
+	svc_reg_free(&r2);
+	svc_reg_free(&r);
+}
+END_TEST
+
 /* Corrupted or inconsistent state JSON is refused with a reason. */
 static const struct {
 	const char *find, *replace, *msg;
@@ -268,6 +346,10 @@ static const struct {
 	{ "\"prog\":\"router\"", "\"prog\":\"bridge\"", "unknown program" },
 	{ "\"ipv4\":\"10.0.0.1\"", "\"ipv4\":\"2001:db8::1\"", "wrong family" },
 	{ "\"next_ids\"", "\"next_idz\"", "next_ids" },
+	{ "\"roles\":\"both\"", "\"roles\":\"all\"", "roles" },
+	{ "\"kind\":0", "\"kind\":1", "invalid kind 1" },
+	{ "\"cgroups\":[]", "\"cgroups\":[\"rel\"]", "invalid cgroup 'rel'" },
+	{ "\"select\":[]", "\"select\":[\":0\"]", "tiflow.select[]: invalid selection" },
 };
 
 START_TEST(test_json_bad)
@@ -361,6 +443,7 @@ int main(void)
 
 	tcase_add_test(tc, test_ids);
 	tcase_add_test(tc, test_strip_opts);
+	tcase_add_test(tc, test_tiflow);
 	tcase_add_test(tc, test_id_reuse_late);
 	tcase_add_test(tc, test_errors_change_nothing);
 	tcase_add_test(tc, test_json_round_trip);
