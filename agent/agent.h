@@ -90,6 +90,7 @@ struct agent_delay;
 struct MHD_Daemon;
 struct svc_listen_watch;
 struct svc_tiflow;
+struct svc_direct;
 
 /* Register on bind: listeners tracked and registrations made at the router agent. */
 #define SVC_AGENT_MAX_LISTENERS 1024
@@ -146,6 +147,8 @@ struct agent {
 
 	/* TI-flow sockops program (tiflow.c); NULL until TI-flow is configured. */
 	struct svc_tiflow *tiflow;
+	/* Direct-path tc programs (directpath.c); NULL until the direct path is configured. */
+	struct svc_direct *direct;
 
 	/* API counters by error class (SVC_API_OK = success). */
 	uint64_t api_requests[SVC_API_CODE_MAX];
@@ -261,6 +264,26 @@ int agent_op_tiflow_select_add(struct agent *a, json_object *args, json_object *
 int agent_op_tiflow_select_del(struct agent *a, json_object *args, json_object *res,
 			       struct svc_err *err);
 int agent_op_tiflow_show(struct agent *a, json_object *args, json_object *res, struct svc_err *err);
+
+/* directpath.c: the direct path's interfaces, instance id, service addresses and instance map. */
+/* agent_direct_sync - apply a->reg.direct to the kernel (loads the programs once configured). */
+int agent_direct_sync(struct agent *a, char *why, size_t whylen);
+/* agent_direct_restore - start-up: apply the recorded direct-path settings, log what failed. */
+void agent_direct_restore(struct agent *a);
+void agent_direct_stop(struct agent *a);
+int agent_op_direct_client(struct agent *a, json_object *args, json_object *res,
+			   struct svc_err *err);
+int agent_op_direct_instance(struct agent *a, json_object *args, json_object *res,
+			     struct svc_err *err);
+int agent_op_direct_off(struct agent *a, json_object *args, json_object *res, struct svc_err *err);
+int agent_op_direct_vip_add(struct agent *a, json_object *args, json_object *res,
+			    struct svc_err *err);
+int agent_op_direct_vip_del(struct agent *a, json_object *args, json_object *res,
+			    struct svc_err *err);
+int agent_op_direct_map(struct agent *a, json_object *args, json_object *res, struct svc_err *err);
+int agent_op_direct_unmap(struct agent *a, json_object *args, json_object *res,
+			  struct svc_err *err);
+int agent_op_direct_show(struct agent *a, json_object *args, json_object *res, struct svc_err *err);
 
 /* main.c */
 double agent_now_s(void); /* CLOCK_MONOTONIC seconds */

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "agent.h"
+#include "direct.h"
 #include "tiflow.h"
 #include "log.h"
 
@@ -175,6 +176,12 @@ static int uninstall(struct agent *a)
 	if (!ifs)
 		pr_warn("uninstall: list interfaces: %s", strerror(errno));
 	for (struct if_nameindex *p = ifs; p && p->if_index; p++) {
+		/* The direct path's tc programs too (-ENOENT: none there). */
+		err = svc_direct_detach(p->if_name);
+		if (!err)
+			pr_info("uninstall: direct path detached from %s", p->if_name);
+		else if (err != -ENOENT)
+			ret = ret ?: err;
 		if (svc_dp_attached(p->if_name, NULL, NULL) != 1)
 			continue;
 		err = svc_dp_detach(NULL, p->if_name);
@@ -191,6 +198,12 @@ static int uninstall(struct agent *a)
 	err = svc_tiflow_unpin(a->cfg.pin_dir);
 	if (err && err != -ENOENT) {
 		pr_warn("uninstall: remove TI-flow pins under %s: %s", a->cfg.pin_dir,
+			strerror(-err));
+		ret = ret ?: err;
+	}
+	err = svc_direct_unpin(a->cfg.pin_dir);
+	if (err && err != -ENOENT) {
+		pr_warn("uninstall: remove direct-path pins under %s: %s", a->cfg.pin_dir,
 			strerror(-err));
 		ret = ret ?: err;
 	}
@@ -308,6 +321,7 @@ static int start(struct agent *a)
 	}
 	agent_attachments_restore(a);
 	agent_tiflow_restore(a);
+	agent_direct_restore(a);
 	if (dirty || access(a->state_path, F_OK)) {
 		err = agent_state_save(a, why, sizeof(why));
 		if (err)
@@ -382,6 +396,7 @@ out:
 	agent_metrics_stop(a);
 	agent_server_close(a);
 	agent_tiflow_stop(a);
+	agent_direct_stop(a);
 	svc_dp_close(a->dp);
 	agent_set_cache_free(a);
 	svc_reg_free(&a->reg);

@@ -64,6 +64,15 @@ static const struct svc_ctl_arg a_cgroup[] = { ARG("CGROUP", "cgroup", SVC_CTL_C
 static const struct svc_ctl_arg a_select[] = { ARG("ADDR:PORT", "select", SVC_CTL_SELECT, 0),
 					       ARGS_END };
 
+static const struct svc_ctl_arg a_direct_map[] = { ARG("ID", "id", SVC_CTL_INSTID, 0),
+						   ARG("ADDR", "addr", SVC_CTL_ADDR, 0), ARGS_END };
+static const struct svc_ctl_arg a_direct_id[] = { ARG("ID", "id", SVC_CTL_INSTID, 0), ARGS_END };
+static const struct svc_ctl_opt o_direct_instance[] = {
+	OPT("instance-id", 'I', "N", "instance_id", SVC_CTL_INSTID,
+	    "1..65535: this host's next-hop id on the service routers, stamped into SYN-ACKs"),
+	OPTS_END
+};
+
 /* TI-flow settings: host-wide (one configuration for every enabled cgroup). */
 static const struct svc_ctl_opt o_tiflow[] = {
 	OPT("instance-id", 'I', "N", "instance_id", SVC_CTL_INSTID,
@@ -325,6 +334,27 @@ static const struct svc_ctl_view v_tiflow[] = {
 	VIEW("selected destinations/services", "select", c_tiflow_sel),
 	VIEW("negotiation counters", "counters", c_tiflow_ctr), VIEWS_END
 };
+static const struct svc_ctl_col c_direct[] = { COL("loaded", "loaded"),
+					       COL("instance_id", "instance id"), COLS_END };
+static const struct svc_ctl_col c_direct_if[] = {
+	COL("iface", "IFACE"),		 COL("role", "ROLE"),
+	COL("attached", "ATTACHED"),	 COL("ingress_id", "INGRESS PROG"),
+	COL("egress_id", "EGRESS PROG"), COLS_END
+};
+static const struct svc_ctl_col c_direct_vip[] = { COL("addr", "SERVICE ADDRESS"), COLS_END };
+static const struct svc_ctl_col c_direct_map[] = { COL("id", "INSTANCE"), COL("addr", "HOST"),
+						   COLS_END };
+static const struct svc_ctl_col c_direct_ctr[] = { COL("reason", "REASON"),
+						   COL("packets", "PACKETS"), COL("bytes", "BYTES"),
+						   COL("meaning", "MEANING"), COLS_END };
+static const struct svc_ctl_view v_direct[] = {
+	VIEW("direct path", "direct", c_direct),
+	VIEW("interfaces", "ifaces", c_direct_if),
+	VIEW("service addresses (instance host: SYN-ACKs stamped)", "vips", c_direct_vip),
+	VIEW("instance hosts (client host)", "map", c_direct_map),
+	VIEW("counters", "counters", c_direct_ctr),
+	VIEWS_END
+};
 static const struct svc_ctl_view v_status[] = { VIEW("agent", "agent", c_agent),
 						VIEW("attachments", "attachments", c_attachments),
 						VIEW("maps", "maps", c_maps), VIEWS_END };
@@ -460,6 +490,34 @@ static int check_tiflow_set(json_object *args, char *err, size_t errlen)
 	return 0;
 }
 
+/* direct instance: --instance-id is required and names an instance (not 0). */
+static int check_direct_instance(json_object *args, char *err, size_t errlen)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(args, "instance_id", &v)) {
+		snprintf(err, errlen, "missing --instance-id N (this host's next-hop id)");
+		return -1;
+	}
+	if (json_object_get_int64(v) == 0) {
+		snprintf(err, errlen, "invalid --instance-id '0': expected 1..65535");
+		return -1;
+	}
+	return 0;
+}
+
+/* direct map/unmap: ID 0 never names an instance. */
+static int check_direct_id(json_object *args, char *err, size_t errlen)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(args, "id", &v) && json_object_get_int64(v) == 0) {
+		snprintf(err, errlen, "invalid ID '0': expected 1..65535");
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- the command table ---- */
 
 const struct svc_ctl_cmd svc_ctl_commands[] = {
@@ -556,6 +614,29 @@ const struct svc_ctl_cmd svc_ctl_commands[] = {
 	{ "tiflow", "show", "tiflow.show", "",
 	  "TI-flow settings, enabled cgroups, selection and negotiation counters", NULL, NULL, NULL,
 	  v_tiflow, "servicectl tiflow show" },
+	{ "direct", "client", "direct.client", "IFACE",
+	  "client host: send a connection's later packets straight to the instance its SYN-ACK "
+	  "named (programs on IFACE, toward the routers)",
+	  a_iface, NULL, NULL, v_direct, "servicectl direct client eth0" },
+	{ "direct", "instance", "direct.instance", "IFACE --instance-id N",
+	  "instance host: stamp the flowID naming this host (N) into SYN-ACKs leaving IFACE",
+	  a_iface, o_direct_instance, check_direct_instance, v_direct,
+	  "servicectl direct instance eth0 --instance-id 3" },
+	{ "direct", "off", "direct.off", "IFACE", "remove the direct-path programs from IFACE",
+	  a_iface, NULL, NULL, v_direct, "servicectl direct off eth0" },
+	{ "direct", "vip add", "direct.vip.add", "ADDR",
+	  "instance host: a service address whose SYN-ACKs get the flowID", a_addr, NULL, NULL,
+	  v_direct, "servicectl direct vip add 198.19.0.10" },
+	{ "direct", "vip del", "direct.vip.del", "ADDR", "instance host: remove a service address",
+	  a_addr, NULL, NULL, v_direct, "servicectl direct vip del 198.19.0.10" },
+	{ "direct", "map", "direct.map", "ID ADDR",
+	  "client host: instance ID (a router next-hop id) is served by the host at ADDR",
+	  a_direct_map, NULL, check_direct_id, v_direct, "servicectl direct map 3 10.0.1.2" },
+	{ "direct", "unmap", "direct.unmap", "ID", "client host: forget instance ID's host",
+	  a_direct_id, NULL, check_direct_id, v_direct, "servicectl direct unmap 3" },
+	{ "direct", "show", "direct.show", "",
+	  "direct-path interfaces, instance id, service addresses, instance hosts, counters", NULL,
+	  NULL, NULL, v_direct, "servicectl direct show" },
 	{ "flows", NULL, "flows.list", "[--count] [--limit N]", "dump or count the flow table",
 	  NULL, o_flows, NULL, v_flows, "servicectl flows --count" },
 	{ "flows", "clear", "flows.clear", "", "empty the flow table", NULL, NULL, NULL,

@@ -1227,6 +1227,147 @@ const char *svc_tiflow_sel_format(const struct svc_reg_tiflow_sel *sel, char *bu
 	return buf;
 }
 
+/* ---- direct path ---- */
+
+const char *const svc_direct_role_names[] = { "client", "instance", NULL };
+
+struct svc_reg_direct_iface *svc_reg_direct_iface_find(const struct svc_reg *r, const char *iface)
+{
+	for (size_t i = 0; i < r->direct.n_ifaces; i++)
+		if (!strcmp(r->direct.ifaces[i].iface, iface))
+			return (struct svc_reg_direct_iface *)&r->direct.ifaces[i];
+	return NULL;
+}
+
+int svc_reg_direct_iface_set(struct svc_reg *r, const char *iface, int role, long instance_id,
+			     struct svc_err *err)
+{
+	struct svc_reg_direct *d = &r->direct;
+	struct svc_reg_direct_iface *f;
+
+	if (!svc_iface_valid(iface))
+		return svc_err_set(err, SVC_API_INVALID, "invalid interface name '%.32s'", iface);
+	if (role < 0 || role > SVC_DIRECT_ROLE_INSTANCE)
+		return svc_err_set(err, SVC_API_INVALID, "invalid direct role %d", role);
+	if (instance_id > 0xffff)
+		return svc_err_set(err, SVC_API_INVALID, "invalid instance_id %ld: 1..65535",
+				   instance_id);
+	f = svc_reg_direct_iface_find(r, iface);
+	if (!f) {
+		if (d->n_ifaces >= SVC_REG_DIRECT_MAX_IFACES)
+			return svc_err_set(err, SVC_API_INVALID,
+					   "too many direct-path interfaces (%d)",
+					   SVC_REG_DIRECT_MAX_IFACES);
+		f = &d->ifaces[d->n_ifaces++];
+		snprintf(f->iface, sizeof(f->iface), "%s", iface);
+	}
+	f->role = (__u8)role;
+	if (instance_id >= 0)
+		d->instance_id = (__u16)instance_id;
+	return 0;
+}
+
+int svc_reg_direct_iface_del(struct svc_reg *r, const char *iface, struct svc_err *err)
+{
+	struct svc_reg_direct *d = &r->direct;
+	struct svc_reg_direct_iface *f = svc_reg_direct_iface_find(r, iface);
+	size_t i;
+
+	if (!f)
+		return svc_err_set(err, SVC_API_NOT_FOUND, "no direct path on %.32s", iface);
+	i = (size_t)(f - d->ifaces);
+	memmove(&d->ifaces[i], &d->ifaces[i + 1], (d->n_ifaces - i - 1) * sizeof(d->ifaces[0]));
+	d->n_ifaces--;
+	return 0;
+}
+
+static ssize_t direct_vip_idx(const struct svc_reg *r, const struct svc_addr *a)
+{
+	for (size_t i = 0; i < r->direct.n_vips; i++)
+		if (addr_eq(&r->direct.vips[i], a))
+			return (ssize_t)i;
+	return -1;
+}
+
+int svc_reg_direct_vip_add(struct svc_reg *r, const struct svc_addr *a, struct svc_err *err)
+{
+	struct svc_reg_direct *d = &r->direct;
+	char b[SVC_ADDR_STRLEN];
+
+	if (direct_vip_idx(r, a) >= 0)
+		return svc_err_set(err, SVC_API_EXISTS,
+				   "%s is a direct-path service address already",
+				   svc_addr_format(a, b, sizeof(b)));
+	if (d->n_vips >= SVC_REG_DIRECT_MAX_VIPS)
+		return svc_err_set(err, SVC_API_INVALID, "too many service addresses (%d)",
+				   SVC_REG_DIRECT_MAX_VIPS);
+	d->vips[d->n_vips++] = *a;
+	return 0;
+}
+
+int svc_reg_direct_vip_del(struct svc_reg *r, const struct svc_addr *a, struct svc_err *err)
+{
+	struct svc_reg_direct *d = &r->direct;
+	ssize_t i = direct_vip_idx(r, a);
+	char b[SVC_ADDR_STRLEN];
+
+	if (i < 0)
+		return svc_err_set(err, SVC_API_NOT_FOUND,
+				   "%s is not a direct-path service address",
+				   svc_addr_format(a, b, sizeof(b)));
+	memmove(&d->vips[i], &d->vips[i + 1], (d->n_vips - (size_t)i - 1) * sizeof(d->vips[0]));
+	d->n_vips--;
+	return 0;
+}
+
+static ssize_t direct_map_idx(const struct svc_reg *r, long id)
+{
+	for (size_t i = 0; i < r->direct.n_map; i++)
+		if (r->direct.map[i].id == id)
+			return (ssize_t)i;
+	return -1;
+}
+
+int svc_reg_direct_map_set(struct svc_reg *r, long id, const struct svc_addr *addr,
+			   struct svc_err *err)
+{
+	struct svc_reg_direct *d = &r->direct;
+	ssize_t i;
+
+	if (id < 1 || id > 0xffff)
+		return svc_err_set(err, SVC_API_INVALID, "invalid instance id %ld: 1..65535", id);
+	i = direct_map_idx(r, id);
+	if (i < 0) {
+		if (d->n_map >= SVC_REG_DIRECT_MAX_MAP)
+			return svc_err_set(err, SVC_API_INVALID, "too many instance hosts (%d)",
+					   SVC_REG_DIRECT_MAX_MAP);
+		i = (ssize_t)d->n_map++;
+	}
+	d->map[i].id = (__u16)id;
+	d->map[i].addr = *addr;
+	return 0;
+}
+
+int svc_reg_direct_map_del(struct svc_reg *r, long id, struct svc_err *err)
+{
+	struct svc_reg_direct *d = &r->direct;
+	ssize_t i = direct_map_idx(r, id);
+
+	if (i < 0)
+		return svc_err_set(err, SVC_API_NOT_FOUND, "no instance host mapped for id %ld",
+				   id);
+	memmove(&d->map[i], &d->map[i + 1], (d->n_map - (size_t)i - 1) * sizeof(d->map[0]));
+	d->n_map--;
+	return 0;
+}
+
+bool svc_reg_direct_configured(const struct svc_reg *r)
+{
+	const struct svc_reg_direct *d = &r->direct;
+
+	return d->n_ifaces || d->n_vips || d->n_map || d->instance_id;
+}
+
 /* ---- JSON ---- */
 
 static int add_str(json_object *o, const char *key, const char *s)
@@ -1406,6 +1547,50 @@ fail:
 	return NULL;
 }
 
+/* The direct path: {ifaces[] {iface, role}, instance_id, vips[], map[] {id, addr}}. */
+static json_object *direct_to_json(const struct svc_reg_direct *d)
+{
+	json_object *o = json_object_new_object(), *a = NULL, *e;
+	char b[SVC_ADDR_STRLEN];
+
+	if (!o || add_int(o, "instance_id", d->instance_id))
+		goto fail;
+	a = json_object_new_array();
+	for (size_t i = 0; a && i < d->n_ifaces; i++) {
+		e = json_object_new_object();
+		if (!e || add_str(e, "iface", d->ifaces[i].iface) ||
+		    add_str(e, "role", svc_direct_role_names[d->ifaces[i].role]) || arr_add(a, e)) {
+			json_object_put(e);
+			goto fail;
+		}
+	}
+	if (!a || json_object_object_add(o, "ifaces", a))
+		goto fail;
+	a = json_object_new_array();
+	for (size_t i = 0; a && i < d->n_vips; i++)
+		if (arr_add(a, json_object_new_string(svc_addr_format(&d->vips[i], b, sizeof(b)))))
+			goto fail;
+	if (!a || json_object_object_add(o, "vips", a))
+		goto fail;
+	a = json_object_new_array();
+	for (size_t i = 0; a && i < d->n_map; i++) {
+		e = json_object_new_object();
+		if (!e || add_int(e, "id", d->map[i].id) ||
+		    add_str(e, "addr", svc_addr_format(&d->map[i].addr, b, sizeof(b))) ||
+		    arr_add(a, e)) {
+			json_object_put(e);
+			goto fail;
+		}
+	}
+	if (!a || json_object_object_add(o, "map", a))
+		goto fail;
+	return o;
+fail:
+	json_object_put(a);
+	json_object_put(o);
+	return NULL;
+}
+
 json_object *svc_reg_to_json(const struct svc_reg *r)
 {
 	json_object *o = json_object_new_object(), *a, *e, *src;
@@ -1486,6 +1671,11 @@ json_object *svc_reg_to_json(const struct svc_reg *r)
 
 	e = tiflow_to_json(&r->tiflow);
 	if (!e || json_object_object_add(o, "tiflow", e)) {
+		json_object_put(e);
+		goto fail;
+	}
+	e = direct_to_json(&r->direct);
+	if (!e || json_object_object_add(o, "direct", e)) {
 		json_object_put(e);
 		goto fail;
 	}
@@ -1898,6 +2088,64 @@ static int load_tiflow(struct svc_reg *r, json_object *root, struct svc_err *err
 	return svc_reg_tiflow_set(r, inst, (int)kind, ro, err);
 }
 
+/* The "direct" object of the state file, every field checked. */
+static int load_direct(struct svc_reg *r, json_object *root, struct svc_err *err)
+{
+	json_object *d = jget(root, "direct", json_type_object, "state", err), *a, *v, *e;
+	struct svc_addr addr;
+	const char *s, *role;
+	long inst;
+
+	if (!d || !(v = jget(d, "instance_id", json_type_int, "direct", err)))
+		return -1;
+	inst = (long)json_object_get_int64(v);
+	if (inst < 0 || inst > 0xffff)
+		return svc_err_set(err, SVC_API_INVALID, "direct.instance_id %ld out of range",
+				   inst);
+	r->direct.instance_id = (__u16)inst;
+	a = jget(d, "ifaces", json_type_array, "direct", err);
+	if (!a)
+		return -1;
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		int ro = -1;
+
+		e = json_object_array_get_idx(a, i);
+		if (jstr(e, "iface", "direct.ifaces[]", &s, err) ||
+		    jstr(e, "role", "direct.ifaces[]", &role, err))
+			return -1;
+		for (int k = 0; svc_direct_role_names[k]; k++)
+			if (!strcmp(role, svc_direct_role_names[k]))
+				ro = k;
+		if (svc_reg_direct_iface_set(r, s, ro, -1, err))
+			return -1;
+	}
+	a = jget(d, "vips", json_type_array, "direct", err);
+	if (!a)
+		return -1;
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		e = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(e, json_type_string))
+			return svc_err_set(err, SVC_API_INVALID, "direct.vips[]: not a string");
+		PARSE_OR_FAIL(svc_addr_parse, json_object_get_string(e), &addr, "address",
+			      "direct.vips[]");
+		if (svc_reg_direct_vip_add(r, &addr, err))
+			return -1;
+	}
+	a = jget(d, "map", json_type_array, "direct", err);
+	if (!a)
+		return -1;
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		e = json_object_array_get_idx(a, i);
+		v = jget(e, "id", json_type_int, "direct.map[]", err);
+		if (!v || jstr(e, "addr", "direct.map[]", &s, err))
+			return -1;
+		PARSE_OR_FAIL(svc_addr_parse, s, &addr, "address", "direct.map[]");
+		if (svc_reg_direct_map_set(r, (long)json_object_get_int64(v), &addr, err))
+			return -1;
+	}
+	return 0;
+}
+
 static int load_misc(struct svc_reg *r, json_object *root, struct svc_err *err)
 {
 	json_object *a, *src, *ids;
@@ -1957,6 +2205,8 @@ static int load_misc(struct svc_reg *r, json_object *root, struct svc_err *err)
 	}
 	/* Optional: state files written before TI-flow was managed have none. */
 	if (json_object_object_get_ex(root, "tiflow", NULL) && load_tiflow(r, root, err))
+		return -1;
+	if (json_object_object_get_ex(root, "direct", NULL) && load_direct(r, root, err))
 		return -1;
 	ids = jget(root, "next_ids", json_type_object, "state", err);
 	if (!ids || jid(ids, "nexthop", "next_ids", SVC_MAX_NEXTHOPS, false, &r->next_nh, err) ||

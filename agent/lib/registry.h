@@ -159,6 +159,34 @@ struct svc_reg_tiflow {
 	size_t n_select;
 };
 
+/* Direct path (agent/lib/direct.h): interfaces with the direct tc programs, and their maps. */
+#define SVC_REG_DIRECT_MAX_IFACES 16
+#define SVC_REG_DIRECT_MAX_VIPS 64
+#define SVC_REG_DIRECT_MAX_MAP 256
+/* What an interface with the direct programs is for (shown, checked; the programs are the same). */
+enum svc_direct_role {
+	SVC_DIRECT_ROLE_CLIENT = 0,   /* client host: learn SYN-ACKs, send later packets direct */
+	SVC_DIRECT_ROLE_INSTANCE = 1, /* instance host: stamp the flowID into SYN-ACKs */
+};
+struct svc_reg_direct_iface {
+	char iface[IF_NAMESIZE];
+	__u8 role; /* enum svc_direct_role */
+};
+/* Client hosts: instance @id is served by the host at @addr. */
+struct svc_reg_direct_map {
+	__u16 id; /* 1..65535 */
+	struct svc_addr addr;
+};
+struct svc_reg_direct {
+	struct svc_reg_direct_iface ifaces[SVC_REG_DIRECT_MAX_IFACES];
+	size_t n_ifaces;
+	__u16 instance_id; /* instance hosts: stamped into SYN-ACKs; 0 = none */
+	struct svc_addr vips[SVC_REG_DIRECT_MAX_VIPS]; /* instance hosts: service addresses */
+	size_t n_vips;
+	struct svc_reg_direct_map map[SVC_REG_DIRECT_MAX_MAP];
+	size_t n_map;
+};
+
 struct svc_reg {
 	struct svc_reg_service *services;
 	size_t n_services, cap_services;
@@ -179,6 +207,7 @@ struct svc_reg {
 	struct svc_addr src4, src6;
 	bool has_src4, has_src6;
 	struct svc_reg_tiflow tiflow; /* fixed size: copied by value with the registry */
+	struct svc_reg_direct direct; /* fixed size, likewise */
 	/* Id allocation: next candidate and bitmaps of ids in use. */
 	__u32 next_nh, next_set, next_rule;
 	__u64 nh_used[SVC_MAX_NEXTHOPS / 64];
@@ -322,6 +351,25 @@ extern const char *const svc_tiflow_roles_names[];
 int svc_tiflow_sel_parse(const char *s, struct svc_reg_tiflow_sel *out);
 /* svc_tiflow_sel_format - the canonical text of @sel (the form svc_tiflow_sel_parse reads). */
 const char *svc_tiflow_sel_format(const struct svc_reg_tiflow_sel *sel, char *buf, size_t len);
+
+/*
+ * Direct path. svc_reg_direct_iface_set - record @iface with @role (a recorded
+ * interface changes role); @instance_id >= 0 sets the host's instance id.
+ */
+int svc_reg_direct_iface_set(struct svc_reg *r, const char *iface, int role, long instance_id,
+			     struct svc_err *err);
+int svc_reg_direct_iface_del(struct svc_reg *r, const char *iface, struct svc_err *err);
+struct svc_reg_direct_iface *svc_reg_direct_iface_find(const struct svc_reg *r, const char *iface);
+int svc_reg_direct_vip_add(struct svc_reg *r, const struct svc_addr *a, struct svc_err *err);
+int svc_reg_direct_vip_del(struct svc_reg *r, const struct svc_addr *a, struct svc_err *err);
+/* svc_reg_direct_map_set - instance @id (1..65535) at @addr; replaces the id's address. */
+int svc_reg_direct_map_set(struct svc_reg *r, long id, const struct svc_addr *addr,
+			   struct svc_err *err);
+int svc_reg_direct_map_del(struct svc_reg *r, long id, struct svc_err *err);
+/* svc_reg_direct_configured - anything direct-path recorded. */
+bool svc_reg_direct_configured(const struct svc_reg *r);
+/* svc_direct_role_names - "client", "instance", NULL. */
+extern const char *const svc_direct_role_names[];
 
 /* svc_iface_valid - a Linux interface name: 1..15 bytes, no '/', ':' or whitespace. */
 bool svc_iface_valid(const char *name);

@@ -129,6 +129,19 @@ static const struct {
 	{ "tiflow select del 2001:db8::1",
 	  "{\"v\":1,\"op\":\"tiflow.select.del\",\"args\":{\"select\":\"2001:db8::1\"}}" },
 	{ "tiflow show", "{\"v\":1,\"op\":\"tiflow.show\",\"args\":{}}" },
+	{ "direct client eth0",
+	  "{\"v\":1,\"op\":\"direct.client\",\"args\":{\"iface\":\"eth0\"}}" },
+	{ "direct instance eth0 --instance-id 3",
+	  "{\"v\":1,\"op\":\"direct.instance\",\"args\":{\"iface\":\"eth0\",\"instance_id\":3}}" },
+	{ "direct off eth0", "{\"v\":1,\"op\":\"direct.off\",\"args\":{\"iface\":\"eth0\"}}" },
+	{ "direct vip add 198.19.0.10",
+	  "{\"v\":1,\"op\":\"direct.vip.add\",\"args\":{\"addr\":\"198.19.0.10\"}}" },
+	{ "direct vip del 2001:DB8:19::10",
+	  "{\"v\":1,\"op\":\"direct.vip.del\",\"args\":{\"addr\":\"2001:db8:19::10\"}}" },
+	{ "direct map 65535 10.0.1.2",
+	  "{\"v\":1,\"op\":\"direct.map\",\"args\":{\"id\":65535,\"addr\":\"10.0.1.2\"}}" },
+	{ "direct unmap 3", "{\"v\":1,\"op\":\"direct.unmap\",\"args\":{\"id\":3}}" },
+	{ "direct show", "{\"v\":1,\"op\":\"direct.show\",\"args\":{}}" },
 };
 
 START_TEST(test_good)
@@ -244,6 +257,20 @@ static const struct {
 	{ "tiflow select add [10.0.0.1]:80", "invalid ADDR:PORT '[10.0.0.1]:80'" },
 	{ "tiflow select add 2001:db8::1:80x", "invalid ADDR:PORT" },
 	{ "tiflow show all", "tiflow show: unexpected argument 'all'" },
+	{ "direct", "direct: missing subcommand" },
+	{ "direct client", "direct client: missing IFACE" },
+	{ "direct client a/b", "invalid IFACE 'a/b'" },
+	{ "direct instance eth0", "direct instance: missing --instance-id" },
+	{ "direct instance eth0 --instance-id 0", "invalid --instance-id '0'" },
+	{ "direct instance eth0 --instance-id 65536", "invalid --instance-id '65536'" },
+	{ "direct map 3", "direct map: missing ADDR" },
+	{ "direct map 0 10.0.0.1", "invalid ID '0'" },
+	{ "direct map x 10.0.0.1", "invalid ID 'x'" },
+	{ "direct map 3 10.0.0.300", "invalid ADDR '10.0.0.300'" },
+	{ "direct unmap 0", "invalid ID '0'" },
+	{ "direct vip add", "direct vip add: missing ADDR" },
+	{ "direct vip", "direct vip: missing or unknown subcommand" },
+	{ "direct off", "direct off: missing IFACE" },
 };
 
 START_TEST(test_bad)

@@ -332,6 +332,57 @@ START_TEST(test_tiflow)
 }
 END_TEST
 
+/* Direct-path settings: validated, kept through the state file. */
+START_TEST(test_direct)
+{
+	struct svc_addr vip = addr_of("198.19.0.10"), h1 = addr_of("10.0.1.2"),
+			h2 = addr_of("2001:db8:18:2::2");
+	struct svc_reg r, r2;
+	struct svc_err err;
+	json_object *j, *j0;
+
+	svc_reg_init(&r);
+	ck_assert(!svc_reg_direct_configured(&r));
+	ck_assert_int_eq(svc_reg_direct_iface_set(&r, "a/b", SVC_DIRECT_ROLE_CLIENT, -1, &err), -1);
+	ck_assert_int_eq(svc_reg_direct_iface_set(&r, "eth0", SVC_DIRECT_ROLE_CLIENT, -1, &err), 0);
+	/* The same interface again changes its role. */
+	ck_assert_int_eq(svc_reg_direct_iface_set(&r, "eth0", SVC_DIRECT_ROLE_INSTANCE, 9, &err),
+			 0);
+	ck_assert_uint_eq(r.direct.n_ifaces, 1);
+	ck_assert_uint_eq(r.direct.ifaces[0].role, SVC_DIRECT_ROLE_INSTANCE);
+	ck_assert_uint_eq(r.direct.instance_id, 9);
+	ck_assert_int_eq(svc_reg_direct_vip_add(&r, &vip, &err), 0);
+	ck_assert_int_eq(svc_reg_direct_vip_add(&r, &vip, &err), -1);
+	ck_assert_int_eq(err.code, SVC_API_EXISTS);
+	ck_assert_int_eq(svc_reg_direct_map_set(&r, 0, &h1, &err), -1);
+	ck_assert_int_eq(svc_reg_direct_map_set(&r, 65536, &h1, &err), -1);
+	ck_assert_int_eq(svc_reg_direct_map_set(&r, 3, &h1, &err), 0);
+	ck_assert_int_eq(svc_reg_direct_map_set(&r, 3, &h2, &err), 0); /* replaces */
+	ck_assert_int_eq(svc_reg_direct_map_set(&r, 4, &h1, &err), 0);
+	ck_assert_uint_eq(r.direct.n_map, 2);
+	j0 = svc_reg_to_json(&r);
+	j = json_tokener_parse(json_object_to_json_string(j0));
+	ck_assert_int_eq(svc_reg_from_json(&r2, j, &err), 0);
+	ck_assert_str_eq(r2.direct.ifaces[0].iface, "eth0");
+	ck_assert_uint_eq(r2.direct.ifaces[0].role, SVC_DIRECT_ROLE_INSTANCE);
+	ck_assert_uint_eq(r2.direct.instance_id, 9);
+	ck_assert_uint_eq(r2.direct.n_vips, 1);
+	ck_assert_uint_eq(r2.direct.map[0].id, 3);
+	ck_assert(!memcmp(&r2.direct.map[0].addr, &h2, sizeof(h2)));
+	json_object_put(j);
+	json_object_put(j0);
+	svc_reg_free(&r2);
+	ck_assert_int_eq(svc_reg_direct_map_del(&r, 3, &err), 0);
+	ck_assert_int_eq(svc_reg_direct_map_del(&r, 3, &err), -1);
+	ck_assert_int_eq(err.code, SVC_API_NOT_FOUND);
+	ck_assert_int_eq(svc_reg_direct_iface_del(&r, "eth0", &err), 0);
+	ck_assert_int_eq(svc_reg_direct_iface_del(&r, "eth0", &err), -1);
+	ck_assert_int_eq(svc_reg_direct_vip_del(&r, &vip, &err), 0);
+	ck_assert_uint_eq(r.direct.n_map, 1);
+	svc_reg_free(&r);
+}
+END_TEST
+
 /* Corrupted or inconsistent state JSON is refused with a reason. */
 static const struct {
 	const char *find, *replace, *msg;
@@ -350,6 +401,9 @@ static const struct {
 	{ "\"kind\":0", "\"kind\":1", "invalid kind 1" },
 	{ "\"cgroups\":[]", "\"cgroups\":[\"rel\"]", "invalid cgroup 'rel'" },
 	{ "\"select\":[]", "\"select\":[\":0\"]", "tiflow.select[]: invalid selection" },
+	{ "\"ifaces\":[]", "\"ifaces\":[{\"iface\":\"eth0\",\"role\":\"router\"}]",
+	  "invalid direct role" },
+	{ "\"map\":[]", "\"map\":[{\"id\":0,\"addr\":\"10.0.0.1\"}]", "invalid instance id 0" },
 };
 
 START_TEST(test_json_bad)
@@ -444,6 +498,7 @@ int main(void)
 	tcase_add_test(tc, test_ids);
 	tcase_add_test(tc, test_strip_opts);
 	tcase_add_test(tc, test_tiflow);
+	tcase_add_test(tc, test_direct);
 	tcase_add_test(tc, test_id_reuse_late);
 	tcase_add_test(tc, test_errors_change_nothing);
 	tcase_add_test(tc, test_json_round_trip);
