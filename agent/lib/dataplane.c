@@ -11,10 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 #include <linux/if_link.h>
-#include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
@@ -24,6 +22,7 @@
 #include "dataplane.h"
 #include "log.h"
 #include "neigh.h"
+#include "pin.h"
 #include "direct.h"
 
 struct svc_dp {
@@ -42,137 +41,6 @@ static const char *const dp_prog_names[SVC_PROG_MAX] = {
 static const char *dp_strerror(int err)
 {
 	return strerror(err < 0 ? -err : err);
-}
-
-/* ---- pin directory ---- */
-
-/* Checks that @dir, or the closest ancestor that exists, is on bpffs. */
-static int dp_check_bpffs(const char *dir)
-{
-	char path[PATH_MAX];
-	struct statfs st;
-	char *slash;
-
-	snprintf(path, sizeof(path), "%s", dir);
-	for (;;) {
-		if (!statfs(path, &st))
-			break;
-		if (errno != ENOENT) {
-			pr_err("pin directory %s: statfs %s: %s", dir, path, strerror(errno));
-			return -errno;
-		}
-		slash = strrchr(path, '/');
-		if (!slash || slash == path)
-			snprintf(path, sizeof(path), "/");
-		else
-			*slash = '\0';
-	}
-	if ((unsigned long)st.f_type != BPF_FS_MAGIC) {
-		pr_err("pin directory %s: %s is not on bpffs (mount -t bpf bpf /sys/fs/bpf)", dir,
-		       path);
-		return -ENOTSUP;
-	}
-	return 0;
-}
-
-/* mkdir -p @dir (0700: the maps steer traffic). */
-static int dp_mkdir_p(const char *dir)
-{
-	char path[PATH_MAX];
-	char *p;
-
-	snprintf(path, sizeof(path), "%s", dir);
-	for (p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(path, 0700) && errno != EEXIST) {
-			pr_err("pin directory %s: mkdir %s: %s", dir, path, strerror(errno));
-			return -errno;
-		}
-		*p = c;
-		if (!c)
-			return 0;
-	}
-}
-
-static int dp_prepare_pin_dir(const char *dir)
-{
-	int err;
-
-	if (dir[0] != '/' || strlen(dir) >= PATH_MAX - BPF_OBJ_NAME_LEN - 2) {
-		pr_err("pin directory %s: must be an absolute path shorter than %d", dir,
-		       PATH_MAX - BPF_OBJ_NAME_LEN - 2);
-		return -EINVAL;
-	}
-	err = dp_check_bpffs(dir);
-	if (err)
-		return err;
-	return dp_mkdir_p(dir);
-}
-
-/*
- * Refuses a pinned map this object cannot reuse, naming it, before libbpf's
- * load would fail with a bare "parameter mismatch".
- */
-static int dp_check_pin(const struct bpf_map *map, const char *dir)
-{
-	const char *path = bpf_map__pin_path(map);
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	const char *what = NULL;
-	__u32 have = 0, want = 0;
-	int fd, err;
-
-	if (!path)
-		return 0;
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		if (fd == -ENOENT)
-			return 0;
-		pr_err("open pinned map %s: %s", path, dp_strerror(fd));
-		return fd;
-	}
-	err = bpf_obj_get_info_by_fd(fd, &info, &len);
-	close(fd);
-	if (err) {
-		pr_err("pinned map %s: get info: %s", path, dp_strerror(err));
-		return err;
-	}
-#define DP_CMP(field, getter)                            \
-	if (!what && info.field != (__u32)getter(map)) { \
-		what = #field;                           \
-		have = info.field;                       \
-		want = (__u32)getter(map);               \
-	}
-	DP_CMP(type, bpf_map__type);
-	DP_CMP(key_size, bpf_map__key_size);
-	DP_CMP(value_size, bpf_map__value_size);
-	DP_CMP(max_entries, bpf_map__max_entries);
-	DP_CMP(map_flags, bpf_map__map_flags);
-#undef DP_CMP
-	if (!what)
-		return 0;
-	pr_err("pinned map %s cannot be reused: its %s is %u, this svcplane needs %u; "
-	       "run `svcplaned --uninstall` or remove %s",
-	       path, what, have, want, dir);
-	return -EEXIST;
-}
-
-static int dp_check_pins(struct bpf_object *obj, const char *dir)
-{
-	struct bpf_map *map;
-	int err;
-
-	bpf_object__for_each_map(map, obj)
-	{
-		err = dp_check_pin(map, dir);
-		if (err)
-			return err;
-	}
-	return 0;
 }
 
 /* ---- open / close ---- */
@@ -207,7 +75,7 @@ static int dp_open_router(struct svc_dp *dp, const struct svc_dp_config *cfg,
 		}
 	}
 	dp->router->rodata->ch_seed = cfg->ch_seed;
-	err = dp_check_pins(dp->router->obj, dp->pin_dir);
+	err = svc_pin_check_obj(dp->router->obj, dp->pin_dir);
 	if (err)
 		return err;
 	/* load: reuse or create+pin the maps, verify and load the program */
@@ -229,7 +97,7 @@ static int dp_open_endpoint(struct svc_dp *dp, struct bpf_object_open_opts *opts
 		pr_err("open endpoint BPF object: %s", dp_strerror(err));
 		return err;
 	}
-	err = dp_check_pins(dp->endpoint->obj, dp->pin_dir);
+	err = svc_pin_check_obj(dp->endpoint->obj, dp->pin_dir);
 	if (err)
 		return err;
 	err = endpoint_bpf__load(dp->endpoint);
@@ -259,7 +127,7 @@ int svc_dp_open(const struct svc_dp_config *cfg, struct svc_dp **dpp, bool *adop
 		return -ENOMEM;
 	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s",
 		 cfg->pin_dir ? cfg->pin_dir : SVC_DEFAULT_PIN_DIR);
-	err = dp_prepare_pin_dir(dp->pin_dir);
+	err = svc_pin_dir_prepare(dp->pin_dir);
 	if (err)
 		goto cleanup;
 	snprintf(path, sizeof(path), "%s/bindings", dp->pin_dir);
@@ -466,19 +334,9 @@ static int dp_xdp_replace(struct dp_xdp_state *st, int ifindex, const char *ifna
 /*
  * libxdp first tries its dispatcher; on kernels that refuse freplace the
  * dispatcher fails to load (libbpf warns) and libxdp falls back to a single
- * program, as intended here. Those expected warnings are demoted to debug
+ * program, as intended here: those warnings are demoted (svc_libbpf_quiet)
  * while libxdp attaches; a real failure is reported by our own message.
  */
-static int dp_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	char msg[1024];
-
-	(void)level;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	pr_debug("%s", msg);
-	return 0;
-}
-
 /* First attach through libxdp (it falls back to a single program where it has no dispatcher). */
 static int dp_xdp_attach_new(int ifindex, const char *ifname, int prog_fd, const char *name,
 			     enum xdp_attach_mode mode)
@@ -501,7 +359,7 @@ static int dp_xdp_attach_new(int ifindex, const char *ifname, int prog_fd, const
 		pr_err("attach xdp %s to %s: %s", name, ifname, dp_strerror(err));
 		return err;
 	}
-	prev_print = libbpf_set_print(dp_libbpf_quiet);
+	prev_print = libbpf_set_print(svc_libbpf_quiet);
 	err = xdp_program__attach(xp, ifindex, mode, 0);
 	libbpf_set_print(prev_print);
 	xdp_program__close(xp);

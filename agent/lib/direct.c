@@ -9,9 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
-#include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "direct.skel.h"
@@ -19,6 +17,7 @@
 #include "dataplane.h"
 #include "direct.h"
 #include "log.h"
+#include "pin.h"
 
 struct svc_direct {
 	struct direct_bpf *skel;
@@ -31,81 +30,6 @@ static const char *d_strerror(int err)
 	return strerror(err < 0 ? -err : err);
 }
 
-/* ---- pin directory ---- */
-
-/* mkdir -p @dir (0700) and check it is on bpffs. */
-static int d_prepare_pin_dir(const char *dir)
-{
-	char path[PATH_MAX];
-	struct statfs st;
-	char *p;
-
-	if (dir[0] != '/' || strlen(dir) >= PATH_MAX - BPF_OBJ_NAME_LEN - 2) {
-		pr_err("pin directory %s: must be an absolute path shorter than %d", dir,
-		       PATH_MAX - BPF_OBJ_NAME_LEN - 2);
-		return -EINVAL;
-	}
-	snprintf(path, sizeof(path), "%s", dir);
-	for (p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(path, 0700) && errno != EEXIST) {
-			pr_err("pin directory %s: mkdir %s: %s", dir, path, strerror(errno));
-			return -errno;
-		}
-		*p = c;
-		if (!c)
-			break;
-	}
-	if (statfs(dir, &st)) {
-		pr_err("pin directory %s: statfs: %s", dir, strerror(errno));
-		return -errno;
-	}
-	if ((unsigned long)st.f_type != BPF_FS_MAGIC) {
-		pr_err("pin directory %s is not on bpffs (mount -t bpf bpf /sys/fs/bpf)", dir);
-		return -ENOTSUP;
-	}
-	return 0;
-}
-
-/* Refuses a pinned map this object cannot reuse, naming it, before libbpf's load does. */
-static int d_check_pin(const struct bpf_map *map)
-{
-	const char *path = bpf_map__pin_path(map);
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	int fd, err;
-
-	if (!path)
-		return 0;
-	fd = bpf_obj_get(path);
-	if (fd == -ENOENT)
-		return 0;
-	if (fd < 0) {
-		pr_err("open pinned map %s: %s", path, d_strerror(fd));
-		return fd;
-	}
-	err = bpf_obj_get_info_by_fd(fd, &info, &len);
-	close(fd);
-	if (err) {
-		pr_err("pinned map %s: get info: %s", path, d_strerror(err));
-		return err;
-	}
-	if (info.type == bpf_map__type(map) && info.key_size == bpf_map__key_size(map) &&
-	    info.value_size == bpf_map__value_size(map) &&
-	    info.max_entries == bpf_map__max_entries(map))
-		return 0;
-	pr_err("pinned map %s cannot be reused (type %u key %u value %u entries %u, this svcplane "
-	       "needs %u/%u/%u/%u): remove it (svc_direct_unpin)",
-	       path, info.type, info.key_size, info.value_size, info.max_entries,
-	       bpf_map__type(map), bpf_map__key_size(map), bpf_map__value_size(map),
-	       bpf_map__max_entries(map));
-	return -EEXIST;
-}
-
 /* ---- open / close ---- */
 
 int svc_direct_open(const struct svc_direct_config *cfg, struct svc_direct **dp)
@@ -113,7 +37,6 @@ int svc_direct_open(const struct svc_direct_config *cfg, struct svc_direct **dp)
 	static const struct svc_direct_config defaults;
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	struct svc_direct *d;
-	struct bpf_map *map;
 	int err;
 
 	if (!dp)
@@ -126,7 +49,7 @@ int svc_direct_open(const struct svc_direct_config *cfg, struct svc_direct **dp)
 		return -ENOMEM;
 	snprintf(d->pin_dir, sizeof(d->pin_dir), "%s",
 		 cfg->pin_dir ? cfg->pin_dir : SVC_DEFAULT_PIN_DIR);
-	err = d_prepare_pin_dir(d->pin_dir);
+	err = svc_pin_dir_prepare(d->pin_dir);
 	if (err)
 		goto cleanup;
 	d->ncpus = libbpf_num_possible_cpus();
@@ -148,12 +71,9 @@ int svc_direct_open(const struct svc_direct_config *cfg, struct svc_direct **dp)
 		d->skel->rodata->tiflow_kind = cfg->tiflow_kind;
 	if (cfg->flowid_exid)
 		d->skel->rodata->flowid_exid = cfg->flowid_exid;
-	bpf_object__for_each_map(map, d->skel->obj)
-	{
-		err = d_check_pin(map);
-		if (err)
-			goto cleanup;
-	}
+	err = svc_pin_check_obj(d->skel->obj, d->pin_dir);
+	if (err)
+		goto cleanup;
 	/* load: reuse or create+pin the maps, verify and load the programs */
 	err = direct_bpf__load(d->skel);
 	if (err) {
@@ -209,22 +129,12 @@ int svc_direct_unpin(const char *pin_dir)
 /*
  * The kernel explains an expected outcome through libbpf's warnings too
  * ("Exclusivity flag on" for an existing clsact, "Cannot find specified
- * filter chain" when nothing is attached): demoted to debug while such calls
- * run; a real failure is reported by our own message.
+ * filter chain" when nothing is attached): demoted (svc_libbpf_quiet) while
+ * such calls run; a real failure is reported by our own message.
  */
-static int d_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	char msg[1024];
-
-	(void)level;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	pr_debug("%s", msg);
-	return 0;
-}
-
 static int d_tc_hook_create(struct bpf_tc_hook *hook)
 {
-	libbpf_print_fn_t prev = libbpf_set_print(d_libbpf_quiet);
+	libbpf_print_fn_t prev = libbpf_set_print(svc_libbpf_quiet);
 	int err = bpf_tc_hook_create(hook);
 
 	libbpf_set_print(prev);
@@ -233,7 +143,7 @@ static int d_tc_hook_create(struct bpf_tc_hook *hook)
 
 static int d_tc_query(struct bpf_tc_hook *hook, struct bpf_tc_opts *opts)
 {
-	libbpf_print_fn_t prev = libbpf_set_print(d_libbpf_quiet);
+	libbpf_print_fn_t prev = libbpf_set_print(svc_libbpf_quiet);
 	int err = bpf_tc_query(hook, opts);
 
 	libbpf_set_print(prev);
@@ -242,7 +152,7 @@ static int d_tc_query(struct bpf_tc_hook *hook, struct bpf_tc_opts *opts)
 
 static int d_tc_detach(struct bpf_tc_hook *hook, struct bpf_tc_opts *opts)
 {
-	libbpf_print_fn_t prev = libbpf_set_print(d_libbpf_quiet);
+	libbpf_print_fn_t prev = libbpf_set_print(svc_libbpf_quiet);
 	int err = bpf_tc_detach(hook, opts);
 
 	libbpf_set_print(prev);

@@ -18,6 +18,7 @@
 #include "tiflow.skel.h"
 #include "tiflow.h"
 #include "log.h"
+#include "pin.h"
 
 struct svc_tiflow {
 	struct tiflow_bpf *skel;
@@ -53,58 +54,6 @@ static const char *tf_dir(const char *pin_dir)
 }
 
 /* ---- pin directory ---- */
-
-/* tf_check_bpffs - @dir, or its closest existing ancestor, must be on bpffs. */
-static int tf_check_bpffs(const char *dir)
-{
-	char path[PATH_MAX];
-	struct statfs st;
-	char *slash;
-
-	snprintf(path, sizeof(path), "%s", dir);
-	while (statfs(path, &st)) {
-		if (errno != ENOENT) {
-			pr_err("tiflow: pin directory %s: statfs %s: %s", dir, path,
-			       strerror(errno));
-			return -errno;
-		}
-		slash = strrchr(path, '/');
-		if (!slash || slash == path)
-			snprintf(path, sizeof(path), "/");
-		else
-			*slash = '\0';
-	}
-	if ((unsigned long)st.f_type != BPF_FS_MAGIC) {
-		pr_err("tiflow: pin directory %s: %s is not on bpffs (mount -t bpf bpf "
-		       "/sys/fs/bpf)",
-		       dir, path);
-		return -ENOTSUP;
-	}
-	return 0;
-}
-
-/* tf_mkdir_p - create @dir and its missing parents (0700: the maps steer connections). */
-static int tf_mkdir_p(const char *dir)
-{
-	char path[PATH_MAX];
-	char *p, c;
-
-	snprintf(path, sizeof(path), "%s", dir);
-	for (p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		c = *p;
-		*p = '\0';
-		if (mkdir(path, 0700) && errno != EEXIST) {
-			pr_err("tiflow: pin directory %s: mkdir %s: %s", dir, path,
-			       strerror(errno));
-			return -errno;
-		}
-		*p = c;
-		if (!c)
-			return 0;
-	}
-}
 
 static int tf_pin_path(char *buf, size_t len, const char *dir, const char *name)
 {
@@ -189,9 +138,7 @@ int svc_tiflow_open(const char *pin_dir, struct svc_tiflow **tp)
 		pr_err("tiflow: count possible CPUs: %s", tf_strerror(err));
 		goto fail;
 	}
-	err = tf_check_bpffs(dir);
-	if (!err)
-		err = tf_mkdir_p(dir);
+	err = svc_pin_dir_prepare(dir);
 	if (err)
 		goto fail;
 	/* Open: maps marked LIBBPF_PIN_BY_NAME are pinned / adopted under pin_root_path. */
