@@ -92,16 +92,15 @@ struct {
 	.values = { [SVC_TAIL_STRIP] = (void *)&svc_router_strip_xdp },
 };
 
-/* svc_xmit - encapsulate toward next hop @nh_id and count it. */
-static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id, __u32 hash,
+/* svc_xmit - encapsulate toward next hop @nh_id (@nh: its entry, looked up by the caller). */
+static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id,
+				    const struct svc_nexthop *nh, __u32 hash,
 				    enum svc_reason ok_reason)
 {
 	struct svc_router_cfg *cfg;
-	struct svc_nexthop *nh;
 	__u32 zero = 0;
 	int act;
 
-	nh = bpf_map_lookup_elem(&nexthops, &nh_id);
 	cfg = bpf_map_lookup_elem(&router_cfg, &zero);
 	if (!nh || !cfg)
 		return svc_verdict(p, SVC_R_DROP_NO_NEXTHOP, XDP_DROP);
@@ -142,7 +141,7 @@ __noinline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id, _
 		/* No stage loaded: the packet goes on with its options. */
 		svc_count(&router_stats, SVC_R_EV_OPT_NOT_STRIPPED, p->len);
 	}
-	return svc_xmit(ctx, p, nh_id, hash, ok_reason);
+	return svc_xmit(ctx, p, nh_id, nh, hash, ok_reason);
 }
 
 /* svc_resolve - a packet with no usable flow entry: service table, then its rule. */
@@ -269,11 +268,10 @@ SEC("xdp")
 int svc_router_strip_xdp(struct xdp_md *ctx)
 {
 	struct svc_fwd_ctx *fc;
+	struct svc_nexthop *nh;
 	struct svc_pkt p;
-	__u32 zero = 0;
+	__u32 zero = 0, in_len;
 	int act, r;
-
-	__u32 in_len;
 
 	fc = bpf_map_lookup_elem(&fwd_scratch, &zero);
 	if (!fc)
@@ -288,7 +286,8 @@ int svc_router_strip_xdp(struct xdp_md *ctx)
 			  r == SVC_OPTEDIT_OK || r == SVC_OPTEDIT_NONE ? SVC_R_EV_OPT_STRIPPED
 								       : SVC_R_EV_OPT_NOT_STRIPPED,
 			  in_len);
-		act = svc_xmit(ctx, &p, fc->nh_id, fc->hash, fc->ok);
+		nh = bpf_map_lookup_elem(&nexthops, &fc->nh_id);
+		act = svc_xmit(ctx, &p, fc->nh_id, nh, fc->hash, fc->ok);
 	}
 	svc_count(&router_stats, p.reason, in_len);
 	return act | SVC_STAGE_DONE;

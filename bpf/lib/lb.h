@@ -77,8 +77,8 @@ static __always_inline __u32 svc_flow_lookup(const struct svc_pkt *p, bool *rese
 	f = bpf_map_lookup_elem(&flows, &p->key);
 	if (!f)
 		return 0;
-	if (!svc_nexthop_up(f->nh_id)) {
-		nh = bpf_map_lookup_elem(&nexthops, &f->nh_id);
+	nh = bpf_map_lookup_elem(&nexthops, &f->nh_id);
+	if (!nh || !(nh->flags & SVC_NH_F_UP)) {
 		*reset = nh && (nh->flags & SVC_NH_F_RESET);
 		return 0;
 	}
