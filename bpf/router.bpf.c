@@ -282,10 +282,11 @@ int svc_router_strip_xdp(struct xdp_md *ctx)
 	if (r == SVC_OPTEDIT_ERR) {
 		act = svc_verdict(&p, SVC_R_DROP_OPTEDIT, XDP_DROP);
 	} else {
-		svc_count(&router_stats,
-			  r == SVC_OPTEDIT_OK || r == SVC_OPTEDIT_NONE ? SVC_R_EV_OPT_STRIPPED
-								       : SVC_R_EV_OPT_NOT_STRIPPED,
-			  in_len);
+		/* NONE: options, but none of svcplane's (e.g. timestamps): no event. */
+		if (r == SVC_OPTEDIT_OK)
+			svc_count(&router_stats, SVC_R_EV_OPT_STRIPPED, in_len);
+		else if (r != SVC_OPTEDIT_NONE)
+			svc_count(&router_stats, SVC_R_EV_OPT_NOT_STRIPPED, in_len);
 		nh = bpf_map_lookup_elem(&nexthops, &fc->nh_id);
 		act = svc_xmit(ctx, &p, fc->nh_id, nh, fc->hash, fc->ok);
 	}

@@ -339,6 +339,40 @@ out:
 	set_dead(e, NH_OUT4A, false);
 }
 
+/*
+ * Options that are not svcplane's (MSS only) toward a strip host: forwarded
+ * unchanged, and no strip event counted (nothing was stripped).
+ */
+static void strip_nothing_to_strip(struct dpt_env *e)
+{
+	const struct dpt_nh *m = dpt_nh_model(NH_OUT4A);
+	struct svc_nexthop nh = { .flags = SVC_NH_F_UP | SVC_NH_F_STRIP_OPTS };
+	struct svc_counter before[SVC_REASON_MAX], after[SVC_REASON_MAX];
+	struct pkt in, exp;
+	struct dpt_result r;
+
+	syn_opts(&in, false);
+	dpt_expect_fwd(&exp, in.buf, in.len, NH_OUT4A);
+	if (!ASSERT_OK_PTR(m, "model") || !ASSERT_OK(dpt_addr(m->addr, &nh.addr), "addr") ||
+	    !ASSERT_OK(svc_dp_nexthop_update(e->dp, NH_OUT4A, &nh), "nexthop strip flag") ||
+	    !ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") ||
+	    !ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, before), "stats") ||
+	    !ASSERT_OK(dpt_xdp_run(e->router_fd, e->ifindex[DPT_IF_IN], in.buf, in.len, &r),
+		       "test run"))
+		goto out;
+	ASSERT_EQ(r.retval, XDP_REDIRECT, "verdict");
+	ASSERT_MEMEQ(r.out, r.out_len, exp.buf, exp.len, "forwarded unchanged");
+	if (!ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, after), "stats"))
+		goto out;
+	ASSERT_EQ(after[SVC_R_FWD_NEW].packets, before[SVC_R_FWD_NEW].packets + 1, "fwd_new");
+	ASSERT_EQ(after[SVC_R_EV_OPT_STRIPPED].packets, before[SVC_R_EV_OPT_STRIPPED].packets,
+		  "no ev_opt_stripped");
+	ASSERT_EQ(after[SVC_R_EV_OPT_NOT_STRIPPED].packets,
+		  before[SVC_R_EV_OPT_NOT_STRIPPED].packets, "no ev_opt_not_stripped");
+out:
+	set_dead(e, NH_OUT4A, false);
+}
+
 /* Without the flag the options stay: the same SYN is forwarded unchanged. */
 static void no_strip_by_default(struct dpt_env *e)
 {
@@ -378,6 +412,8 @@ TEST(router_reset)
 		signal_unreach(&e);
 	if (tp_subtest("strip_options_for_plain_host_v4"))
 		strip_for_plain_host(&e);
+	if (tp_subtest("strip_nothing_to_strip_v4"))
+		strip_nothing_to_strip(&e);
 	if (tp_subtest("options_kept_by_default_v4"))
 		no_strip_by_default(&e);
 	dpt_env_close(&e);
