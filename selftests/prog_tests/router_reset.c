@@ -299,43 +299,54 @@ static void syn_opts(struct pkt *p, bool tiflow)
 }
 
 /*
+ * strip_run - with NH_OUT4A flagged SVC_NH_F_STRIP_OPTS and an empty flow
+ * table, @in must be forwarded (XDP_REDIRECT) as exactly @exp with valid
+ * checksums; @before/@after get the router counters around the run.
+ */
+static bool strip_run(struct dpt_env *e, const struct pkt *in, const struct pkt *exp,
+		      struct svc_counter *before, struct svc_counter *after)
+{
+	const struct dpt_nh *m = dpt_nh_model(NH_OUT4A);
+	struct svc_nexthop nh = { .flags = SVC_NH_F_UP | SVC_NH_F_STRIP_OPTS };
+	struct dpt_result r;
+
+	if (!ASSERT_OK_PTR(m, "model") || !ASSERT_OK(dpt_addr(m->addr, &nh.addr), "addr") ||
+	    !ASSERT_OK(svc_dp_nexthop_update(e->dp, NH_OUT4A, &nh), "nexthop strip flag") ||
+	    !ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") ||
+	    !ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, before), "stats") ||
+	    !ASSERT_OK(dpt_xdp_run(e->router_fd, e->ifindex[DPT_IF_IN], in->buf, in->len, &r),
+		       "test run"))
+		return false;
+	ASSERT_EQ(r.retval, XDP_REDIRECT, "verdict");
+	ASSERT_MEMEQ(r.out, r.out_len, exp->buf, exp->len, "output frame");
+	dpt_verify_csums("output", r.out, r.out_len, 2);
+	return ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, after), "stats");
+}
+
+/*
  * A next hop flagged SVC_NH_F_STRIP_OPTS gets the packet without svcplane's
  * options (the tail-called strip stage), the rest byte for byte: expected =
  * the forward of the same SYN built without the option.
  */
 static void strip_for_plain_host(struct dpt_env *e)
 {
-	const struct dpt_nh *m = dpt_nh_model(NH_OUT4A);
-	struct svc_nexthop nh = { .flags = SVC_NH_F_UP | SVC_NH_F_STRIP_OPTS };
 	struct svc_counter before[SVC_REASON_MAX], after[SVC_REASON_MAX];
 	struct pkt in, plain, exp;
-	struct dpt_result r;
 
 	syn_opts(&in, true);
 	syn_opts(&plain, false);
 	dpt_expect_fwd(&exp, plain.buf, plain.len, NH_OUT4A);
-	if (!ASSERT_OK_PTR(m, "model") || !ASSERT_OK(dpt_addr(m->addr, &nh.addr), "addr") ||
-	    !ASSERT_OK(svc_dp_nexthop_update(e->dp, NH_OUT4A, &nh), "nexthop strip flag") ||
-	    !ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") ||
-	    !ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, before), "stats"))
-		goto out;
-	if (!ASSERT_OK(dpt_xdp_run(e->router_fd, e->ifindex[DPT_IF_IN], in.buf, in.len, &r),
-		       "test run"))
-		goto out;
-	ASSERT_EQ(r.retval, XDP_REDIRECT, "verdict");
-	ASSERT_MEMEQ(r.out, r.out_len, exp.buf, exp.len, "output = forward of the SYN without it");
-	dpt_verify_csums("stripped", r.out, r.out_len, 2);
-	if (!ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, after), "stats"))
-		goto out;
-	/* One verdict, counted with the frame's length as it arrived, plus the event. */
-	ASSERT_EQ(after[SVC_R_FWD_NEW].packets, before[SVC_R_FWD_NEW].packets + 1, "fwd_new");
-	ASSERT_EQ(after[SVC_R_FWD_NEW].bytes, before[SVC_R_FWD_NEW].bytes + in.len,
-		  "fwd_new bytes");
-	ASSERT_EQ(after[SVC_R_EV_OPT_STRIPPED].packets, before[SVC_R_EV_OPT_STRIPPED].packets + 1,
-		  "ev_opt_stripped");
-	ASSERT_EQ(after[SVC_R_PASS_NOT_IP].packets, before[SVC_R_PASS_NOT_IP].packets,
-		  "no second verdict counted");
-out:
+	if (strip_run(e, &in, &exp, before, after)) {
+		/* One verdict, counted with the frame's length as it arrived, plus the event. */
+		ASSERT_EQ(after[SVC_R_FWD_NEW].packets, before[SVC_R_FWD_NEW].packets + 1,
+			  "fwd_new");
+		ASSERT_EQ(after[SVC_R_FWD_NEW].bytes, before[SVC_R_FWD_NEW].bytes + in.len,
+			  "fwd_new bytes");
+		ASSERT_EQ(after[SVC_R_EV_OPT_STRIPPED].packets,
+			  before[SVC_R_EV_OPT_STRIPPED].packets + 1, "ev_opt_stripped");
+		ASSERT_EQ(after[SVC_R_PASS_NOT_IP].packets, before[SVC_R_PASS_NOT_IP].packets,
+			  "no second verdict counted");
+	}
 	set_dead(e, NH_OUT4A, false);
 }
 
@@ -345,31 +356,19 @@ out:
  */
 static void strip_nothing_to_strip(struct dpt_env *e)
 {
-	const struct dpt_nh *m = dpt_nh_model(NH_OUT4A);
-	struct svc_nexthop nh = { .flags = SVC_NH_F_UP | SVC_NH_F_STRIP_OPTS };
 	struct svc_counter before[SVC_REASON_MAX], after[SVC_REASON_MAX];
 	struct pkt in, exp;
-	struct dpt_result r;
 
 	syn_opts(&in, false);
 	dpt_expect_fwd(&exp, in.buf, in.len, NH_OUT4A);
-	if (!ASSERT_OK_PTR(m, "model") || !ASSERT_OK(dpt_addr(m->addr, &nh.addr), "addr") ||
-	    !ASSERT_OK(svc_dp_nexthop_update(e->dp, NH_OUT4A, &nh), "nexthop strip flag") ||
-	    !ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") ||
-	    !ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, before), "stats") ||
-	    !ASSERT_OK(dpt_xdp_run(e->router_fd, e->ifindex[DPT_IF_IN], in.buf, in.len, &r),
-		       "test run"))
-		goto out;
-	ASSERT_EQ(r.retval, XDP_REDIRECT, "verdict");
-	ASSERT_MEMEQ(r.out, r.out_len, exp.buf, exp.len, "forwarded unchanged");
-	if (!ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, after), "stats"))
-		goto out;
-	ASSERT_EQ(after[SVC_R_FWD_NEW].packets, before[SVC_R_FWD_NEW].packets + 1, "fwd_new");
-	ASSERT_EQ(after[SVC_R_EV_OPT_STRIPPED].packets, before[SVC_R_EV_OPT_STRIPPED].packets,
-		  "no ev_opt_stripped");
-	ASSERT_EQ(after[SVC_R_EV_OPT_NOT_STRIPPED].packets,
-		  before[SVC_R_EV_OPT_NOT_STRIPPED].packets, "no ev_opt_not_stripped");
-out:
+	if (strip_run(e, &in, &exp, before, after)) {
+		ASSERT_EQ(after[SVC_R_FWD_NEW].packets, before[SVC_R_FWD_NEW].packets + 1,
+			  "fwd_new");
+		ASSERT_EQ(after[SVC_R_EV_OPT_STRIPPED].packets,
+			  before[SVC_R_EV_OPT_STRIPPED].packets, "no ev_opt_stripped");
+		ASSERT_EQ(after[SVC_R_EV_OPT_NOT_STRIPPED].packets,
+			  before[SVC_R_EV_OPT_NOT_STRIPPED].packets, "no ev_opt_not_stripped");
+	}
 	set_dead(e, NH_OUT4A, false);
 }
 
