@@ -30,7 +30,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	-I. -Iheaders -Iagent/lib -I$(SKEL) $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
-LDLIBS := -lxdp -lbpf -lelf -lz -ljson-c -lmicrohttpd -lsodium -lpthread
+LDLIBS := -lxdp -lbpf -lelf -lz -ljson-c -lmicrohttpd -lsodium -lcurl -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c) $(wildcard selftests/progs/*.bpf.c) $(wildcard bench/progs/*.bpf.c)

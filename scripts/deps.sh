@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(make gcc clang llvm libbpf-dev bpftool libxdp-dev xdp-tools check pkg-config
       libelf-dev zlib1g-dev iproute2 tcpdump libjson-c-dev libmicrohttpd-dev
       libsodium-dev libcurl4-openssl-dev ethtool python3 util-linux procps psmisc
-      iputils-ping curl)
+      iputils-ping curl etcd-server etcd-client)
 
 missing=()
 for p in "${pkgs[@]}"; do
