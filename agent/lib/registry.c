@@ -1368,6 +1368,47 @@ bool svc_reg_direct_configured(const struct svc_reg *r)
 	return d->n_ifaces || d->n_vips || d->n_map || d->instance_id;
 }
 
+int svc_reg_service_add_ids(struct svc_reg *r, const struct svc_sid *sid, const char *name,
+			    __u32 rule_id, __u32 set_id, struct svc_err *err)
+{
+	if (rule_id >= SVC_MAX_RULE_IDS || set_id >= SVC_MAX_SETS)
+		return svc_err_set(err, SVC_API_INVALID, "rule or set id out of range");
+	return service_add_ids(r, sid, name, rule_id, set_id, err);
+}
+
+int svc_reg_rule_add_ids(struct svc_reg *r, const struct svc_lpm_key *prefix, int action,
+			 const struct svc_reg_hop *hops, size_t nhops, __u32 rule_id, __u32 set_id,
+			 struct svc_err *err)
+{
+	if (rule_id >= SVC_MAX_RULE_IDS || set_id >= SVC_MAX_SETS)
+		return svc_err_set(err, SVC_API_INVALID, "rule or set id out of range");
+	return rule_add_ids(r, prefix, action, hops, nhops, rule_id, set_id, err);
+}
+
+int svc_reg_nh_set(struct svc_reg *r, const struct svc_addr *addr, __u32 id, bool reset,
+		   struct svc_err *err)
+{
+	char b[SVC_ADDR_STRLEN];
+	struct svc_reg_nh *nh;
+
+	if (!id || id >= SVC_MAX_NEXTHOPS)
+		return svc_err_set(err, SVC_API_INVALID, "next-hop id %u out of range 1..%d", id,
+				   SVC_MAX_NEXTHOPS - 1);
+	if (check_hop_addr(addr, err))
+		return -1;
+	if (nh_find(r, addr) || bit_get(r->nh_used, id))
+		return svc_err_set(err, SVC_API_EXISTS, "next hop %s or id %u known already",
+				   fmt_addr(addr, b), id);
+	nh = PUSH(r, nexthops, err);
+	if (!nh)
+		return -1;
+	nh->addr = *addr;
+	nh->id = id;
+	nh->reset = reset;
+	bit_set(r->nh_used, id, true);
+	return 0;
+}
+
 /* ---- JSON ---- */
 
 static int add_str(json_object *o, const char *key, const char *s)

@@ -374,6 +374,20 @@ extern const char *const svc_direct_role_names[];
 /* svc_iface_valid - a Linux interface name: 1..15 bytes, no '/', ':' or whitespace. */
 bool svc_iface_valid(const char *name);
 
+/*
+ * Building a registry from outside records (agent/lib/regkv.c): add with
+ * given ids. svc_reg_service_add_ids / svc_reg_rule_add_ids take 0 to
+ * allocate; svc_reg_nh_set records @addr's next-hop id @id (refused if either
+ * is known already).
+ */
+int svc_reg_service_add_ids(struct svc_reg *r, const struct svc_sid *sid, const char *name,
+			    __u32 rule_id, __u32 set_id, struct svc_err *err);
+int svc_reg_rule_add_ids(struct svc_reg *r, const struct svc_lpm_key *prefix, int action,
+			 const struct svc_reg_hop *hops, size_t nhops, __u32 rule_id, __u32 set_id,
+			 struct svc_err *err);
+int svc_reg_nh_set(struct svc_reg *r, const struct svc_addr *addr, __u32 id, bool reset,
+		   struct svc_err *err);
+
 /* svc_reg_to_json - the whole registry (ids included) as a new JSON object, NULL on ENOMEM. */
 json_object *svc_reg_to_json(const struct svc_reg *r);
 /*
