@@ -91,6 +91,7 @@ struct MHD_Daemon;
 struct svc_listen_watch;
 struct svc_tiflow;
 struct svc_direct;
+struct agent_etcd;
 
 /* Register on bind: listeners tracked and registrations made at the router agent. */
 #define SVC_AGENT_MAX_LISTENERS 1024
@@ -149,6 +150,9 @@ struct agent {
 	struct svc_tiflow *tiflow;
 	/* Direct-path tc programs (directpath.c); NULL until the direct path is configured. */
 	struct svc_direct *direct;
+
+	/* The registry on etcd (etcdreg.c); NULL without --registry. */
+	struct agent_etcd *etcd;
 
 	/* API counters by error class (SVC_API_OK = success). */
 	uint64_t api_requests[SVC_API_CODE_MAX];
@@ -284,6 +288,34 @@ int agent_op_direct_map(struct agent *a, json_object *args, json_object *res, st
 int agent_op_direct_unmap(struct agent *a, json_object *args, json_object *res,
 			  struct svc_err *err);
 int agent_op_direct_show(struct agent *a, json_object *args, json_object *res, struct svc_err *err);
+
+/* etcdreg.c: the registry on etcd (--registry). */
+/* etcd calls from the main loop: connect and whole-request limits (ms). */
+#define SVC_AGENT_ETCD_CONNECT_MS 500
+#define SVC_AGENT_ETCD_REQUEST_MS 2000
+/* An op whose etcd transaction lost a race is re-run on the fresh registry this many times. */
+#define SVC_ETCD_OP_TRIES 4
+/* agent_etcd_start - with --registry: list, rebuild, watch (etcd away: keep the cached state). */
+int agent_etcd_start(struct agent *a);
+void agent_etcd_stop(struct agent *a);
+/* agent_etcd_pollfds - the watch's sockets; lowers *timeout_ms to the next retry. */
+int agent_etcd_pollfds(struct agent *a, struct pollfd *pfds, int max, int *timeout_ms);
+/* agent_etcd_run - apply watch events, re-list/re-watch after failures, keep the lease alive. */
+void agent_etcd_run(struct agent *a);
+/*
+ * agent_etcd_commit - write a->reg's shared objects to etcd (compare-and-swap
+ * against what the op saw; @before is the registry before the op), wait for
+ * the watch to deliver the write, rebuild, save and reconcile. 0, -EAGAIN
+ * (lost a race: a->reg is etcd's again, re-run the op) or another error (@err).
+ */
+int agent_etcd_commit(struct agent *a, const struct svc_reg *before, struct svc_err *err);
+/* agent_etcd_register - this host (--instance-addr) as an instance of @sid under our lease. */
+int agent_etcd_register(struct agent *a, const struct svc_sid *sid);
+int agent_etcd_unregister(struct agent *a, const struct svc_sid *sid);
+/* agent_etcd_status - {"backend": "local"|"etcd", ...} for status. */
+json_object *agent_etcd_status(struct agent *a);
+/* agent_register_forget - register.c: redo every registration (the lease was lost). */
+void agent_register_forget(struct agent *a);
 
 /* main.c */
 double agent_now_s(void); /* CLOCK_MONOTONIC seconds */

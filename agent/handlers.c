@@ -1240,6 +1240,7 @@ static int op_status(struct agent *a, json_object *args, json_object *res, struc
 	put_int(ag, "reconciles", (int64_t)a->reconciles);
 	put_int(ag, "reconcile_errors", (int64_t)a->reconcile_errors);
 	json_object_object_add(res, "agent", ag);
+	json_object_object_add(res, "registry", agent_etcd_status(a));
 
 	for (size_t i = 0; i < a->reg.n_attachments; i++) {
 		const struct svc_reg_attach *at = &a->reg.attachments[i];
@@ -1375,6 +1376,76 @@ rollback:
 	return -1;
 }
 
+/* Re-renders res.instance / res.service from the registry etcd gave back (its ids). */
+static void refresh_result(struct agent *a, json_object *res)
+{
+	json_object *o, *v;
+	struct svc_sid sid;
+	struct svc_addr addr;
+
+	if (json_object_object_get_ex(res, "instance", &o) &&
+	    json_object_object_get_ex(o, "sid", &v) &&
+	    !svc_sid_parse(json_object_get_string(v), &sid) &&
+	    json_object_object_get_ex(o, "addr", &v) &&
+	    !svc_addr_parse(json_object_get_string(v), &addr)) {
+		struct svc_reg_instance *in = svc_reg_instance_find(&a->reg, &sid, &addr);
+
+		if (in)
+			json_object_object_add(res, "instance", instance_json(a, in, false, NULL));
+	}
+	if (json_object_object_get_ex(res, "service", &o) &&
+	    json_object_object_get_ex(o, "sid", &v) &&
+	    !svc_sid_parse(json_object_get_string(v), &sid)) {
+		struct svc_reg_service *s = svc_reg_service_find(&a->reg, &sid);
+
+		if (s)
+			json_object_object_add(res, "service", service_json(a, s));
+	}
+}
+
+/*
+ * With --registry etcd: the op runs on the local registry, then the change is
+ * written to etcd (agent_etcd_commit, which also rebuilds, saves and
+ * reconciles once the watch has it). A lost compare-and-swap race re-runs the
+ * op on the registry etcd has now.
+ */
+static int run_registry_op_etcd(struct agent *a, const struct op *op, json_object *args,
+				json_object *res, struct svc_err *err)
+{
+	for (int attempt = 0; attempt < SVC_ETCD_OP_TRIES; attempt++) {
+		struct svc_reg backup;
+		int ret;
+
+		if (svc_reg_dup(&backup, &a->reg))
+			return svc_err_set(err, SVC_API_INTERNAL, "out of memory");
+		if (op->fn(a, args, res, err)) {
+			svc_reg_swap(&a->reg, &backup);
+			svc_reg_free(&backup);
+			return -1;
+		}
+		ret = agent_etcd_commit(a, &backup, err);
+		if (!ret) {
+			svc_reg_free(&backup);
+			refresh_result(a, res);
+			return 0;
+		}
+		if (ret != -EAGAIN) {
+			/* nothing was written (or the maps failed): the registry as it was */
+			svc_reg_swap(&a->reg, &backup);
+			svc_reg_free(&backup);
+			if (!err->msg[0])
+				svc_err_set(err, SVC_API_INTERNAL, "%s", strerror(-ret));
+			return -1;
+		}
+		/* a->reg is etcd's current registry now: run the op again on it */
+		svc_reg_free(&backup);
+		pr_info("api: %s: the shared registry changed meanwhile: retrying", op->name);
+	}
+	return svc_err_set(err, SVC_API_INTERNAL,
+			   "the shared registry changed concurrently %d times: try again",
+			   SVC_ETCD_OP_TRIES);
+}
+
 json_object *agent_handle(struct agent *a, const char *line, size_t len)
 {
 	struct svc_api_request req;
@@ -1396,6 +1467,8 @@ json_object *agent_handle(struct agent *a, const char *line, size_t len)
 		ret = svc_err_set(&err, SVC_API_INVALID, "unknown op '%s'", req.op);
 	} else if (svc_api_args_only(req.args, op->args, &err)) {
 		ret = -1;
+	} else if (op->kind == OP_REGISTRY && a->etcd) {
+		ret = run_registry_op_etcd(a, op, req.args, res, &err);
 	} else if (op->kind == OP_REGISTRY) {
 		ret = run_registry_op(a, op, req.args, res, &err);
 	} else {

@@ -218,7 +218,7 @@ static int uninstall(struct agent *a)
 
 static void run_loop(struct agent *a)
 {
-	struct pollfd pfds[SVC_AGENT_MAX_CLIENTS + 6 + SVC_AGENT_HC_POLL_MAX];
+	struct pollfd pfds[SVC_AGENT_MAX_CLIENTS + 10 + SVC_AGENT_HC_POLL_MAX];
 
 	for (;;) {
 		int n = 0, nsrv, nhc, mfd, timeout = 1000, r, lfd, li = -1, dfd, di = -1;
@@ -237,10 +237,12 @@ static void run_loop(struct agent *a)
 			di = n;
 			pfds[n++] = (struct pollfd){ .fd = dfd, .events = POLLIN };
 		}
+		/* the etcd watch: its events are applied by agent_etcd_run on any wake-up */
+		n += agent_etcd_pollfds(a, pfds + n, 4, &timeout);
 		/* leases and registration refreshes are checked at least this often */
 		if (timeout > SVC_AGENT_TICK_MS)
 			timeout = SVC_AGENT_TICK_MS;
-		nsrv = agent_server_pollfds(a, pfds + n, SVC_AGENT_MAX_CLIENTS + 6 - n);
+		nsrv = agent_server_pollfds(a, pfds + n, SVC_AGENT_MAX_CLIENTS + 10 - n);
 		/* health checks in progress: wake on their readiness or deadline */
 		nhc = agent_health_pollfds(a, pfds + n + nsrv, SVC_AGENT_HC_POLL_MAX, &timeout);
 		r = poll(pfds, (nfds_t)(n + nsrv + nhc), timeout);
@@ -265,6 +267,7 @@ static void run_loop(struct agent *a)
 		}
 		if (r > 0)
 			agent_server_dispatch(a, pfds + n, nsrv);
+		agent_etcd_run(a);
 		agent_register_run(a, r > 0 && li >= 0 && (pfds[li].revents & POLLIN));
 		agent_delay_run(a, r > 0 && di >= 0 && (pfds[di].revents & POLLIN));
 		agent_leases_expire(a);
@@ -327,6 +330,10 @@ static int start(struct agent *a)
 		if (err)
 			return err;
 	}
+	/* the shared registry replaces the cached one once etcd answers */
+	err = agent_etcd_start(a);
+	if (err)
+		return err;
 	err = agent_server_open(a);
 	if (err)
 		return err;
@@ -393,6 +400,7 @@ out:
 	agent_health_stop(a);
 	agent_delay_stop(a);
 	agent_register_stop(a);
+	agent_etcd_stop(a);
 	agent_metrics_stop(a);
 	agent_server_close(a);
 	agent_tiflow_stop(a);

@@ -100,9 +100,12 @@ out:
 /* Registers (or refreshes) this host as an instance of @sid. */
 static int reg_add(struct agent *a, const struct svc_sid *sid)
 {
-	json_object *args = json_object_new_object();
+	json_object *args;
 	char b[SVC_ADDR_STRLEN];
 
+	if (a->etcd)
+		return agent_etcd_register(a, sid);
+	args = json_object_new_object();
 	json_object_object_add(args, "sid",
 			       json_object_new_string(svc_sid_format(sid, b, sizeof(b))));
 	json_object_object_add(
@@ -114,9 +117,12 @@ static int reg_add(struct agent *a, const struct svc_sid *sid)
 
 static int reg_del(struct agent *a, const struct svc_sid *sid)
 {
-	json_object *args = json_object_new_object();
+	json_object *args;
 	char b[SVC_ADDR_STRLEN];
 
+	if (a->etcd)
+		return agent_etcd_unregister(a, sid);
+	args = json_object_new_object();
 	json_object_object_add(args, "sid",
 			       json_object_new_string(svc_sid_format(sid, b, sizeof(b))));
 	json_object_object_add(
@@ -239,12 +245,13 @@ int agent_register_start(struct agent *a)
 {
 	int err;
 
-	/* leases recorded in the state file start again from now */
-	for (size_t i = 0; i < a->reg.n_instances; i++)
+	/* leases recorded in the state file start again from now (etcd's own leases: not here) */
+	for (size_t i = 0; !a->etcd && i < a->reg.n_instances; i++)
 		if (a->reg.instances[i].lease_s)
 			a->reg.instances[i].lease_expires =
 				agent_now_s() + a->reg.instances[i].lease_s;
-	if (!a->cfg.register_to[0])
+	/* with --registry, --instance-addr alone turns registration (into etcd) on */
+	if (!a->cfg.register_to[0] && !(a->etcd && a->cfg.has_instance_addr))
 		return 0;
 	if (!a->cfg.has_instance_addr) {
 		pr_err("--register-to needs --instance-addr (this host's address as the router "
@@ -296,6 +303,14 @@ void agent_register_run(struct agent *a, bool readable)
 		}
 	}
 	reg_sync(a);
+}
+
+void agent_register_forget(struct agent *a)
+{
+	for (size_t i = 0; i < a->n_registered; i++) {
+		a->registered[i].done = false;
+		a->registered[i].retry_at = 0;
+	}
 }
 
 int agent_leases_expire(struct agent *a)

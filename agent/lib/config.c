@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include "addr.h"
 #include "config.h"
+#include "etcd.h"
 
 static int cfg_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -186,6 +187,22 @@ int svc_cfg_set(struct svc_agent_cfg *cfg, const char *key, const char *v, char 
 		return parse_bool(key, v, &cfg->verbose, err, errlen);
 	if (!strcmp(key, "register-to"))
 		return set_path(cfg->register_to, sizeof(cfg->register_to), key, v, err, errlen);
+	if (!strcmp(key, "registry")) {
+		struct svc_etcd_url u;
+		char why[160];
+
+		if (!strcmp(v, "local")) {
+			cfg->registry[0] = '\0';
+			return 0;
+		}
+		if (strlen(v) >= sizeof(cfg->registry))
+			return cfg_err(err, errlen, "registry: longer than %zu bytes",
+				       sizeof(cfg->registry) - 1);
+		if (svc_etcd_url_parse(v, &u, why, sizeof(why)))
+			return cfg_err(err, errlen, "registry: %s", why);
+		snprintf(cfg->registry, sizeof(cfg->registry), "%s", v);
+		return 0;
+	}
 	if (!strcmp(key, "instance-addr")) {
 		if (svc_addr_parse(v, &cfg->instance_addr))
 			return cfg_err(err, errlen, "instance-addr: '%s' is not an address", v);
@@ -294,6 +311,7 @@ static const struct {
 	{ "flows", 0, true },
 	{ "seed", 0, true },
 	{ "register-to", 0, true },
+	{ "registry", 0, true },
 	{ "instance-addr", 0, true },
 	{ "lease", 0, true },
 	{ "delay-unresolvable", 0, true },
@@ -411,6 +429,9 @@ const char *svc_cfg_usage(void)
 	       "IPv6)\n"
 	       "  --flows N            flow table size (default 262144)\n"
 	       "  --seed N             flow-hash seed (the same on every router of a deployment)\n"
+	       "  --registry etcd://HOST:PORT[,HOST:PORT...][/PREFIX]  keep the desired state\n"
+	       "                       in etcd, shared by every agent of the deployment\n"
+	       "                       (default 'local': the state file alone)\n"
 	       "  --register-to SOCKET register on bind: a listener on a local binding's\n"
 	       "                       VIP:PORT registers this host at that router agent\n"
 	       "  --instance-addr ADDR this host's address as the router reaches it\n"

@@ -266,6 +266,16 @@ static const struct svc_ctl_col c_agent[] = { COL("version", "version"),
 					      COL("reconciles", "reconciles"),
 					      COL("reconcile_errors", "reconcile errors"),
 					      COLS_END };
+static const struct svc_ctl_col c_registry[] = { COL("backend", "backend"),
+						 COL("endpoint", "etcd endpoint"),
+						 COL("prefix", "key prefix"),
+						 COL("synced", "synced"),
+						 COL("watching", "watching"),
+						 COL("revision", "revision"),
+						 COL("records", "records"),
+						 COL("skipped", "records skipped"),
+						 COL("failovers", "endpoint failovers"),
+						 COLS_END };
 static const struct svc_ctl_col c_attachments[] = {
 	COL("iface", "IFACE"),	   COL("prog", "PROGRAM"),	COL("mode", "MODE"),
 	COL("prog_id", "PROG ID"), COL("attached", "ATTACHED"), COLS_END
@@ -356,6 +366,7 @@ static const struct svc_ctl_view v_direct[] = {
 	VIEWS_END
 };
 static const struct svc_ctl_view v_status[] = { VIEW("agent", "agent", c_agent),
+						VIEW("registry", "registry", c_registry),
 						VIEW("attachments", "attachments", c_attachments),
 						VIEW("maps", "maps", c_maps), VIEWS_END };
 

@@ -1,0 +1,847 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * svcplaned: the registry on etcd (--registry etcd://...). The agent keeps a
+ * mirror of every record under ROOT/v1/ (agent/lib/regkv.h), listed once and
+ * then followed by a watch from the list's revision + 1; each change rebuilds
+ * the registry from the mirror plus the per-host parts, saves it to the state
+ * file (the cache a restart uses while etcd is away) and reconciles the maps.
+ * A lost watch is re-opened from the last revision seen (on the next endpoint);
+ * a watch cancelled by compaction, or any failure to resume, lists again.
+ *
+ * Writes: an API op runs on the local registry as always, then the
+ * difference between the result and the mirror is written in one etcd
+ * transaction whose compares hold the mod revisions the op was computed
+ * from (compare-and-swap). Next-hop ids of new addresses are allocated before,
+ * each by a create-if-absent transaction on ids/N and nexthops/ADDR. The
+ * agent answers once its watch has seen the write, so the registry it shows
+ * is etcd's; a conflicting concurrent write makes it list again and re-run
+ * the op (at most SVC_ETCD_OP_TRIES times).
+ *
+ * Registration: an instance host puts instances/SID/ADDR attached to one
+ * etcd lease of --lease seconds that it keeps alive; a dead host's lease
+ * expires and every agent removes the instances (as dead: their flows reset).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "addr.h"
+#include "agent.h"
+#include "etcd.h"
+#include "log.h"
+#include "regkv.h"
+
+/* How long an op waits for its own write to come back through the watch. */
+#define ETCD_OP_WAIT_MS 3000
+/* Retry backoff of list/watch after a failure (seconds). */
+#define ETCD_RETRY_MIN_S 0.1
+#define ETCD_RETRY_MAX_S 2.0
+/* etcd's default --max-txn-ops: larger changes are written in several transactions. */
+#define ETCD_TXN_OPS 128
+/* Addresses of leased instances removed since the last rebuild (their next hops reset). */
+#define ETCD_MAX_DEAD 4096
+
+struct agent_etcd {
+	struct svc_etcd *cli;
+	struct svc_etcd_watch *w;
+	char base[SVC_ETCD_PREFIX_MAX + 16];
+	char end[SVC_ETCD_PREFIX_MAX + 16];
+	struct svc_regkv_list mirror; /* sorted by key */
+	bool unsorted;		      /* records appended since the last sort */
+	int64_t rev;		      /* every change up to here is in the mirror */
+	bool synced;		      /* listed since start */
+	bool dirty;		      /* mirror changed since the last rebuild */
+	bool down_logged;	      /* the current outage was logged */
+	bool watch_ok;		      /* the current watch was set up by etcd */
+	double retry_at, backoff;
+	struct svc_addr dead[ETCD_MAX_DEAD];
+	size_t n_dead;
+	/* registration */
+	int64_t lease;
+	double lease_next;
+	bool lease_warned;
+	/* counters (status, metrics) */
+	uint64_t lists, watches, compactions, events, commits, conflicts, rebuilds, skipped;
+	char skipped_first[256];
+};
+
+static struct agent_etcd *E(struct agent *a)
+{
+	return a->etcd;
+}
+
+/* ---- mirror ---- */
+
+static void mirror_sort(struct agent_etcd *e)
+{
+	if (e->unsorted)
+		svc_regkv_list_sort(&e->mirror);
+	e->unsorted = false;
+}
+
+static struct svc_regkv *mirror_find(struct agent_etcd *e, const char *key)
+{
+	mirror_sort(e);
+	return (struct svc_regkv *)svc_regkv_list_find(&e->mirror, key);
+}
+
+/* An instance record that ends as dead when removed: it belonged to a registration. */
+static void note_dead(struct agent_etcd *e, const struct svc_regkv *kv)
+{
+	const char *rest, *slash;
+	struct svc_addr addr;
+
+	if (svc_regkv_kind_of(e->base, kv->key, &rest) != SVC_REGKV_INSTANCE)
+		return;
+	if (!kv->lease && !svc_regkv_instance_lease(kv->value))
+		return;
+	slash = strrchr(rest, '/');
+	if (!slash || svc_addr_parse(slash + 1, &addr) || e->n_dead == ETCD_MAX_DEAD)
+		return;
+	e->dead[e->n_dead++] = addr;
+}
+
+static void mirror_del(struct agent_etcd *e, struct svc_regkv *kv)
+{
+	size_t i = (size_t)(kv - e->mirror.kv);
+
+	note_dead(e, kv);
+	free(kv->key);
+	free(kv->value);
+	memmove(&e->mirror.kv[i], &e->mirror.kv[i + 1], (e->mirror.n - i - 1) * sizeof(*kv));
+	e->mirror.n--;
+	e->dirty = true;
+}
+
+static int mirror_put(struct agent_etcd *e, const struct svc_etcd_kv *kv)
+{
+	struct svc_regkv *m = mirror_find(e, kv->key);
+	char *v;
+
+	if (m) {
+		if (kv->mod_rev < m->mod_rev)
+			return 0; /* older than what we have */
+		v = strdup(kv->value);
+		if (!v)
+			return -ENOMEM;
+		free(m->value);
+		m->value = v;
+		m->lease = kv->lease;
+		m->mod_rev = kv->mod_rev;
+		e->dirty = true;
+		return 0;
+	}
+	if (svc_regkv_list_add(&e->mirror, kv->key, kv->value, kv->lease, kv->mod_rev))
+		return -ENOMEM;
+	e->unsorted = true;
+	e->dirty = true;
+	return 0;
+}
+
+/* Replaces the mirror with a fresh list; records gone since count as removed. */
+static int mirror_replace(struct agent_etcd *e, const struct svc_etcd_kvs *kvs)
+{
+	struct svc_regkv_list l = { 0 };
+
+	for (size_t i = 0; i < kvs->n; i++)
+		if (svc_regkv_list_add(&l, kvs->kv[i].key, kvs->kv[i].value, kvs->kv[i].lease,
+				       kvs->kv[i].mod_rev)) {
+			svc_regkv_list_free(&l);
+			return -ENOMEM;
+		}
+	svc_regkv_list_sort(&l);
+	mirror_sort(e);
+	for (size_t i = 0; i < e->mirror.n; i++)
+		if (!svc_regkv_list_find(&l, e->mirror.kv[i].key))
+			note_dead(e, &e->mirror.kv[i]);
+	svc_regkv_list_free(&e->mirror);
+	e->mirror = l;
+	e->rev = kvs->rev;
+	e->dirty = true;
+	return 0;
+}
+
+/* ---- rebuild: mirror + local parts -> registry -> state file, maps ---- */
+
+static int rebuild(struct agent *a)
+{
+	struct agent_etcd *e = E(a);
+	struct svc_regkv_report rep;
+	struct svc_reg r;
+	char why[256];
+	int err;
+
+	mirror_sort(e);
+	err = svc_regkv_decode(e->base, &e->mirror, &a->reg, &r, &rep);
+	if (err) {
+		pr_err("registry: rebuild from etcd: %s", strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < e->n_dead; i++)
+		if (!svc_reg_nh_used(&r, &e->dead[i]))
+			svc_reg_nh_set_reset(&r, &e->dead[i], true);
+	e->n_dead = 0;
+	if (rep.skipped && (rep.skipped != e->skipped || strcmp(rep.first, e->skipped_first)))
+		pr_warn("registry: %zu etcd record(s) not used; first: %s", rep.skipped, rep.first);
+	e->skipped = rep.skipped;
+	snprintf(e->skipped_first, sizeof(e->skipped_first), "%s", rep.first);
+	svc_reg_swap(&a->reg, &r);
+	svc_reg_free(&r);
+	e->dirty = false;
+	e->rebuilds++;
+	if (agent_state_save(a, why, sizeof(why)))
+		pr_err("registry: save the etcd state to the cache: %s", why);
+	return agent_reconcile(a);
+}
+
+/* ---- list and watch ---- */
+
+static void watch_cb(const struct svc_etcd_watch_msg *m, void *arg)
+{
+	struct agent *a = arg;
+	struct agent_etcd *e = E(a);
+
+	for (size_t i = 0; i < m->n_events; i++) {
+		const struct svc_etcd_event *ev = &m->events[i];
+
+		e->events++;
+		if (ev->type == SVC_ETCD_EV_PUT) {
+			if (mirror_put(e, &ev->kv))
+				pr_err("registry: out of memory applying %s", ev->kv.key);
+		} else {
+			struct svc_regkv *kv = mirror_find(e, ev->kv.key);
+
+			if (kv && kv->mod_rev <= ev->kv.mod_rev)
+				mirror_del(e, kv);
+		}
+	}
+	if (m->created)
+		e->watch_ok = true;
+	if (m->canceled && m->compact_rev)
+		e->compactions++;
+	else if (m->rev > e->rev)
+		e->rev = m->rev;
+}
+
+static void retry_later(struct agent_etcd *e)
+{
+	e->backoff = e->backoff ? e->backoff * 2 : ETCD_RETRY_MIN_S;
+	if (e->backoff > ETCD_RETRY_MAX_S)
+		e->backoff = ETCD_RETRY_MAX_S;
+	e->retry_at = agent_now_s() + e->backoff;
+}
+
+static int watch_start(struct agent_etcd *e)
+{
+	int err = svc_etcd_watch_open(e->cli, e->base, e->end, e->rev + 1, false, &e->w);
+
+	e->watch_ok = false;
+	if (err)
+		return err;
+	e->watches++;
+	return 0;
+}
+
+/* Lists everything, rebuilds, and watches from there. */
+static int relist(struct agent *a)
+{
+	struct agent_etcd *e = E(a);
+	struct svc_etcd_kvs kvs;
+	int err;
+
+	svc_etcd_watch_close(e->w);
+	e->w = NULL;
+	err = svc_etcd_range(e->cli, e->base, e->end, 0, &kvs);
+	if (err) {
+		if (!e->down_logged)
+			pr_warn("registry: etcd unreachable (%s): forwarding goes on with the last "
+				"state; retrying",
+				svc_etcd_error(e->cli));
+		e->down_logged = true;
+		retry_later(e);
+		return err;
+	}
+	err = mirror_replace(e, &kvs);
+	svc_etcd_kvs_free(&kvs);
+	if (err)
+		return err;
+	e->lists++;
+	if (!e->synced || e->down_logged)
+		pr_info("registry: listed %zu records from etcd %s at revision %" PRId64,
+			e->mirror.n, svc_etcd_endpoint(e->cli), e->rev);
+	e->synced = true;
+	e->down_logged = false;
+	e->backoff = 0;
+	err = watch_start(e);
+	if (err)
+		retry_later(e);
+	return rebuild(a) ?: err;
+}
+
+/* Drives the watch (non-blocking unless @timeout_ms); handles its end. */
+static void watch_step(struct agent *a, int timeout_ms)
+{
+	struct agent_etcd *e = E(a);
+	int err;
+
+	if (!e->w) {
+		if (agent_now_s() >= e->retry_at)
+			relist(a);
+		return;
+	}
+	err = svc_etcd_watch_run(e->w, timeout_ms, watch_cb, a);
+	if (!err)
+		return;
+	svc_etcd_watch_close(e->w);
+	e->w = NULL;
+	if (err == -ECANCELED) {
+		pr_info("registry: %s: listing again", svc_etcd_error(e->cli));
+		relist(a);
+		return;
+	}
+	if (!e->watch_ok) {
+		/* never set up: this member is away too; list again (and log once) later */
+		if (!e->down_logged)
+			pr_warn("registry: etcd unreachable (%s): forwarding goes on with the last "
+				"state; retrying",
+				svc_etcd_error(e->cli));
+		e->down_logged = true;
+		retry_later(e);
+		return;
+	}
+	pr_warn("registry: watch lost: %s; resuming from revision %" PRId64 " on %s",
+		svc_etcd_error(e->cli), e->rev + 1, svc_etcd_endpoint(e->cli));
+	/* resume from the next revision on the next member; if that fails, list again */
+	if (watch_start(e))
+		retry_later(e);
+}
+
+/* ---- public: start, poll, run ---- */
+
+int agent_etcd_start(struct agent *a)
+{
+	struct agent_etcd *e;
+	char why[256];
+	int err;
+
+	if (!a->cfg.registry[0])
+		return 0;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	err = svc_etcd_open(a->cfg.registry, &e->cli, why, sizeof(why));
+	if (err) {
+		pr_err("registry %s: %s", a->cfg.registry, why);
+		free(e);
+		return err;
+	}
+	/* calls run in the main loop: a dead endpoint must not hold it long */
+	svc_etcd_set_timeouts(e->cli, SVC_AGENT_ETCD_CONNECT_MS, SVC_AGENT_ETCD_REQUEST_MS);
+	svc_regkv_base(svc_etcd_prefix(e->cli), e->base, sizeof(e->base));
+	svc_etcd_prefix_end(e->base, e->end);
+	a->etcd = e;
+	pr_info("registry: etcd %s, keys under %s", a->cfg.registry, e->base);
+	/* unreachable now: keep the state file's registry and retry from the main loop */
+	relist(a);
+	return 0;
+}
+
+void agent_etcd_stop(struct agent *a)
+{
+	struct agent_etcd *e = E(a);
+
+	if (!e)
+		return;
+	svc_etcd_watch_close(e->w);
+	svc_etcd_close(e->cli);
+	svc_regkv_list_free(&e->mirror);
+	free(e);
+	a->etcd = NULL;
+}
+
+int agent_etcd_pollfds(struct agent *a, struct pollfd *pfds, int max, int *timeout_ms)
+{
+	struct agent_etcd *e = E(a);
+	int n = 0;
+
+	if (!e)
+		return 0;
+	if (e->w)
+		n = svc_etcd_watch_pollfds(e->w, pfds, max, timeout_ms);
+	else {
+		int t = (int)((e->retry_at - agent_now_s()) * 1e3);
+
+		if (t < *timeout_ms)
+			*timeout_ms = t < 0 ? 0 : t;
+	}
+	return n;
+}
+
+static void lease_tick(struct agent *a);
+
+void agent_etcd_run(struct agent *a)
+{
+	struct agent_etcd *e = E(a);
+
+	if (!e)
+		return;
+	watch_step(a, 0);
+	if (e->dirty && e->synced)
+		rebuild(a);
+	lease_tick(a);
+}
+
+/* ---- writes ---- */
+
+/* Allocates a deployment-wide id for @addr (or finds the one it has). */
+static int alloc_id(struct agent *a, const struct svc_addr *addr, struct svc_err *err)
+{
+	struct agent_etcd *e = E(a);
+	static __u64 taken[SVC_MAX_NEXTHOPS / 64];
+	char nkey[256], ikey[256], b[SVC_ADDR_STRLEN];
+	__u32 id = 1;
+
+	memset(taken, 0, sizeof(taken));
+	mirror_sort(e);
+	for (size_t i = 0; i < e->mirror.n; i++) {
+		const char *rest;
+
+		if (svc_regkv_kind_of(e->base, e->mirror.kv[i].key, &rest) == SVC_REGKV_ID) {
+			unsigned long x = strtoul(rest, NULL, 10);
+
+			if (x < SVC_MAX_NEXTHOPS)
+				taken[x / 64] |= 1ULL << (x % 64);
+		}
+	}
+	svc_regkv_key_nexthop(e->base, addr, nkey, sizeof(nkey));
+	for (int tries = 0; tries < 64; tries++) {
+		char *nv, *iv;
+		bool ok = false;
+		int ret;
+
+		while (id < SVC_MAX_NEXTHOPS && (taken[id / 64] & (1ULL << (id % 64))))
+			id++;
+		if (id >= SVC_MAX_NEXTHOPS)
+			return svc_err_set(err, SVC_API_INTERNAL, "no free next-hop id in etcd");
+		svc_regkv_key_id(e->base, id, ikey, sizeof(ikey));
+		nv = svc_regkv_nexthop_value(addr, id, false);
+		iv = svc_regkv_id_value(addr);
+		{
+			struct svc_etcd_cmp c[2] = {
+				{ .key = ikey, .target = SVC_ETCD_CREATE, .num = 0 },
+				{ .key = nkey, .target = SVC_ETCD_CREATE, .num = 0 },
+			};
+			struct svc_etcd_op ops[2] = {
+				{ .type = SVC_ETCD_PUT,
+				  .key = ikey,
+				  .value = iv,
+				  .value_len = iv ? strlen(iv) : 0 },
+				{ .type = SVC_ETCD_PUT,
+				  .key = nkey,
+				  .value = nv,
+				  .value_len = nv ? strlen(nv) : 0 },
+			};
+
+			ret = nv && iv ? svc_etcd_txn(e->cli, c, 2, ops, 2, NULL, 0, &ok, NULL)
+				       : -ENOMEM;
+		}
+		free(nv);
+		free(iv);
+		if (ret)
+			return svc_err_set(err, SVC_API_INTERNAL, "allocate an id for %s: %s",
+					   svc_addr_format(addr, b, sizeof(b)),
+					   svc_etcd_error(e->cli));
+		if (ok) {
+			pr_info("registry: next hop %s gets id %u",
+				svc_addr_format(addr, b, sizeof(b)), id);
+			return 0;
+		}
+		/* someone took the id, or gave the address one: look again */
+		{
+			struct svc_etcd_kvs kvs;
+
+			if (!svc_etcd_range(e->cli, nkey, NULL, 0, &kvs)) {
+				bool have = kvs.n > 0;
+
+				svc_etcd_kvs_free(&kvs);
+				if (have)
+					return 0;
+			}
+		}
+		taken[id / 64] |= 1ULL << (id % 64);
+	}
+	return svc_err_set(err, SVC_API_INTERNAL, "allocate an id for %s: too many conflicts",
+			   svc_addr_format(addr, b, sizeof(b)));
+}
+
+static bool nh_in_mirror(struct agent_etcd *e, const struct svc_addr *addr)
+{
+	char key[256];
+
+	return mirror_find(e, svc_regkv_key_nexthop(e->base, addr, key, sizeof(key))) != NULL;
+}
+
+/* Ids for every address the registry uses that etcd has none for. */
+static int ensure_ids(struct agent *a, const struct svc_reg *r, struct svc_err *err)
+{
+	struct agent_etcd *e = E(a);
+
+	for (size_t i = 0; i < r->n_nexthops; i++) {
+		const struct svc_addr *addr = &r->nexthops[i].addr;
+
+		if (!svc_reg_nh_used(r, addr) || nh_in_mirror(e, addr))
+			continue;
+		if (alloc_id(a, addr, err))
+			return -1;
+	}
+	return 0;
+}
+
+struct txn_buf {
+	struct svc_etcd_cmp cmp[ETCD_TXN_OPS];
+	struct svc_etcd_op op[ETCD_TXN_OPS];
+	char *owned[2 * ETCD_TXN_OPS];
+	size_t n, n_owned;
+};
+
+static void txn_reset(struct txn_buf *t)
+{
+	for (size_t i = 0; i < t->n_owned; i++)
+		free(t->owned[i]);
+	t->n = t->n_owned = 0;
+}
+
+/* Sends the batch; 0, -EAGAIN (a compare failed) or -EIO. *rev = the revision after it. */
+static int txn_flush(struct agent_etcd *e, struct txn_buf *t, int64_t *rev, struct svc_err *err)
+{
+	bool ok = false;
+	int64_t r = 0;
+	int ret;
+
+	if (!t->n)
+		return 0;
+	ret = svc_etcd_txn(e->cli, t->cmp, t->n, t->op, t->n, NULL, 0, &ok, &r);
+	txn_reset(t);
+	if (ret)
+		return svc_err_set(err, SVC_API_INTERNAL, "etcd: %s", svc_etcd_error(e->cli)), -EIO;
+	if (!ok)
+		return -EAGAIN;
+	if (r > *rev)
+		*rev = r;
+	return 0;
+}
+
+static char *keep(struct txn_buf *t, char *s)
+{
+	if (s)
+		t->owned[t->n_owned++] = s;
+	return s;
+}
+
+/* Adds one put/delete guarded by @mod (0 = the key must not exist); flushes a full batch. */
+static int txn_add(struct agent_etcd *e, struct txn_buf *t, int type, const char *key,
+		   const char *value, int64_t lease, int64_t mod, int64_t *rev, struct svc_err *err)
+{
+	char *k = keep(t, strdup(key)), *v = value ? keep(t, strdup(value)) : NULL;
+
+	if (!k || (value && !v))
+		return svc_err_set(err, SVC_API_INTERNAL, "out of memory");
+	t->cmp[t->n] = (struct svc_etcd_cmp){ .key = k,
+					      .target = mod ? SVC_ETCD_MOD : SVC_ETCD_CREATE,
+					      .result = SVC_ETCD_EQUAL,
+					      .num = mod };
+	t->op[t->n] = (struct svc_etcd_op){
+		.type = type, .key = k, .value = v, .value_len = v ? strlen(v) : 0, .lease = lease
+	};
+	t->n++;
+	if (t->n == ETCD_TXN_OPS)
+		return txn_flush(e, t, rev, err);
+	return 0;
+}
+
+static bool shared_kind(int k)
+{
+	return k == SVC_REGKV_SERVICE || k == SVC_REGKV_INSTANCE || k == SVC_REGKV_BINDING ||
+	       k == SVC_REGKV_RULE || k == SVC_REGKV_PREFIX;
+}
+
+/* The etcd lease an instance record is written with: its own, or a new one of its lease. */
+static int instance_lease(struct agent_etcd *e, const struct svc_regkv *m, const char *value,
+			  int64_t *lease, struct svc_err *err)
+{
+	__u32 secs = svc_regkv_instance_lease(value);
+
+	*lease = m ? m->lease : 0;
+	if (!secs || *lease)
+		return 0;
+	if (svc_etcd_lease_grant(e->cli, secs, lease, NULL))
+		return svc_err_set(err, SVC_API_INTERNAL, "etcd lease: %s", svc_etcd_error(e->cli));
+	return 0;
+}
+
+/* Waits until the watch has delivered @rev (else lists), then rebuilds. */
+static void catch_up(struct agent *a, int64_t rev)
+{
+	struct agent_etcd *e = E(a);
+	double deadline = agent_now_s() + ETCD_OP_WAIT_MS / 1e3;
+
+	while (e->rev < rev && e->w && agent_now_s() < deadline)
+		watch_step(a, 50);
+	if (e->rev < rev)
+		relist(a);
+	else if (e->dirty)
+		rebuild(a);
+}
+
+int agent_etcd_commit(struct agent *a, const struct svc_reg *before, struct svc_err *err)
+{
+	struct agent_etcd *e = E(a);
+	struct svc_regkv_list want;
+	struct txn_buf *t;
+	int64_t rev = 0;
+	char key[256];
+	int ret = 0;
+
+	if (!e->synced)
+		return svc_err_set(err, SVC_API_INTERNAL,
+				   "etcd not reached since start (%s): the shared registry cannot "
+				   "change now; forwarding goes on with the last state",
+				   svc_etcd_error(e->cli));
+	if (ensure_ids(a, &a->reg, err))
+		return -EIO;
+	if (svc_regkv_encode(&a->reg, e->base, &want))
+		return svc_err_set(err, SVC_API_INTERNAL, "out of memory"), -ENOMEM;
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		svc_regkv_list_free(&want);
+		return svc_err_set(err, SVC_API_INTERNAL, "out of memory"), -ENOMEM;
+	}
+	mirror_sort(e);
+	for (size_t i = 0; !ret && i < want.n; i++) {
+		const struct svc_regkv *m = svc_regkv_list_find(&e->mirror, want.kv[i].key);
+		int64_t lease = 0;
+
+		if (m && !strcmp(m->value, want.kv[i].value))
+			continue;
+		if (svc_regkv_kind_of(e->base, want.kv[i].key, NULL) == SVC_REGKV_INSTANCE &&
+		    instance_lease(e, m, want.kv[i].value, &lease, err)) {
+			ret = -EIO;
+			break;
+		}
+		ret = txn_add(e, t, SVC_ETCD_PUT, want.kv[i].key, want.kv[i].value, lease,
+			      m ? m->mod_rev : 0, &rev, err);
+	}
+	for (size_t i = 0; !ret && i < e->mirror.n; i++) {
+		const struct svc_regkv *m = &e->mirror.kv[i];
+
+		if (!shared_kind(svc_regkv_kind_of(e->base, m->key, NULL)) ||
+		    svc_regkv_list_find(&want, m->key))
+			continue;
+		ret = txn_add(e, t, SVC_ETCD_DELETE, m->key, NULL, 0, m->mod_rev, &rev, err);
+	}
+	/* next hops the op marked dead (instance.del dead): every router resets their flows */
+	for (size_t i = 0; !ret && i < a->reg.n_nexthops; i++) {
+		const struct svc_reg_nh *nh = &a->reg.nexthops[i];
+		const struct svc_regkv *m = svc_regkv_list_find(
+			&e->mirror, svc_regkv_key_nexthop(e->base, &nh->addr, key, sizeof(key)));
+		struct svc_addr x;
+		bool reset = false;
+		__u32 id;
+		char *v;
+
+		if (!m || svc_regkv_nexthop_parse(m->value, &x, &id, &reset) || reset == nh->reset)
+			continue;
+		v = svc_regkv_nexthop_value(&nh->addr, id, nh->reset);
+		ret = v ? txn_add(e, t, SVC_ETCD_PUT, m->key, v, 0, m->mod_rev, &rev, err)
+			: svc_err_set(err, SVC_API_INTERNAL, "out of memory");
+		free(v);
+	}
+	if (!ret)
+		ret = txn_flush(e, t, &rev, err);
+	txn_reset(t);
+	free(t);
+	/* registrations refreshed by this op (instance.add with a lease): keep their lease */
+	for (size_t i = 0; !ret && i < a->reg.n_instances; i++) {
+		const struct svc_reg_instance *in = &a->reg.instances[i];
+		const struct svc_reg_instance *old =
+			svc_reg_instance_find(before, &in->sid, &in->addr);
+		const struct svc_regkv *m;
+
+		if (!in->lease_s || !old || in->lease_expires <= old->lease_expires)
+			continue;
+		m = svc_regkv_list_find(
+			&e->mirror,
+			svc_regkv_key_instance(e->base, &in->sid, &in->addr, key, sizeof(key)));
+		if (m && m->lease && svc_etcd_lease_keepalive(e->cli, m->lease, NULL))
+			pr_warn("registry: keep %s alive: %s", m->key, svc_etcd_error(e->cli));
+	}
+	svc_regkv_list_free(&want);
+	if (ret == -EAGAIN) {
+		e->conflicts++;
+		relist(a);
+		return -EAGAIN;
+	}
+	if (ret)
+		return ret;
+	e->commits++;
+	if (rev)
+		catch_up(a, rev);
+	if (e->dirty)
+		return rebuild(a);
+	/* nothing shared changed (a per-host op such as src.set): as without etcd */
+	{
+		char why[256];
+
+		if (agent_state_save(a, why, sizeof(why)))
+			return svc_err_set(err, SVC_API_INTERNAL, "save state: %s", why), -EIO;
+	}
+	return agent_reconcile(a);
+}
+
+/* ---- registration ---- */
+
+static int lease_ensure(struct agent *a)
+{
+	struct agent_etcd *e = E(a);
+	int err;
+
+	if (e->lease)
+		return 0;
+	err = svc_etcd_lease_grant(e->cli, a->cfg.lease, &e->lease, NULL);
+	if (err) {
+		pr_warn("register: etcd lease: %s", svc_etcd_error(e->cli));
+		return err;
+	}
+	e->lease_next = agent_now_s() + a->cfg.lease / 3.0;
+	pr_info("register: etcd lease %" PRIx64 " (%u s)", (uint64_t)e->lease, a->cfg.lease);
+	return 0;
+}
+
+int agent_etcd_register(struct agent *a, const struct svc_sid *sid)
+{
+	struct agent_etcd *e = E(a);
+	struct svc_reg_instance in = { .sid = *sid,
+				       .addr = a->cfg.instance_addr,
+				       .weight = 1,
+				       .up = true,
+				       .lease_s = a->cfg.lease };
+	struct svc_regkv *m;
+	struct svc_err serr;
+	char key[256], *v;
+	int err;
+
+	if (!e->synced)
+		return -EAGAIN;
+	svc_regkv_key_instance(e->base, sid, &in.addr, key, sizeof(key));
+	m = mirror_find(e, key);
+	/* registered already under our lease: the keepalive keeps it */
+	if (m && e->lease && m->lease == e->lease)
+		return 0;
+	if (!nh_in_mirror(e, &in.addr) && alloc_id(a, &in.addr, &serr)) {
+		pr_warn("register: %s", serr.msg);
+		return -EIO;
+	}
+	err = lease_ensure(a);
+	if (err)
+		return err;
+	v = svc_regkv_instance_value(&in);
+	if (!v)
+		return -ENOMEM;
+	err = svc_etcd_put(e->cli, key, v, strlen(v), e->lease, NULL);
+	free(v);
+	if (err == -ENOENT) {
+		/* our lease expired (etcd unreachable for longer than it): take a new one */
+		e->lease = 0;
+		return -EAGAIN;
+	}
+	if (err)
+		pr_warn("register: put %s: %s", key, svc_etcd_error(e->cli));
+	return err;
+}
+
+int agent_etcd_unregister(struct agent *a, const struct svc_sid *sid)
+{
+	struct agent_etcd *e = E(a);
+	char key[256];
+	bool ok;
+	int err;
+
+	svc_regkv_key_instance(e->base, sid, &a->cfg.instance_addr, key, sizeof(key));
+	if (!e->lease)
+		return 0;
+	/* only our own registration: an operator's instance of the same address stays */
+	{
+		struct svc_etcd_cmp c = { .key = key, .target = SVC_ETCD_LEASE, .num = e->lease };
+		struct svc_etcd_op op = { .type = SVC_ETCD_DELETE, .key = key };
+
+		err = svc_etcd_txn(e->cli, &c, 1, &op, 1, NULL, 0, &ok, NULL);
+	}
+	if (err)
+		pr_warn("register: delete %s: %s", key, svc_etcd_error(e->cli));
+	return err;
+}
+
+/* Keeps the registration lease alive; a lost lease makes every registration be redone. */
+static void lease_tick(struct agent *a)
+{
+	struct agent_etcd *e = E(a);
+	double now = agent_now_s();
+	int err;
+
+	if (!e->lease || now < e->lease_next)
+		return;
+	err = svc_etcd_lease_keepalive(e->cli, e->lease, NULL);
+	if (!err) {
+		if (e->lease_warned)
+			pr_info("register: etcd lease %" PRIx64 " kept alive again",
+				(uint64_t)e->lease);
+		e->lease_warned = false;
+		e->lease_next = now + a->cfg.lease / 3.0;
+		return;
+	}
+	if (err == -ENOENT) {
+		pr_warn("register: etcd lease %" PRIx64 " expired: registering again",
+			(uint64_t)e->lease);
+		e->lease = 0;
+		agent_register_forget(a);
+		return;
+	}
+	/* once per outage: the retries every 0.2 s would flood the log */
+	if (!e->lease_warned)
+		pr_warn("register: keep the etcd lease alive: %s; retrying",
+			svc_etcd_error(e->cli));
+	e->lease_warned = true;
+	e->lease_next = now + 0.2;
+}
+
+/* ---- status ---- */
+
+json_object *agent_etcd_status(struct agent *a)
+{
+	struct agent_etcd *e = E(a);
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "backend", json_object_new_string(e ? "etcd" : "local"));
+	if (!e)
+		return o;
+	json_object_object_add(o, "url", json_object_new_string(a->cfg.registry));
+	json_object_object_add(o, "prefix", json_object_new_string(e->base));
+	json_object_object_add(o, "endpoint", json_object_new_string(svc_etcd_endpoint(e->cli)));
+	json_object_object_add(o, "synced", json_object_new_boolean(e->synced));
+	json_object_object_add(o, "watching", json_object_new_boolean(e->w != NULL));
+	json_object_object_add(o, "revision", json_object_new_int64(e->rev));
+	json_object_object_add(o, "records", json_object_new_int64((int64_t)e->mirror.n));
+	json_object_object_add(o, "skipped", json_object_new_int64((int64_t)e->skipped));
+	json_object_object_add(o, "lists", json_object_new_int64((int64_t)e->lists));
+	json_object_object_add(o, "watches", json_object_new_int64((int64_t)e->watches));
+	json_object_object_add(o, "compactions", json_object_new_int64((int64_t)e->compactions));
+	json_object_object_add(o, "events", json_object_new_int64((int64_t)e->events));
+	json_object_object_add(o, "commits", json_object_new_int64((int64_t)e->commits));
+	json_object_object_add(o, "conflicts", json_object_new_int64((int64_t)e->conflicts));
+	json_object_object_add(o, "rebuilds", json_object_new_int64((int64_t)e->rebuilds));
+	json_object_object_add(o, "failovers",
+			       json_object_new_int64((int64_t)svc_etcd_failovers(e->cli)));
+	json_object_object_add(o, "lease", json_object_new_int64(e->lease));
+	return o;
+}
