@@ -66,6 +66,11 @@ static const struct {
 	const char *msg; /* substring of the error */
 } set_table[] = {
 	{ "socket", "/tmp/x.sock", 1, NULL },
+	{ "registry", "local", 1, NULL },
+	{ "registry", "etcd://10.0.0.1:2379,[fd00::1]:2379/svc", 1, NULL },
+	{ "registry", "etcd://10.0.0.1", 0, "expected HOST:PORT" },
+	{ "registry", "consul://x:1", 0, "expected etcd://" },
+	{ "registry", "etcd://h:99999", 0, "port out of range" },
 	{ "socket", "relative.sock", 0, "not an absolute path" },
 	{ "socket", "", 0, "empty path" },
 	{ "socket",
