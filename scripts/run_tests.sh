@@ -11,6 +11,10 @@ out=${1:-.output-san}
 export SVC_BIN="$PWD/$out/bin"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Check kills a unit test case after 4 s (or its tcase_set_timeout): on a loaded
+# machine, under ASan, or in a QEMU guest a correct case can take longer. Those
+# limits only catch hangs, and every test already has one (TEST_TIMEOUT below).
+export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-10}
 pattern=${TESTS:-}
 passed=0 failed=0 skipped=0
 failures=()
