@@ -40,9 +40,10 @@ why = 'partition $1: %d of $2 requests ok, %d failed' % (d['ok'], d['failed'])
 "
 }
 # requests run against every partition until the stop file: 20 of each before
-# the move, 20 more of each after it, whatever the machine's speed
+# the move, 20 more of each after it, whatever the machine's speed (paced: each
+# leaves a TIME_WAIT socket, and the client has about 28000 ports)
 for k in 1 2 3; do
-	loadgen_bg "$E2E_WORK/w$k.json" --target "$VIP4:900$k" --concurrency 2 \
+	loadgen_bg "$E2E_WORK/w$k.json" --target "$VIP4:900$k" --concurrency 2 --interval 5 \
 		--stop-file "$E2E_WORK/w.stop" --status-file "$E2E_WORK/w$k.status" conns 0
 	W[$k]=$BG_PID
 done
