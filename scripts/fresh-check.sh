@@ -143,6 +143,8 @@ EOF
 set +e
 unshare --mount --propagation private -- bash -euc '
 	r=$1 cache=$2
+	# the root of a real machine is a mount point (`ip -n NS` makes it a slave mount)
+	mount --bind "$r" "$r"
 	mount -t proc proc "$r/proc"
 	mount -t sysfs sysfs "$r/sys"
 	mount -t bpf bpf "$r/sys/fs/bpf"

@@ -22,7 +22,7 @@ failures=()
 run_one() { # name, command...
 	local name=$1; shift
 	[ -n "$pattern" ] && [[ "$name" != *$pattern* ]] && return 0
-	local log rc p=0 f=0 s=0
+	local log rc p=0 f=0 s=0 t0=$SECONDS
 	log=$(mktemp)
 	echo "# ---- $name"
 	# Output goes to a file, not a pipe: a process a broken test leaks cannot hold
@@ -43,6 +43,7 @@ run_one() { # name, command...
 		echo "not ok - $name reported no test"
 		f=1
 	fi
+	echo "# ---- $name: $((SECONDS - t0)) s"
 	[ "$f" != 0 ] && failures+=("$name")
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	rm -f "$log"

@@ -73,7 +73,8 @@ struct opts {
 static struct opts o = {
 	.concurrency = 8,
 	.size = 1024,
-	.timeout_ms = 5000,
+	/* a failure means no answer, not a slow one (a loaded machine, a QEMU guest) */
+	.timeout_ms = 30000,
 	.retries = 3,
 	.interval_ms = 100,
 };
@@ -1360,7 +1361,7 @@ static void usage(FILE *f)
 		"  -t, --target A:P      198.19.0.10:80 or [2001:db8::10]:80\n"
 		"  -c, --concurrency C   parallel requests (conns, udp, http; default 8)\n"
 		"  -s, --size B          largest payload, bytes (default 1024)\n"
-		"  -T, --timeout MS      per operation; UDP: per attempt (default 5000)\n"
+		"  -T, --timeout MS      per operation (default 30000); udp: per attempt (1000)\n"
 		"  -r, --retries R       UDP resends after a timeout (default 3)\n"
 		"  -d, --duration S      stop after S seconds (N = 0: unbounded count, also with\n"
 		"                        --stop-file)\n"
@@ -1548,7 +1549,7 @@ static int parse_args(int argc, char **argv)
 		fprintf(stderr, "svc-loadgen: --target is required\n");
 		return -EINVAL;
 	}
-	if (o.mode == MODE_UDP && o.timeout_ms == 5000)
+	if (o.mode == MODE_UDP && o.timeout_ms == 30000)
 		o.timeout_ms = 1000; /* per attempt; retried */
 	return 0;
 bad:
