@@ -7,6 +7,7 @@
 #   4. live TCP through a router namespace: svcplane vs kernel      (svc-tcpperf)
 #   5. registry: instance death and registration -> data plane      (bench_registry.sh)
 #   6. TI-flow negotiation: connect time and bulk with and without   (bench_tiflow.sh)
+#   7. availability: DELAY first connect, health check, shed timings (bench_avail.sh)
 # Usage: scripts/bench.sh OUTPUT_DIR (the build's output, e.g. .output). Root only.
 # BENCH_QUICK=1 runs a short version (fewer rounds, flow tables up to 1 M) for development;
 # BENCH_ONLY="packet ctl live" picks figures (default: all).
@@ -243,6 +244,7 @@ elapsed "figure 4"
 # ---- 5: registry: instance death / registration -> data plane (scripts/bench_registry.sh)
 { [ -z "${BENCH_ONLY:-}" ] || want registry; } && { scripts/bench_registry.sh "$out" "$results/$run_id.registry.json" || failed+=("registry"); }
 { [ -z "${BENCH_ONLY:-}" ] || want tiflow; } && { scripts/bench_tiflow.sh "$out" "$results/$run_id.tiflow.json" || failed+=("tiflow"); }
+{ [ -z "${BENCH_ONLY:-}" ] || want avail; } && { scripts/bench_avail.sh "$out" "$results/$run_id.avail.json" || failed+=("avail"); }
 
 # ---- the run's JSON: figures + machine
 frags=()

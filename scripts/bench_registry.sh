@@ -8,7 +8,10 @@
 #       time until the router agent no longer lists the instance (its API, polled by a thread
 #       that shares the interpreter with the probe loop: coarse, an upper bound);
 #   (b) registration -> data plane: from the server's listen() to the first connection
-#       through the router reaching it (accept() on that listener), new SYNs every ~0.5 ms.
+#       through the router reaching it (accept() on that listener), new SYNs every ~0.5 ms;
+#   (c) registration -> control plane: from listen() to the router agent listing the
+#       instance (its API polled every ms), and from close() to it no longer listing it
+#       (these were asserted by test_register once; a test now only checks that they happen).
 # Usage: scripts/bench_registry.sh OUTPUT_DIR [RESULT.json]. Root only. BENCH_QUICK=1: fewer rounds.
 # Uses the e2e topology library (client -- router -- 3 instance namespaces), removed on exit.
 set -uo pipefail
@@ -89,12 +92,12 @@ def listed(sid, addr):
     return any(i["addr"] == addr and i["state"] == "up" for i in json.loads(buf)["result"]["instances"])
 
 
-def wait_listed(sid, want, limit=10.0):
+def wait_listed(sid, want, limit=10.0, poll=0.002):
     end = time.monotonic() + limit
     while time.monotonic() < end:
         if listed(sid, cfg["inst"]) == want:
             return True
-        time.sleep(0.002)
+        time.sleep(poll)
     return False
 
 
@@ -225,7 +228,30 @@ def reg_round():
     return {"listen_to_first_conn_ms": (t1 - t0) * 1e3 if t1 else None, "syns": sent}
 
 
-out = {"death": [], "registration": [], "failed": []}
+def api_round():
+    """listen() on inst -> listed by the router agent; close() -> no longer listed."""
+    enter(home)
+    if not wait_listed(cfg["sid2"], False):
+        return None
+    enter(fds[cfg["inst_ns"]])
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((cfg["vip"], 8081))
+    ls.listen(16)
+    enter(home)
+    t0 = time.monotonic()
+    ok = wait_listed(cfg["sid2"], True, poll=0.001)
+    t1 = time.monotonic()
+    ls.close()
+    t2 = time.monotonic()
+    gone = ok and wait_listed(cfg["sid2"], False, poll=0.001)
+    t3 = time.monotonic()
+    if not gone:
+        return None
+    return {"listen_to_listed_ms": (t1 - t0) * 1e3, "close_to_unlisted_ms": (t3 - t2) * 1e3}
+
+
+out = {"death": [], "registration": [], "api": [], "failed": []}
 for i in range(cfg["death_rounds"]):
     r = death_round()
     (out["death"] if r and r["unlisted_ms"] is not None else out["failed"]).append(r or {"death": i})
@@ -233,6 +259,9 @@ for i in range(cfg["reg_rounds"]):
     r = reg_round()
     (out["registration"] if r and r["listen_to_first_conn_ms"] is not None
      else out["failed"]).append(r or {"registration": i})
+for i in range(cfg["reg_rounds"]):
+    r = api_round()
+    (out["api"] if r else out["failed"]).append(r or {"api": i})
 
 
 def summary(v):
@@ -244,6 +273,8 @@ out["summary"] = {
     "death_to_last_syn_reaching_it_ms": summary([r["last_refused_ms"] for r in out["death"]]),
     "death_to_unlisted_at_router_ms": summary([r["unlisted_ms"] for r in out["death"]]),
     "listen_to_first_conn_ms": summary([r["listen_to_first_conn_ms"] for r in out["registration"]]),
+    "listen_to_listed_ms": summary([r["listen_to_listed_ms"] for r in out["api"]]),
+    "close_to_unlisted_ms": summary([r["close_to_unlisted_ms"] for r in out["api"]]),
 }
 print(json.dumps(out))
 EOF
@@ -263,7 +294,9 @@ f = lambda x: "-" if x is None else "%.1f" % x
 print("registry (ms)                                  rounds     p50     p99     max")
 for k, name in (("death_to_unlisted_at_router_ms", "kill -9 -> unlisted at router (API, coarse)"),
                 ("death_to_last_syn_reaching_it_ms", "kill -9 -> last new SYN reaching it"),
-                ("listen_to_first_conn_ms", "listen() -> first connection via router")):
+                ("listen_to_first_conn_ms", "listen() -> first connection via router"),
+                ("listen_to_listed_ms", "listen() -> listed by the router (API)"),
+                ("close_to_unlisted_ms", "close() -> unlisted by the router (API)")):
     v = s[k]
     print("  %-44s %6d %7s %7s %7s" % (name, v["n"], f(v["p50"]), f(v["p99"]), f(v["max"])))
 syn = sum(r["syns"] for r in d["death"])

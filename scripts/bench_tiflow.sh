@@ -37,7 +37,8 @@ ns_c=svcbt-c-$id ns_s=svcbt-s-$id
 dev_c=btc-$id dev_s=bts-$id
 addr_c=198.18.70.1 addr_s=198.18.70.2
 port_on=5201 port_off=5202
-cgroot=/sys/fs/cgroup/unified
+# cgroup v2: wherever it is mounted (Debian 12: /sys/fs/cgroup; hybrid hosts: .../unified)
+cgroot=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 cg=$cgroot/svcbt-$id
 pin_c=/sys/fs/bpf/svcbt-$id-c pin_s=/sys/fs/bpf/svcbt-$id-s
 tmp=

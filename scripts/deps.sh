@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Installs the Debian packages svcplane needs to build, test and run its demo.
+# Installs the Debian packages svcplane needs to build, test, run its demo and
+# its benchmarks, and to run scripts/fresh-check.sh.
 # Idempotent: installs only what is missing; needs root (or nothing missing).
+# Every command a test, the demo or the bench calls comes from a package listed
+# here: a test meets a missing one as a failure, not a skip.
 set -euo pipefail
 
-pkgs=(make gcc clang llvm libbpf-dev bpftool libxdp-dev xdp-tools check pkg-config
-      libelf-dev zlib1g-dev iproute2 tcpdump libjson-c-dev libmicrohttpd-dev
-      libsodium-dev libcurl4-openssl-dev ethtool python3 util-linux procps psmisc
-      iputils-ping curl etcd-server etcd-client)
+pkgs=(
+	# build: toolchain, BPF compiler and skeletons, libraries
+	make gcc libc6-dev clang llvm libbpf-dev bpftool libxdp-dev xdp-tools check pkg-config
+	libelf-dev zlib1g-dev libjson-c-dev libmicrohttpd-dev libsodium-dev libcurl4-openssl-dev
+	# tests, demo, bench: ip/ss (iproute2), nsenter/mountpoint/unshare (util-linux),
+	# sysctl/ps (procps), ping, ethtool, tcpdump, jq, python3, curl, hostname
+	iproute2 util-linux procps psmisc iputils-ping ethtool tcpdump jq python3 curl hostname
+	# multi-host registry (test_etcd, test_multirouter)
+	etcd-server etcd-client
+	# scripts/fresh-check.sh: a fresh Debian 12 chroot
+	debootstrap
+)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -11,6 +11,10 @@ out=${1:-.output-san}
 export SVC_BIN="$PWD/$out/bin"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Check kills a unit test case after 4 s (or its tcase_set_timeout): on a loaded
+# machine, under ASan, or in a QEMU guest a correct case can take longer. Those
+# limits only catch hangs, and every test already has one (TEST_TIMEOUT below).
+export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-10}
 pattern=${TESTS:-}
 passed=0 failed=0 skipped=0
 failures=()
@@ -18,7 +22,7 @@ failures=()
 run_one() { # name, command...
 	local name=$1; shift
 	[ -n "$pattern" ] && [[ "$name" != *$pattern* ]] && return 0
-	local log rc p=0 f=0 s=0
+	local log rc p=0 f=0 s=0 t0=$SECONDS
 	log=$(mktemp)
 	echo "# ---- $name"
 	# Output goes to a file, not a pipe: a process a broken test leaks cannot hold
@@ -39,6 +43,7 @@ run_one() { # name, command...
 		echo "not ok - $name reported no test"
 		f=1
 	fi
+	echo "# ---- $name: $((SECONDS - t0)) s"
 	[ "$f" != 0 ] && failures+=("$name")
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	rm -f "$log"

@@ -193,7 +193,8 @@ static int tf_cgroup_link_name(const char *cgroup, char *name, size_t len, int *
 		return -errno;
 	}
 	if ((unsigned long)sfs.f_type != CGROUP2_SUPER_MAGIC) {
-		pr_err("tiflow: %s is not a cgroup v2 directory (try /sys/fs/cgroup/unified)",
+		/* cgroup v2 is where /proc/mounts says: /sys/fs/cgroup (Debian 12) or .../unified */
+		pr_err("tiflow: %s is not a cgroup v2 directory (the cgroup2 mount: see /proc/mounts)",
 		       cgroup);
 		close(fd);
 		return -EINVAL;

@@ -14,15 +14,22 @@
 # to the instance hosts; instances answer straight to the client through the
 # router's ordinary IP forwarding (direct server return).
 #
-# Usage: source it, call e2e_init (skips the whole test if something it needs is
-# missing), topo_create, agents_start, then use sctl/client_run/... Everything
-# is removed by the EXIT trap, also on failure.
+# Usage: source it, call e2e_init (fails the whole test if something `make deps`
+# or the build should have provided is missing; skips only without root),
+# topo_create, agents_start, then use sctl/client_run/... Everything is removed
+# by the EXIT trap, also on failure.
+#
+# Tests assert what happened, never how fast: every wait polls for an outcome
+# with a deadline of E2E_WAIT seconds (default 120: a loaded 2-core machine or a
+# QEMU guest under TCG is slow, a correct system gets there long before), and no
+# sleep stands in for synchronisation. Timings are `make bench`'s business.
 
 E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SVC_BIN=${SVC_BIN:-$E2E_ROOT/.output-san/bin}
 TOOLS=$SVC_BIN/tools
 XDP_PASS_OBJ=$SVC_BIN/../selftests/progs/xdp_pass.bpf.o
 E2E_NAME=$(basename "$0" .sh)
+E2E_WAIT=${E2E_WAIT:-120} # seconds: the deadline of every wait for an outcome
 
 # Address plan (198.18.0.0/15 and 2001:db8::/32 only).
 CLIENT4=198.18.0.1
@@ -83,29 +90,42 @@ step() {
 
 # ---- prerequisites ----
 
-# e2e_init - check what the test needs; a missing dependency skips the whole test.
-e2e_init() {
+# e2e_require CMD...: commands `make deps` installs (scripts/deps.sh); a missing
+# one fails the test: it is a broken installation, not an unsupported machine.
+e2e_require() {
 	local b missing=()
+	for b in "$@"; do
+		command -v "$b" >/dev/null || missing+=("$b")
+	done
+	[ ${#missing[@]} = 0 ] && return 0
+	echo "not ok - $E2E_NAME: all: not installed: ${missing[*]} (make deps installs them)"
+	exit 1
+}
+
+# e2e_require_built FILE...: programs `make tests` builds; a missing one fails the test.
+e2e_require_built() {
+	local b missing=()
+	for b in "$@"; do
+		[ -x "$b" ] || missing+=("$b")
+	done
+	[ ${#missing[@]} = 0 ] && return 0
+	echo "not ok - $E2E_NAME: all: not built: ${missing[*]} (make tests)"
+	exit 1
+}
+
+# e2e_init - check what the test needs: only a missing privilege skips; a missing
+# package, program or bpffs fails.
+e2e_init() {
 	if [ "$(id -u)" != 0 ]; then
 		tap_skip "all" "needs root (network namespaces, XDP)"
 		exit 0
 	fi
-	for b in "$SVC_BIN/svcplaned" "$SVC_BIN/servicectl" "$TOOLS/svc-echod" "$TOOLS/svc-loadgen"; do
-		[ -x "$b" ] || missing+=("$b")
-	done
-	if [ ${#missing[@]} -gt 0 ]; then
-		tap_skip "all" "not built: ${missing[*]}"
-		exit 0
-	fi
-	for b in ip nsenter python3 ping; do
-		if ! command -v "$b" >/dev/null; then
-			tap_skip "all" "$b not installed (make deps)"
-			exit 0
-		fi
-	done
+	e2e_require_built "$SVC_BIN/svcplaned" "$SVC_BIN/servicectl" "$TOOLS/svc-echod" \
+		"$TOOLS/svc-loadgen"
+	e2e_require ip nsenter python3 ping ethtool sysctl mountpoint
 	if ! mountpoint -q /sys/fs/bpf; then
-		tap_skip "all" "bpffs not mounted at /sys/fs/bpf (make deps mounts it)"
-		exit 0
+		echo "not ok - $E2E_NAME: all: bpffs not mounted at /sys/fs/bpf (make deps mounts it)"
+		exit 1
 	fi
 	E2E_ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 	E2E_WORK=$(mktemp -d "/tmp/svc-e2e-$E2E_ID.XXXXXX") || bail "setup" "mktemp failed"
@@ -202,9 +222,9 @@ topo_create() {
 	done
 	# plain routing works both ways (and the router learns the instances' MACs)
 	for i in $(seq 1 $N_INST); do
-		wait_until 10 in_ns "$NS_CLIENT" ping -c1 -W1 -q "$(inst_addr4 "$i")" >/dev/null ||
+		wait_until "$E2E_WAIT" in_ns "$NS_CLIENT" ping -c1 -W1 -q "$(inst_addr4 "$i")" >/dev/null ||
 			{ echo "client cannot ping $(inst_addr4 "$i")"; return 1; }
-		wait_until 10 in_ns "$NS_CLIENT" ping -6 -c1 -W1 -q "$(inst_addr6 "$i")" >/dev/null ||
+		wait_until "$E2E_WAIT" in_ns "$NS_CLIENT" ping -6 -c1 -W1 -q "$(inst_addr6 "$i")" >/dev/null ||
 			{ echo "client cannot ping $(inst_addr6 "$i")"; return 1; }
 	done
 	return 0
@@ -241,7 +261,7 @@ stop_pid() {
 	local pid=$1 sig=${2:-TERM}
 	if pid_running "$pid"; then
 		kill "-$sig" "$pid" 2>/dev/null
-		if ! wait_until 10 pid_gone "$pid" && pid_running "$pid"; then
+		if ! wait_until "$E2E_WAIT" pid_gone "$pid" && pid_running "$pid"; then
 			kill -KILL "$pid" 2>/dev/null
 		fi
 	fi
@@ -288,7 +308,7 @@ agent_start() {
 	AGENT_PID[$name]=$!
 	E2E_PIDS+=("$!")
 	# ready = it says so AND the API answers; an agent that exits early is a failure
-	local deadline=$(($(now_ms) + 30000))
+	local deadline=$(($(now_ms) + E2E_WAIT * 1000))
 	until agent_up "$name"; do
 		if pid_gone "${AGENT_PID[$name]}"; then
 			echo "agent $name exited during start; log:"
@@ -296,7 +316,7 @@ agent_start() {
 			return 1
 		fi
 		if [ "$(now_ms)" -ge "$deadline" ]; then
-			echo "agent $name not ready after 30 s; log:"
+			echo "agent $name not ready after $E2E_WAIT s; log:"
 			tail -n 20 "$(agent_log "$name")"
 			return 1
 		fi
@@ -348,7 +368,7 @@ echod_start() {
 	bg_ns "$E2E_WORK/echod$i.log" "$(inst_ns "$i")" "$TOOLS/svc-echod" \
 		--name "inst$i" --ready-file "$rf" "$@"
 	ECHOD_PID[$i]=$BG_PID
-	wait_until 10 test -f "$rf" || { echo "svc-echod inst$i not ready"; return 1; }
+	wait_until "$E2E_WAIT" test -f "$rf" || { echo "svc-echod inst$i not ready"; return 1; }
 }
 declare -A ECHOD_PID=()
 
@@ -430,20 +450,72 @@ for n in sorted(set(inst) | set(want)):
 "
 }
 
+# json_wait FILE SECONDS PYTHON: poll FILE (JSON, rewritten atomically by its
+# writer) every 50 ms until PYTHON, run with d = its content, sets ok = True;
+# it may set why (printed if the deadline passes) and give_up = True (the
+# outcome can no longer happen: stop waiting). 0 once ok, 1 otherwise.
+json_wait() {
+	python3 - "$@" <<'EOF'
+import json, sys, time
+path, limit, code = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+end, why = time.monotonic() + limit, "no readable %s" % path
+while True:
+    try:
+        with open(path) as f:
+            d = json.load(f)
+    except (OSError, ValueError):
+        d = None
+    if d is not None:
+        env = {"d": d, "json": json, "ok": False, "why": "", "give_up": False}
+        exec(code, env)
+        if env["ok"]:
+            sys.exit(0)
+        why = env["why"]
+        if env["give_up"]:
+            print("# " + why)
+            sys.exit(1)
+    if time.monotonic() >= end:
+        print("# not within %d s: %s" % (limit, why))
+        sys.exit(1)
+    time.sleep(0.05)
+EOF
+}
+
+# ---- captures ----
+
+# pcap_has FILE FILTER: the capture FILE (still being written by tcpdump -U) holds
+# a packet that matches the tcpdump FILTER.
+pcap_has() { tcpdump -nr "$1" -c 1 "$2" 2>/dev/null | grep -q .; }
+
+# pcap_sync FILE FILTER CMD...: run CMD (which sends a marker packet the capture
+# sees after everything sent before it) until FILE holds a packet matching FILTER:
+# then the capture has every packet that came before. A capture stopped earlier
+# loses what tcpdump has not read yet.
+pcap_sync() {
+	local file=$1 filter=$2 deadline=$(($(now_ms) + E2E_WAIT * 1000))
+	shift 2
+	until pcap_has "$file" "$filter"; do
+		[ "$(now_ms)" -ge "$deadline" ] && return 1
+		"$@" >/dev/null 2>&1
+		sleep 0.05
+	done
+}
+
 # ---- long-lived connections ----
 
 # hold_start NAME ARGS...: svc-loadgen hold in the background until hold_stop;
-# returns once every connection is established (or failed). Result: $E2E_WORK/NAME.json
+# returns once every connection is established (or failed). Result: $E2E_WORK/NAME.json;
+# while it runs, $E2E_WORK/NAME.status holds the result so far (every 50 ms).
 declare -A HOLD_PID=()
 hold_start() {
 	local name=$1
 	shift
-	rm -f "$E2E_WORK/$name".{ready,stop,json}
+	rm -f "$E2E_WORK/$name".{ready,stop,json,status,mark}
 	loadgen_bg "$E2E_WORK/$name.json" --ready-file "$E2E_WORK/$name.ready" \
-		--stop-file "$E2E_WORK/$name.stop" "$@"
+		--stop-file "$E2E_WORK/$name.stop" --status-file "$E2E_WORK/$name.status" "$@"
 	HOLD_PID[$name]=$BG_PID
-	if ! wait_until 30 test -f "$E2E_WORK/$name.ready"; then
-		echo "hold $name: connections not established within 30 s"
+	if ! wait_until "$E2E_WAIT" test -f "$E2E_WORK/$name.ready"; then
+		echo "hold $name: connections not established within $E2E_WAIT s"
 		cat "$E2E_WORK/$name.json.log"
 		return 1
 	fi
@@ -457,11 +529,58 @@ hold_stop() {
 		touch "$E2E_WORK/$name.stop"
 	done
 	for name in "$@"; do
-		wait_until 30 pid_gone "${HOLD_PID[$name]}" ||
+		wait_until "$E2E_WAIT" pid_gone "${HOLD_PID[$name]}" ||
 			{ echo "hold $name did not stop"; return 1; }
 		wait "${HOLD_PID[$name]}" 2>/dev/null
 		[ -f "$E2E_WORK/$name.json" ] || { echo "hold $name wrote no result"; return 1; }
 	done
+}
+
+# hold_mark NAME...: remember each held connection's exchange count as of now
+# (from a status written after this call) for hold_wait.
+hold_mark() {
+	local name
+	for name in "$@"; do
+		python3 - "$E2E_WORK/$name.status" "$E2E_WORK/$name.mark" "$E2E_WAIT" <<'EOF' || return 1
+import os, shutil, sys, time
+src, dst, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
+t0, end = time.time(), time.monotonic() + limit
+while time.monotonic() < end:
+    try:
+        if os.stat(src).st_mtime > t0:
+            shutil.copyfile(src, dst)
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.02)
+print("# %s: no status written within %d s" % (src, limit))
+sys.exit(1)
+EOF
+	done
+}
+
+# hold_wait NAME K [INSTANCE fail|any]: wait until every held connection has done
+# K more exchanges since hold_mark, except those on INSTANCE, which must all have
+# failed (fail) or are not looked at (any, the default). Stops early once a
+# connection that must go on has failed. It only waits for the traffic to have
+# happened: the checks on the final result assert (diagnostics on stdout).
+hold_wait() {
+	json_wait "$E2E_WORK/$1.status" "$E2E_WAIT" "
+mark = dict((c['id'], c['messages']) for c in json.load(open('$E2E_WORK/$1.mark'))['connections'])
+inst, mode, k = '${3:-}', '${4:-any}', $2
+behind = []
+for c in d['connections']:
+    if inst and c['instance'] == inst:
+        if mode == 'fail' and c['state'] != 'failed':
+            behind.append('connection %d on %s not failed yet (%s)' % (c['id'], inst, c['state']))
+    elif c['state'] == 'failed':
+        give_up = True
+        behind.insert(0, 'connection %d on %s failed: %s' % (c['id'], c['instance'], c['error']))
+    elif c['messages'] < mark.get(c['id'], 0) + k:
+        behind.append('connection %d: %d of %d more exchanges' % (c['id'], c['messages'] - mark.get(c['id'], 0), k))
+ok = not behind
+why = '$1: %d connections not there yet: %s' % (len(behind), '; '.join(behind[:3]))
+"
 }
 
 # check_hold FILE TOTAL [REMOVED]: every connection was established; every one

@@ -46,14 +46,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Only a missing privilege skips; what `make tests` builds and `make deps` installs
+# (packages, bpffs) must be there: its absence is a failure.
 [ "$(id -u)" = 0 ] || skip_all "needs root (network namespace, bpffs)"
 for b in svcplaned servicectl; do
-	[ -x "$BIN/$b" ] || skip_all "$BIN/$b not built"
+	[ -x "$BIN/$b" ] || { fail "all: $BIN/$b not built (make tests)"; exit 1; }
 done
 for t in ip nsenter python3 bpftool; do
-	command -v "$t" >/dev/null || skip_all "$t not installed"
+	command -v "$t" >/dev/null || { fail "all: $t not installed (make deps)"; exit 1; }
 done
-mountpoint -q /sys/fs/bpf || skip_all "bpffs not mounted at /sys/fs/bpf"
+mountpoint -q /sys/fs/bpf || { fail "all: bpffs not mounted at /sys/fs/bpf (make deps)"; exit 1; }
 
 in_ns() { nsenter --net="/run/netns/$NS" "$@"; }
 sctl() { in_ns "$BIN/servicectl" -s "$SOCK" "$@"; }
@@ -70,7 +72,8 @@ ip -n "$NS" link set "$IF0" up
 nsenter --net="/run/netns/$NS" "$BIN/svcplaned" --socket "$SOCK" --pin-dir "$PIN" \
 	--state-dir "$WORK/state" --metrics 127.0.0.1:9465 --mode skb >"$WORK/agent.log" 2>&1 &
 AGENT_PID=$!
-for _ in $(seq 100); do
+deadline=$((SECONDS + ${E2E_WAIT:-120}))
+while [ $SECONDS -lt $deadline ]; do
 	grep -q '^svcplaned: ready$' "$WORK/agent.log" && break
 	kill -0 "$AGENT_PID" 2>/dev/null || break
 	sleep 0.1

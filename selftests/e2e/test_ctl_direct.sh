@@ -23,7 +23,8 @@ PORT=8080
 DIRECT=$TOOLS/svc-direct
 
 e2e_init
-[ -x "$DIRECT" ] || { tap_skip "all" "not built: $DIRECT"; exit 0; }
+e2e_require_built "$DIRECT"
+e2e_require jq
 step "setup: topology" topo_create
 step "setup: agents" agents_start
 step "setup: client agent" agent_start client "$NS_CLIENT"

@@ -23,8 +23,8 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CGROOT=/sys/fs/cgroup/unified
-[ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ] && CGROOT=/sys/fs/cgroup
+# cgroup v2 wherever it is mounted (Debian 12: /sys/fs/cgroup; a hybrid host: .../unified)
+CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 A4=198.18.71.1
 B4=198.18.71.2
 PORT=7400
@@ -32,13 +32,11 @@ BYTES=100000
 INST=$((RANDOM % 60000 + 256))
 
 e2e_init
-for b in tcpdump jq; do
-	command -v "$b" >/dev/null || { tap_skip "all" "$b not installed"; exit 0; }
-done
-[ -x "$TOOLS/tiflow-peer" ] && [ -x "$TOOLS/tiflow-ctl" ] ||
-	{ tap_skip "all" "tiflow-peer/tiflow-ctl not built (make tests)"; exit 0; }
-[ "$(stat -f -c %T "$CGROOT" 2>/dev/null)" = cgroup2fs ] ||
-	{ tap_skip "all" "no cgroup v2 hierarchy at $CGROOT"; exit 0; }
+e2e_require tcpdump jq
+e2e_require_built "$TOOLS/tiflow-peer" "$TOOLS/tiflow-ctl"
+# a system without cgroup v2 cannot run sockops programs: that alone skips
+[ -n "$CGROOT" ] && [ "$(stat -f -c %T "$CGROOT" 2>/dev/null)" = cgroup2fs ] ||
+	{ tap_skip "all" "no cgroup v2 hierarchy mounted (/proc/mounts has no cgroup2)"; exit 0; }
 
 NS_A=$(ns_name a)
 NS_B=$(ns_name b)
@@ -53,7 +51,7 @@ cleanup_cg() {
 	for d in c s; do
 		[ -d "$CGDIR/$d" ] || continue
 		for p in $(cat "$CGDIR/$d/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-		wait_until 5 test ! -s "$CGDIR/$d/cgroup.procs"
+		wait_until "$E2E_WAIT" test ! -s "$CGDIR/$d/cgroup.procs"
 		rmdir "$CGDIR/$d" 2>/dev/null
 	done
 	[ -d "$CGDIR" ] && rmdir "$CGDIR" 2>/dev/null
@@ -71,7 +69,7 @@ setup() {
 	in_ns "$NS_A" ethtool -K "$DEV_A" tx off >/dev/null &&
 		in_ns "$NS_B" ethtool -K "$DEV_B" tx off >/dev/null || return 1
 	mkdir -p "$CGDIR/c" "$CGDIR/s" || return 1
-	wait_until 10 in_ns "$NS_A" ping -c1 -W1 -q "$B4" >/dev/null ||
+	wait_until "$E2E_WAIT" in_ns "$NS_A" ping -c1 -W1 -q "$B4" >/dev/null ||
 		{ echo "no ping from a to b"; return 1; }
 	agent_start c "$NS_A" && agent_start s "$NS_B"
 }
@@ -91,23 +89,23 @@ conn() {
 		"tcp port $port" </dev/null >/dev/null 2>"$E2E_WORK/$tag.tcpdump" &
 	cpid=$!
 	E2E_PIDS+=("$cpid")
-	wait_until 5 grep -q "listening on" "$E2E_WORK/$tag.tcpdump" ||
+	wait_until "$E2E_WAIT" grep -q "listening on" "$E2E_WORK/$tag.tcpdump" ||
 		{ echo "tcpdump did not start"; return 1; }
 	in_cg s "$NS_B" "$TOOLS/tiflow-peer" server --listen "$B4" --port "$port" \
-		--pin-dir "$(agent_pin s)" --count 1 --ready-file "$E2E_WORK/$tag.ready" --timeout 10 \
+		--pin-dir "$(agent_pin s)" --count 1 --ready-file "$E2E_WORK/$tag.ready" --timeout "$E2E_WAIT" \
 		</dev/null >"$E2E_WORK/$tag-srv.json" 2>"$E2E_WORK/$tag-srv.err" &
 	spid=$!
 	E2E_PIDS+=("$spid")
-	wait_until 5 test -e "$E2E_WORK/$tag.ready" ||
+	wait_until "$E2E_WAIT" test -e "$E2E_WORK/$tag.ready" ||
 		{ echo "server did not start: $(cat "$E2E_WORK/$tag-srv.err")"; return 1; }
 	in_cg c "$NS_A" "$TOOLS/tiflow-peer" client --connect "$B4" --port "$port" \
-		--pin-dir "$(agent_pin c)" --bytes "$BYTES" --seed "$RANDOM" --timeout 10 \
+		--pin-dir "$(agent_pin c)" --bytes "$BYTES" --seed "$RANDOM" --timeout "$E2E_WAIT" \
 		>"$E2E_WORK/$tag-cli.json" 2>"$E2E_WORK/$tag-cli.err"
 	rc=$?
 	wait "$spid" || rc=1
 	[ $rc = 0 ] || { echo "client: $(cat "$E2E_WORK/$tag-cli.err") server: $(cat "$E2E_WORK/$tag-srv.err")"; return 1; }
 	# The capture holds the connection once it has the client's last ACK after the server's FIN.
-	wait_until 10 wire_complete "$tag" || { echo "capture never saw the end of the connection"; return 1; }
+	wait_until "$E2E_WAIT" wire_complete "$tag" || { echo "capture never saw the end of the connection"; return 1; }
 	stop_pid "$cpid" INT
 	"$SVC_BIN/servicectl" -j dump --pcap "$E2E_WORK/$tag.pcap" --all >"$E2E_WORK/$tag-wire.json"
 }

@@ -6,10 +6,12 @@
 # instances) is not installed in the service table until a packet asks for
 # it. The client's first connection to its VIP is held by the router, resolved
 # by the agent (which installs SID/128) and re-injected: the connect completes
-# well under a second with no SYN retransmission (TCP_INFO tcpi_total_retrans
-# of the client socket). The router agent runs with --delay-unresolvable rst:
-# a connect to a binding whose service has no instance is refused (ECONNREFUSED,
-# the agent's RST) within 200 ms, IPv4 and IPv6. Then a flood of SYNs (400
+# with no SYN retransmission (TCP_INFO tcpi_total_retrans of the client socket:
+# a SYN that was not re-injected is retransmitted by the client after 1 s).
+# The router agent runs with --delay-unresolvable rst: a connect to a binding
+# whose service has no instance is refused (ECONNREFUSED, the agent's RST) at the
+# first SYN, no retransmission, IPv4 and IPv6. (Connect times: `make bench`.)
+# Then a flood of SYNs (400
 # connects from 40 source addresses) to it: with --delay-queue 4 the queue
 # overflows (drop_queue counted), the per-source rate limit drops too, nothing
 # crashes, the agent still answers and the resolved service still serves.
@@ -65,22 +67,22 @@ n0=$(table_entries)
 tap_result "before any packet: $SID/128 not installed (service_table holds $n0 entry: the DELAY rule)" $?
 
 # connect_probe HOST PORT: one TCP connect from the client; prints JSON
-# {ms, retrans, greeting} or {error}.
+# {retrans, greeting} or {error, retrans}: retrans = SYN retransmissions
+# (struct tcp_info: tcpi_total_retrans is the u32 at offset 100; readable after a
+# refused connect too). The timeout only bounds a broken run.
 connect_probe() {
-	client_run python3 - "$1" "$2" <<'PY'
-import json, socket, struct, sys, time
+	client_run python3 - "$1" "$2" "$E2E_WAIT" <<'PY'
+import json, socket, struct, sys
 s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
-s.settimeout(3)
-t = time.monotonic()
+s.settimeout(float(sys.argv[3]))
+def retrans():
+    return struct.unpack_from("I", s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104), 100)[0]
 try:
     s.connect((sys.argv[1], int(sys.argv[2])))
-    ms = (time.monotonic() - t) * 1000
     g = s.recv(64).decode(errors="replace").strip()
-    # struct tcp_info: tcpi_total_retrans is the u32 at offset 100
-    info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
-    print(json.dumps({"ms": ms, "retrans": struct.unpack_from("I", info, 100)[0], "greeting": g}))
+    print(json.dumps({"retrans": retrans(), "greeting": g}))
 except OSError as e:
-    print(json.dumps({"error": str(e), "ms": (time.monotonic() - t) * 1000}))
+    print(json.dumps({"error": str(e), "retrans": retrans()}))
 PY
 }
 
@@ -93,12 +95,10 @@ if 'error' in d:
 else:
     if d['retrans'] != 0:
         fail('%d retransmissions (the held SYN was not re-injected)' % d['retrans'])
-    if d['ms'] >= 500:
-        fail('connect took %.1f ms, want < 500' % d['ms'])
     if not d['greeting'].startswith('svc-echod inst'):
         fail('greeting %r' % d['greeting'])
 "
-tap_result "first connection to an unresolved service: connected fast, 0 SYN retransmissions, an instance answered" $?
+tap_result "first connection to an unresolved service: connected, 0 SYN retransmissions, an instance answered" $?
 d1=$(delay_stat received)
 r1=$(delay_stat reinjected)
 diag "delay events received $d0 -> $d1, re-injected $r1"
@@ -111,8 +111,8 @@ loadgen "$E2E_WORK/after.json" --target "$VIP4:8080" --concurrency 4 conns 100
 check_split "$E2E_WORK/after.json" 100 20 inst1=33.3 inst2=33.3 inst3=33.3
 tap_result "later connections go straight through the installed rule" $?
 
-# unresolvable + --delay-unresolvable rst: refused at once (a SYN retransmission
-# would take 1 s; a dropped SYN would time out)
+# unresolvable + --delay-unresolvable rst: refused at the first SYN (a dropped SYN
+# would be retransmitted, then time out)
 for vip in "$VIP4" "$VIP6"; do
 	s0=$(delay_stat rst_sent)
 	connect_probe "$vip" 9090 >"$E2E_WORK/refused.json"
@@ -120,13 +120,13 @@ for vip in "$VIP4" "$VIP6"; do
 note('connect to $vip:9090 (no instance): %s' % json.dumps(d))
 if 'Connection refused' not in d.get('error', ''):
     fail('want ECONNREFUSED, got %s' % json.dumps(d))
-if d['ms'] >= 200:
-    fail('refused after %.1f ms, want < 200' % d['ms'])
+if d['retrans'] != 0:
+    fail('refused only after %d SYN retransmissions' % d['retrans'])
 "
 	rc=$?
 	s1=$(delay_stat rst_sent)
 	[ "$s1" -gt "$s0" ] || rc=1
-	tap_result "unresolvable serviceID, --delay-unresolvable rst: $vip:9090 refused fast (rst_sent $s0 -> $s1)" $rc
+	tap_result "unresolvable serviceID, --delay-unresolvable rst: $vip:9090 refused at the first SYN (rst_sent $s0 -> $s1)" $rc
 done
 
 # flood: 400 non-blocking connects from 40 source addresses to a serviceID
@@ -140,10 +140,16 @@ q0=$(delay_stat drop_queue)
 for k in $(seq 10 49); do
 	ip -n "$NS_CLIENT" addr add "198.18.0.$k/24" dev "$(if_client)" || bail "flood: source addresses" ""
 done
+# rx_packets: frames the router's interface took in (its XDP program has run on them)
+rx_packets() {
+	ip -n "$NS_ROUTER" -s -j link show dev "$(if_router)" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["stats64"]["rx"]["packets"])'
+}
 kill -STOP "${AGENT_PID[router]}"
+rx0=$(rx_packets)
+# connect() sends the SYN before it returns; closing a SYN_SENT socket sends nothing
 client_run python3 - "$VIP4" <<'PY'
-import socket, sys, time
-socks = []
+import socket, sys
 for i in range(400):
     s = socket.socket()
     s.bind(("198.18.0.%d" % (10 + i % 40), 0))
@@ -152,14 +158,14 @@ for i in range(400):
         s.connect((sys.argv[1], 9090))
     except BlockingIOError:
         pass
-    socks.append(s)
-time.sleep(0.5)
-for s in socks:
     s.close()
 PY
+# the agent runs again only once the router program has seen every SYN of the flood
+flood_in() { [ "$(rx_packets)" -ge $((rx0 + 400)) ]; }
+wait_until "$E2E_WAIT" flood_in || diag "the router took in $(($(rx_packets) - rx0)) frames of 400 SYNs"
 kill -CONT "${AGENT_PID[router]}"
 flood_seen() { [ "$(delay_stat received)" -ge $((d1 + 300)) ]; }
-wait_until 10 flood_seen || diag "the agent did not read 300 events within 10 s"
+wait_until "$E2E_WAIT" flood_seen || diag "the agent did not read 300 events"
 sctl_j router stats >"$E2E_WORK/flood.json" 2>&1
 json_check "$E2E_WORK/flood.json" "
 x = d['delay']

@@ -27,8 +27,8 @@ PORT=8080
 DIRECT=$TOOLS/svc-direct
 
 e2e_init
-[ -x "$DIRECT" ] || { tap_skip "all" "not built: $DIRECT"; exit 0; }
-command -v tcpdump >/dev/null || { tap_skip "all" "tcpdump not installed"; exit 0; }
+e2e_require_built "$DIRECT"
+e2e_require tcpdump
 step "setup: topology" topo_create
 step "setup: agents" agents_start
 step "setup: instances" echods_start --port "$PORT" --tcp
@@ -120,22 +120,16 @@ pcap="$E2E_WORK/client.pcap"
 bg_ns "$E2E_WORK/tcpdump.log" "$NS_CLIENT" tcpdump --immediate-mode -U -B 16384 -n \
 	-i "$(if_client)" -w "$pcap" "tcp or ip proto 4"
 TCPDUMP_PID=$BG_PID
-wait_until 10 grep -q "listening on" "$E2E_WORK/tcpdump.log" ||
+wait_until "$E2E_WAIT" grep -q "listening on" "$E2E_WORK/tcpdump.log" ||
 	bail "wire: tcpdump started" "$(cat "$E2E_WORK/tcpdump.log")"
 loadgen "$E2E_WORK/wire.json" --target "$VIP4:$PORT" --concurrency 4 --size 3000 conns "$W"
 lg=$?
-# tcpdump writes each packet as it comes (--immediate-mode -U): stop it once the
-# capture has stopped growing (bounded), so that the last FINs are in it
-PCAP_SIZE=-1
-pcap_settled() {
-	local s
-	s=$(stat -c %s "$pcap" 2>/dev/null || echo 0)
-	[ "$s" = "$PCAP_SIZE" ] && [ "$s" -gt 24 ] && return 0
-	PCAP_SIZE=$s
-	sleep 0.2
-	return 1
-}
-wait_until 10 pcap_settled
+# tcpdump writes each packet as it comes (--immediate-mode -U): a marker packet
+# sent after the run (a SYN to a closed port of the router) shows in the capture
+# once everything before it does, the last FINs included
+marker() { client_run timeout 5 bash -c "exec 3<>/dev/tcp/$ROUTER4/9"; }
+pcap_sync "$pcap" "dst host $ROUTER4 and tcp dst port 9" marker ||
+	diag "the capture never showed the marker packet"
 stop_pid "$TCPDUMP_PID" INT
 diag "tcpdump: $(grep -E 'captured|received|dropped' "$E2E_WORK/tcpdump.log" | tr '\n' ' ')"
 # a capture with holes proves nothing either way

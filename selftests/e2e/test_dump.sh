@@ -98,10 +98,14 @@ if [ "$(id -u)" != 0 ]; then
 fi
 ip netns add "$ns" && ip -n "$ns" link add d0 type veth peer name d1 &&
 	ip -n "$ns" link set d0 up && ip -n "$ns" link set d1 up || { fail "live: setup"; exit 0; }
-ip netns exec "$ns" "$CTL" -j dump --iface d1 --count 1 --timeout 5000 >"$work/live" 2>"$work/lerr" &
+# (--timeout only bounds a broken run: the capture ends at its first packet)
+wait_s=${E2E_WAIT:-120}
+ip netns exec "$ns" "$CTL" -j dump --iface d1 --count 1 --timeout $((wait_s * 1000)) \
+	>"$work/live" 2>"$work/lerr" &
 cap=$!
 # Send the pcap's first frame on d0 until the capture has it (no sleep as synchronisation).
-for i in $(seq 1 50); do
+deadline=$((SECONDS + wait_s))
+while [ $SECONDS -lt $deadline ]; do
 	ip netns exec "$ns" python3 - "$work/t.pcap" <<'PY'
 import socket, sys
 b = open(sys.argv[1], 'rb').read()

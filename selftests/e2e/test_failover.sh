@@ -7,8 +7,10 @@
 # on it gets ECONNRESET (from the router: reset_dead grows) at its next packet,
 # the others stay intact, new connections avoid it. (b) inst3's registration
 # lease runs out (its agent killed): the same. (c) shed: its connections are
-# reset and the agent reports 0 remaining flows within about a second.
+# reset and the agent's count of its remaining flows drops to 0.
 # (d) drain: its connections continue and stay counted until they end.
+# Every wait is for an outcome (the held connections' own progress, read from
+# svc-loadgen's status file), never a fixed time; how fast: `make bench`.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -63,9 +65,11 @@ new_conns() {
 step "dead: hold" hold_start dead --target "$VIP4:8080" hold "$HOLD"
 r0=$(router_counter reset_dead)
 out=$(sctl router instance del "$SID" "$A3" --dead 2>&1) || bail "dead: instance del --dead" "$out"
+hold_mark dead
 new_conns dead
 tap_result "dead: $NEW new connections go to the survivors only" $?
-sleep 0.3 # traffic time: each held connection sends again within 100 ms
+# every inst3 connection has sent again (and met the reset), the others went on
+hold_wait dead 3 inst3 fail
 step "dead: stop" hold_stop dead
 r1=$(router_counter reset_dead)
 check_reset "$E2E_WORK/dead.json"
@@ -78,15 +82,11 @@ tap_result "dead: the router answered inst3's flows with RSTs (reset_dead grew),
 out=$(sctl router instance add "$SID" "$A3" --name inst3 --lease 1 2>&1) ||
 	bail "lease: instance add --lease" "$out"
 step "lease: hold" hold_start lease --target "$VIP4:8080" hold "$HOLD"
-t0=$(now_ms)
 gone() { ! sctl_j router instance list "$SID" | grep -q "\"$A3\""; }
-if wait_until 5 gone; then
-	diag "lease: instance removed $(($(now_ms) - t0)) ms after the hold started"
-	tap_ok "lease: a 1 s lease that is not refreshed expires"
-else
-	tap_fail "lease: a 1 s lease that is not refreshed expires"
-fi
-sleep 0.3 # traffic time
+wait_until "$E2E_WAIT" gone
+tap_result "lease: a 1 s lease that is not refreshed expires" $?
+hold_mark lease
+hold_wait lease 3 inst3 fail
 step "lease: stop" hold_stop lease
 check_reset "$E2E_WORK/lease.json"
 tap_result "lease expired: inst3's connections ended, others intact" $?
@@ -95,14 +95,14 @@ tap_result "lease expired: inst3's connections ended, others intact" $?
 out=$(sctl router instance add "$SID" "$A3" --name inst3 2>&1) || bail "shed: instance add" "$out"
 step "shed: hold" hold_start shed --target "$VIP4:8080" hold "$HOLD"
 before=$(remaining_flows)
-t0=$(now_ms)
 out=$(sctl router instance shed "$SID" "$A3" 2>&1) || bail "shed: servicectl instance shed" "$out"
-wait_until 5 flows_zero
+hold_mark shed
+wait_until "$E2E_WAIT" flows_zero
 rc=$?
-t1=$(now_ms)
-diag "shed: remaining flows $before -> 0 in $((t1 - t0)) ms (activity window 1 s included)"
-[ "$rc" = 0 ] && [ "$before" -gt 0 ] && [ $((t1 - t0)) -le 2500 ]
-tap_result "shed: inst3 free ($before -> 0 remaining flows) in $((t1 - t0)) ms" $?
+diag "shed: remaining flows on inst3 $before -> $(remaining_flows)"
+[ "$rc" = 0 ] && [ "$before" -gt 0 ]
+tap_result "shed: inst3 free ($before -> 0 remaining flows)" $?
+hold_wait shed 3 inst3 fail
 step "shed: stop" hold_stop shed
 check_reset "$E2E_WORK/shed.json"
 tap_result "shed: inst3's connections ended, others intact" $?
@@ -111,16 +111,17 @@ tap_result "shed: inst3's connections ended, others intact" $?
 out=$(sctl router instance resume "$SID" "$A3" 2>&1) || bail "drain: instance resume" "$out"
 step "drain: hold" hold_start drain --target "$VIP4:8080" hold "$HOLD"
 out=$(sctl router instance drain "$SID" "$A3" 2>&1) || bail "drain: servicectl instance drain" "$out"
-t0=$(now_ms)
+hold_mark drain
 new_conns drain
 tap_result "drain: $NEW new connections go to inst1/inst2 only" $?
-sleep 1.5 # traffic time: the held connections keep going
+# the held connections, inst3's included, keep exchanging after the drain
+hold_wait drain 10
 mid=$(remaining_flows)
-diag "drain: remaining flows on inst3 $(($(now_ms) - t0)) ms after drain: $mid"
+diag "drain: remaining flows on inst3 while its connections live: $mid"
 step "drain: stop" hold_stop drain
-wait_until 5 flows_zero
+wait_until "$E2E_WAIT" flows_zero
 rc=$?
-diag "drain: 0 remaining flows $(($(now_ms) - t0)) ms after drain (connections ended at stop)"
+diag "drain: remaining flows on inst3 after the connections ended: $(remaining_flows)"
 [ "$rc" = 0 ] && [ "$mid" -gt 0 ]
 tap_result "drain: inst3's flows remain while its connections live ($mid), none after" $?
 check_hold "$E2E_WORK/drain.json" "$HOLD"

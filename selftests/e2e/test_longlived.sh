@@ -31,7 +31,7 @@ tap_ok "setup: topology, 4 agents, 3 instances, 2 services configured with servi
 # holds_start TAG TARGET: the long-lived TCP connections and UDP flows.
 holds_start() {
 	hold_start "$1-tcp" --target "$2" hold "$HOLD_TCP" &&
-		hold_start "$1-udp" --target "$2" --udp --timeout 500 --retries 4 hold "$HOLD_UDP"
+		hold_start "$1-udp" --target "$2" --udp --retries 4 hold "$HOLD_UDP"
 }
 
 # new_conns TAG TARGET SPLIT...: a batch of new connections and its split.
@@ -42,9 +42,11 @@ new_conns() {
 	check_split "$f" "$NEW" 5 "$@"
 }
 
-# let_traffic_run: the held connections keep exchanging across the change
-# (about 10 exchanges each); this is traffic time, not synchronisation.
-let_traffic_run() { sleep 1; }
+# traffic_ran TAG [REMOVED]: wait until every held TCP connection and UDP flow has
+# done 5 more exchanges since the change (hold_mark), those on REMOVED aside.
+traffic_ran() {
+	hold_wait "$1-tcp" 5 "${2:-}" any && hold_wait "$1-udp" 5 "${2:-}" any
+}
 
 family_cases() {
 	local fam=$1 sid target a1 a2 a3 out rc
@@ -56,9 +58,10 @@ family_cases() {
 	out=$(sctl router instance set "$sid" "$a3" --weight 1 2>&1 &&
 		sctl router instance set "$sid" "$a1" --weight 3 2>&1) ||
 		bail "ipv$fam weights: servicectl instance set" "$out"
+	hold_mark "w$fam-tcp" "w$fam-udp"
 	new_conns "w$fam" "$target" inst1=60 inst2=20 inst3=20
 	tap_result "ipv$fam weights 1:1:2 -> 3:1:1: $NEW new connections follow 60/20/20" $?
-	let_traffic_run
+	traffic_ran "w$fam"
 	step "ipv$fam weights: stop" hold_stop "w$fam-tcp" "w$fam-udp"
 	check_hold "$E2E_WORK/w$fam-tcp.json" "$HOLD_TCP"
 	tap_result "ipv$fam weights changed: all $HOLD_TCP long-lived TCP connections intact" $?
@@ -72,9 +75,10 @@ family_cases() {
 	step "ipv$fam remove: start" holds_start "r$fam" "$target"
 	out=$(sctl router instance del "$sid" "$a3" 2>&1) ||
 		bail "ipv$fam remove: servicectl instance del" "$out"
+	hold_mark "r$fam-tcp" "r$fam-udp"
 	new_conns "r$fam" "$target" inst1=50 inst2=50
 	tap_result "ipv$fam inst3 removed: $NEW new connections go to inst1/inst2 only, 50/50" $?
-	let_traffic_run
+	traffic_ran "r$fam" inst3
 	step "ipv$fam remove: stop" hold_stop "r$fam-tcp" "r$fam-udp"
 	check_hold "$E2E_WORK/r$fam-tcp.json" "$HOLD_TCP" inst3
 	tap_result "ipv$fam inst3 removed: every TCP connection on inst1/inst2 intact" $?
@@ -88,9 +92,10 @@ family_cases() {
 	local miss0 miss1
 	miss0=$(router_counter fwd_ch_miss)
 	out=$(sctl router flows clear 2>&1) || bail "ipv$fam clear: servicectl flows clear" "$out"
+	hold_mark "c$fam-tcp" "c$fam-udp"
 	new_conns "c$fam" "$target" inst1=25 inst2=25 inst3=50
 	tap_result "ipv$fam flows cleared: $NEW new connections complete, split 25/25/50" $?
-	let_traffic_run
+	traffic_ran "c$fam"
 	miss1=$(router_counter fwd_ch_miss)
 	step "ipv$fam clear: stop" hold_stop "c$fam-tcp" "c$fam-udp"
 	check_hold "$E2E_WORK/c$fam-tcp.json" "$HOLD_TCP"

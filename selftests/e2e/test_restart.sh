@@ -76,8 +76,12 @@ step "crash: start hold" hold_start crash --target "$VIP4:8080" hold "$HOLD"
 # new connections all along (paced: each leaves a TIME_WAIT socket, and the
 # client has about 28000 ports)
 loadgen_bg "$E2E_WORK/crash-new.json" --target "$VIP4:8080" --concurrency 4 --interval 5 \
-	--stop-file "$E2E_WORK/crash-new.stop" --duration 600 conns 0
+	--stop-file "$E2E_WORK/crash-new.stop" --status-file "$E2E_WORK/crash-new.status" conns 0
 NEW_PID=$BG_PID
+# new_ok: connections the background stream completed so far
+new_ok() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["ok"])' "$E2E_WORK/crash-new.status"; }
+json_wait "$E2E_WORK/crash-new.status" "$E2E_WAIT" "ok = d['ok'] >= 20; why = '%d ok' % d['ok']" ||
+	bail "crash: stream of new connections" "$(cat "$E2E_WORK/crash-new.json.log")"
 prog0=$(router_prog_id)
 flows0=$(flow_count)
 config_dump "$E2E_WORK/config0.json"
@@ -90,9 +94,16 @@ else
 	bail "crash: svcplaned still answers after SIGKILL" ""
 fi
 # while no agent runs, the pinned maps and the attached program keep serving
+ok0=$(new_ok)
 loadgen "$E2E_WORK/crash-during.json" --target "$VIP4:8080" --concurrency 8 conns 500
 check_split "$E2E_WORK/crash-during.json" 500 15 inst1=25 inst2=25 inst3=50
 tap_result "crash: 500 new connections complete while no agent runs" $?
+hold_mark crash
+hold_wait crash 3
+tap_result "crash: the $HOLD long-lived connections keep exchanging while no agent runs" $?
+json_wait "$E2E_WORK/crash-new.status" "$E2E_WAIT" "ok = d['ok'] >= $ok0 + 20; give_up = d['failed'] > 0
+why = '%d ok since the kill, %d failed' % (d['ok'] - $ok0, d['failed'])"
+tap_result "crash: the stream of new connections goes on while no agent runs" $?
 
 run_logged agent_restart router
 tap_result "crash: svcplaned restarts (ready, API answers)" $? "$RUN_OUT"
@@ -124,14 +135,14 @@ tap_result "crash: after the restart 2000 new connections split 25/25/50" $?
 
 touch "$E2E_WORK/crash-new.stop"
 step "crash: stop hold" hold_stop crash
-wait_until 30 pid_gone "$NEW_PID"
+wait_until "$E2E_WAIT" pid_gone "$NEW_PID"
 check_hold "$E2E_WORK/crash.json" "$HOLD"
 tap_result "crash: all $HOLD long-lived connections intact across kill -9 and restart" $?
 json_check "$E2E_WORK/crash-new.json" "
 note('new connections during the crash and restart: %d ok, %d failed, per instance %s' % (d['ok'], d['failed'], json.dumps(d['instances'], sort_keys=True)))
 if d['failed']:
     fail('failures: ' + json.dumps(d['failure_reasons']))
-if d['ok'] < 100:
+if d['ok'] < $ok0 + 20:
     fail('only %d connections completed' % d['ok'])
 "
 tap_result "crash: no new connection failed across kill -9 and restart" $?
@@ -143,8 +154,9 @@ out=$(in_ns "$NS_ROUTER" ip link set dev "$(if_router)" xdp off 2>&1) ||
 rm -rf "$(agent_pin router)"
 [ -e "$(agent_pin router)" ] && bail "reboot: remove pin dir" "$(agent_pin router) still exists"
 # nothing steers traffic now: the VIP is not reachable
-loadgen "$E2E_WORK/reboot-down.json" --target "$VIP4:8080" --timeout 300 conns 3
+loadgen "$E2E_WORK/reboot-down.json" --target "$VIP4:8080" conns 3
 json_check "$E2E_WORK/reboot-down.json" "
+note('with no router program: %s' % json.dumps(d['failure_reasons']))
 if d['ok']:
     fail('%d connections succeeded with no router program' % d['ok'])"
 tap_result "reboot: with the program detached and pins removed, the VIP is unreachable" $?

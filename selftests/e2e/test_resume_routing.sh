@@ -23,7 +23,7 @@ PORT=7777 # nothing listens there: an instance answers a RST the client ignores
 CPORT=40777
 
 e2e_init
-command -v tcpdump >/dev/null || { tap_skip "all" "tcpdump not installed"; exit 0; }
+e2e_require tcpdump
 step "setup: topology" topo_create
 step "setup: agents" agents_start
 step "setup: instances" echods_start --port 8080 --tcp
@@ -108,7 +108,7 @@ for i in $(seq 1 $N_INST); do
 	DUMP_PID[$i]=$BG_PID
 done
 for i in $(seq 1 $N_INST); do
-	wait_until 10 grep -q "listening on" "$E2E_WORK/tcpdump$i.log" ||
+	wait_until "$E2E_WAIT" grep -q "listening on" "$E2E_WORK/tcpdump$i.log" ||
 		bail "setup: tcpdump in instance $i" "$(cat "$E2E_WORK/tcpdump$i.log")"
 done
 step "counters before" snapshot before
@@ -179,9 +179,15 @@ def dec(d, i):
 sys.exit(0 if sum(dec(a, i) - dec(b, i) for i in range(1, n + 1)) >= 7 else 1)
 EOF
 }
-wait_until 10 decapped
+wait_until "$E2E_WAIT" decapped
 step "counters after" snapshot after
+# The endpoint counts a packet before the capture reads it: a marker SYN from the
+# router to each instance (after the resumed ones) shows in its capture once
+# everything before it does.
 for i in $(seq 1 $N_INST); do
+	marker() { in_ns "$NS_ROUTER" timeout 5 bash -c "exec 3<>/dev/tcp/$(inst_addr4 "$i")/$PORT"; }
+	pcap_sync "$E2E_WORK/inst$i.pcap" "src host 198.18.$i.1 and tcp dst port $PORT" marker ||
+		diag "the capture on instance $i never showed the marker packet"
 	stop_pid "${DUMP_PID[$i]}" INT
 done
 

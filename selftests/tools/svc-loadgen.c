@@ -8,8 +8,11 @@
  *   hold N   N long-lived TCP (or --udp) connections, one exchange every --interval ms,
  *            until --duration, a stop file, or SIGINT/SIGTERM/SIGUSR1; reports per
  *            connection whether it stayed intact and which instance served it.
- * N = 0 with --duration: as many as fit in the duration (conns, udp, http).
+ * N = 0 with --duration or --stop-file: as many as fit until then (conns, udp, http).
  * The result is one JSON object (stdout, or --out FILE written atomically).
+ * --status-file F: the same JSON while the run goes on ("running": true), rewritten
+ * atomically every 50 ms, so that a test can wait for what happened (exchanges done,
+ * connections failed) instead of sleeping.
  * Exit: 0 every request/connection succeeded, 1 some failed, 2 usage or setup error.
  */
 #define _GNU_SOURCE
@@ -63,18 +66,22 @@ struct opts {
 	const char *ready_file; /* hold: created once every connection is up */
 	const char *stop_file;	/* stop when this file exists */
 	const char *out_file;	/* JSON result; stdout if NULL */
+	const char *status_file; /* JSON of the run so far, rewritten while it runs */
 	bool progress;		/* one line per second on stderr */
 };
 
 static struct opts o = {
 	.concurrency = 8,
 	.size = 1024,
-	.timeout_ms = 5000,
+	/* a failure means no answer, not a slow one (a loaded machine, a QEMU guest) */
+	.timeout_ms = 30000,
 	.retries = 3,
 	.interval_ms = 100,
 };
 
 static volatile sig_atomic_t stop_signal;
+
+static void status_update(bool force);
 
 static void on_signal(int sig)
 {
@@ -686,7 +693,7 @@ static int run_workers(void)
 	if (err)
 		stop_signal = 1;
 	next_progress = t_start + 1;
-	if (o.progress) {
+	if (o.progress || o.status_file) {
 		/* the workers stop on their own; this only reports while they run */
 		for (;;) {
 			pthread_mutex_lock(&sum.lock);
@@ -697,7 +704,8 @@ static int run_workers(void)
 			if (done)
 				break;
 			usleep(20000);
-			if (now_s() >= next_progress) {
+			status_update(false);
+			if (o.progress && now_s() >= next_progress) {
 				print_progress(now_s() - t_start);
 				next_progress += 1;
 			}
@@ -716,6 +724,9 @@ static int run_workers(void)
 /* ---- hold: long-lived connections in one poll loop ---- */
 
 enum hstate { H_CONNECTING, H_GREETING, H_IDLE, H_WAITING, H_CLOSING, H_DONE, H_FAILED };
+
+static const char *const hstate_names[] = { "connecting", "greeting", "up",    "up",
+					    "closing",	  "done",     "failed" };
 
 struct hconn {
 	int fd;
@@ -1111,6 +1122,7 @@ static int run_hold(void)
 		err = hold_poll(pfd, map, false);
 		if (err)
 			goto out;
+		status_update(false);
 	}
 	up = o.count - h_count(H_FAILED);
 	if (o.progress)
@@ -1131,6 +1143,7 @@ static int run_hold(void)
 		err = hold_poll(pfd, map, true);
 		if (err)
 			goto out;
+		status_update(false);
 		if (o.progress && now_s() >= t_next_progress) {
 			fprintf(stderr, "svc-loadgen: hold %5.1fs: %lu intact, %lu failed\n",
 				now_s() - t_start, o.count - h_count(H_FAILED), h_count(H_FAILED));
@@ -1258,6 +1271,7 @@ static json_object *hold_json(double elapsed)
 		json_object_object_add(c, "instance",
 				       h->instance[0] ? json_object_new_string(h->instance) : NULL);
 		json_object_object_add(c, "intact", json_object_new_boolean(ok));
+		json_object_object_add(c, "state", json_object_new_string(hstate_names[h->state]));
 		json_object_object_add(c, "messages", json_object_new_int64(h->messages));
 		json_object_object_add(c, "resent", json_object_new_int(h->resent));
 		json_object_object_add(c, "max_rtt_ms", json_object_new_double(h->max_rtt_ms));
@@ -1281,27 +1295,61 @@ static json_object *hold_json(double elapsed)
 	return j;
 }
 
-static int emit(json_object *j)
+/* write_json - @j to @path atomically (a reader never sees half a file). */
+static int write_json(const char *path, json_object *j)
 {
 	const char *text = json_object_to_json_string_ext(
 		j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	char tmp[4096];
 	FILE *f;
 
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0 || rename(tmp, path) < 0) {
+		fprintf(stderr, "svc-loadgen: write %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int emit(json_object *j)
+{
 	if (!o.out_file) {
+		const char *text = json_object_to_json_string_ext(
+			j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+
 		if (printf("%s\n", text) < 0 || fflush(stdout) != 0) {
 			fprintf(stderr, "svc-loadgen: write result: %s\n", strerror(errno));
 			return -EIO;
 		}
 		return 0;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", o.out_file);
-	f = fopen(tmp, "w");
-	if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0 || rename(tmp, o.out_file) < 0) {
-		fprintf(stderr, "svc-loadgen: write %s: %s\n", o.out_file, strerror(errno));
-		return -errno;
+	return write_json(o.out_file, j);
+}
+
+/*
+ * status_update - rewrite --status-file with the run so far, at most every 50 ms
+ * (@force: now). The hold loop and the workers' monitor call it from one thread.
+ */
+static void status_update(bool force)
+{
+	static double next;
+	double now = now_s();
+	json_object *j;
+
+	if (!o.status_file || (!force && now < next))
+		return;
+	next = now + 0.05;
+	if (o.mode == MODE_HOLD) {
+		j = hold_json(now - t_start);
+	} else {
+		pthread_mutex_lock(&sum.lock);
+		j = summary_json(now - t_start);
+		pthread_mutex_unlock(&sum.lock);
 	}
-	return 0;
+	json_object_object_add(j, "running", json_object_new_boolean(true));
+	write_json(o.status_file, j);
+	json_object_put(j);
 }
 
 /* ---- command line ---- */
@@ -1313,14 +1361,16 @@ static void usage(FILE *f)
 		"  -t, --target A:P      198.19.0.10:80 or [2001:db8::10]:80\n"
 		"  -c, --concurrency C   parallel requests (conns, udp, http; default 8)\n"
 		"  -s, --size B          largest payload, bytes (default 1024)\n"
-		"  -T, --timeout MS      per operation; UDP: per attempt (default 5000)\n"
+		"  -T, --timeout MS      per operation (default 30000); udp: per attempt (1000)\n"
 		"  -r, --retries R       UDP resends after a timeout (default 3)\n"
-		"  -d, --duration S      stop after S seconds (N = 0: unbounded count)\n"
+		"  -d, --duration S      stop after S seconds (N = 0: unbounded count, also with\n"
+		"                        --stop-file)\n"
 		"  -i, --interval MS     hold: exchange period per connection (default 100);\n"
 		"                        other modes: each worker pauses MS between requests\n"
 		"  -u, --udp             hold: UDP flows instead of TCP connections\n"
 		"  --ready-file F        hold: written once every connection is established\n"
 		"  --stop-file F         stop (and report) once F exists; also SIGINT/TERM/USR1\n"
+		"  --status-file F       the result so far, rewritten every 50 ms while running\n"
 		"  -o, --out F           write the JSON result to F (atomically) instead of "
 		"stdout\n"
 		"  -p, --progress        one progress line per second on stderr\n");
@@ -1394,6 +1444,7 @@ static int parse_args(int argc, char **argv)
 		{ "udp", no_argument, NULL, 'u' },
 		{ "ready-file", required_argument, NULL, 'R' },
 		{ "stop-file", required_argument, NULL, 'S' },
+		{ "status-file", required_argument, NULL, 'F' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1455,6 +1506,9 @@ static int parse_args(int argc, char **argv)
 		case 'S':
 			o.stop_file = optarg;
 			break;
+		case 'F':
+			o.status_file = optarg;
+			break;
 		case 'o':
 			o.out_file = optarg;
 			break;
@@ -1484,10 +1538,10 @@ static int parse_args(int argc, char **argv)
 	}
 	o.mode = m;
 	if (parse_ulong(argv[optind + 1], 0, 1000000, &o.count) ||
-	    (o.count == 0 && (o.mode == MODE_HOLD || o.duration == 0))) {
+	    (o.count == 0 && (o.mode == MODE_HOLD || (o.duration == 0 && !o.stop_file)))) {
 		fprintf(stderr,
-			"svc-loadgen: count %s: want 1..1000000 (0 only with --duration, "
-			"not for hold)\n",
+			"svc-loadgen: count %s: want 1..1000000 (0 only with --duration or "
+			"--stop-file, not for hold)\n",
 			argv[optind + 1]);
 		return -EINVAL;
 	}
@@ -1495,7 +1549,7 @@ static int parse_args(int argc, char **argv)
 		fprintf(stderr, "svc-loadgen: --target is required\n");
 		return -EINVAL;
 	}
-	if (o.mode == MODE_UDP && o.timeout_ms == 5000)
+	if (o.mode == MODE_UDP && o.timeout_ms == 30000)
 		o.timeout_ms = 1000; /* per attempt; retried */
 	return 0;
 bad:
@@ -1537,7 +1591,7 @@ int main(int argc, char **argv)
 		}
 		j = summary_json(now_s() - t_start);
 		all_ok = sum.failed == 0 && sum.ok > 0 &&
-			 (!o.count || sum.ok == o.count || o.duration);
+			 (!o.count || sum.ok == o.count || o.duration || stop_requested());
 	}
 	err = emit(j);
 	json_object_put(j);

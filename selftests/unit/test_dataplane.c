@@ -815,8 +815,8 @@ START_TEST(test_nexthop_resolves_neighbour)
 	ck_assert_int_eq(svc_addr_parse("198.18.201.2", &nh.addr), 0);
 	dp = open_dp(dir, 1024, NULL);
 	ck_assert_int_eq(svc_dp_nexthop_update(dp, 7, &nh), 0);
-	/* Poll (no sleep as synchronisation): the neighbour entry appears at once or not at all. */
-	for (i = 0; i < 50 && !strstr(out, "198.18.201.2"); i++) {
+	/* Poll (no sleep as synchronisation) with a generous deadline (60 s: a loaded machine). */
+	for (i = 0; i < 3000 && !strstr(out, "198.18.201.2"); i++) {
 		FILE *f = popen("ip neigh show dev svct0", "r");
 		size_t n;
 
