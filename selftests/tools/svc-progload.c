@@ -126,6 +126,16 @@ static const char *unloadable_reason(struct bpf_program *prog)
 	}
 }
 
+static bool in_list(char **list, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(list[i], name))
+			return true;
+	return false;
+}
+
 /*
  * Open @path for a load: pinning off (the maps are this process's own, never
  * a running agent's), programs in @skip not loaded, per-program log buffers.
@@ -136,7 +146,7 @@ static struct bpf_object *open_obj(const char *path, char **skip, int nskip, cha
 	struct bpf_object *obj;
 	struct bpf_program *prog;
 	struct bpf_map *map;
-	int i = 0, k;
+	int i = 0;
 
 	obj = bpf_object__open_file(path, NULL);
 	if (!obj)
@@ -144,12 +154,7 @@ static struct bpf_object *open_obj(const char *path, char **skip, int nskip, cha
 	bpf_object__for_each_map(map, obj)
 		bpf_map__set_pin_path(map, NULL);
 	bpf_object__for_each_program(prog, obj) {
-		bool off = unloadable_reason(prog) != NULL;
-
-		for (k = 0; k < nskip; k++)
-			if (!strcmp(skip[k], bpf_program__name(prog)))
-				off = true;
-		if (off)
+		if (unloadable_reason(prog) || in_list(skip, nskip, bpf_program__name(prog)))
 			bpf_program__set_autoload(prog, false);
 		if (i < MAX_PROGS && bufs) {
 			bufs[i][0] = '\0';
@@ -267,6 +272,9 @@ static int load_object(const char *path)
 		long n = processed_insns(bufs[i]);
 
 		why = unloadable_reason(prog);
+		if (!why && bpf_program__fd(prog) < 0 && !bpf_program__autoload(prog) &&
+		    !in_list(skip, nskip, bpf_program__name(prog)))
+			why = "SEC(\"?...\"): loaded only by the test that asks for it";
 		if (why)
 			printf("%s %s: SKIPPED: %s\n", path, bpf_program__name(prog), why);
 		else if (bpf_program__fd(prog) >= 0 && n >= 0)
