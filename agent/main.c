@@ -376,6 +376,8 @@ int main(int argc, char **argv)
 		pr_err("state dir %s: %s", a->cfg.state_dir, strerror(-err));
 		return 1;
 	}
+	/* A program the kernel refuses: its whole verifier log goes there. */
+	svc_log_set_verifier_dir(a->cfg.state_dir);
 	err = take_lock(a);
 	if (err)
 		return 1;

@@ -5,6 +5,9 @@
 #include <bpf/bpf_endian.h>
 #include "lib/tiflow_hs.h"
 
+/* The option walk, a global function: the verifier checks it once, for any header. */
+TIFLOW_FIND_OPT_DEFINE()
+
 /* Dispatches the socket events the handshake needs; always returns 1 (never vetoes). */
 SEC("sockops")
 int svc_tiflow_sockops(struct bpf_sock_ops *skops)

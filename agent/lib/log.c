@@ -1,31 +1,68 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Leveled logger: one line per event on stderr; libbpf and libxdp print through it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include "log.h"
 
 static const char *log_prog = "svcplane";
 static enum svc_log_level log_level = SVC_LOG_INFO;
+/* Where verifier logs are written whole (svc_log_set_verifier_dir); "" = $TMPDIR or /tmp. */
+static char verifier_dir[PATH_MAX];
 
-/* Formats one event and writes it with a single fprintf so concurrent lines do not interleave. */
+/* How libbpf brackets the verifier's log of a program it could not load. */
+#define LOG_BEGIN "-- BEGIN PROG LOAD LOG --\n"
+#define LOG_END "-- END PROG LOAD LOG --"
+
+static const char *level_prefix(enum svc_log_level level)
+{
+	/* Errors and information read like any Unix tool's; the others say their level. */
+	return level == SVC_LOG_WARN ? "warning: " : level == SVC_LOG_DEBUG ? "debug: " : "";
+}
+
+/* Writes one event with a single fprintf so concurrent lines do not interleave. */
+static void log_emit(enum svc_log_level level, char *msg)
+{
+	size_t n = strlen(msg);
+
+	/* Library messages end in '\n'; ours do not: print exactly one. */
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	fprintf(stderr, "%s: %s%s\n", log_prog, level_prefix(level), msg);
+}
+
+/* Formats @fmt whole, however long: the caller frees the result (NULL: no memory). */
+static char *log_format(const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return NULL;
+	return msg;
+}
+
 static void log_vprint(enum svc_log_level level, const char *fmt, va_list ap)
 {
-	char msg[2048];
-	size_t n;
+	char *msg;
 
 	if (level > log_level)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* Library messages end in '\n'; ours do not: print exactly one. */
-	n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
-		msg[--n] = '\0';
-	/* Errors and information read like any Unix tool's; the others say their level. */
-	fprintf(stderr, "%s: %s%s\n", log_prog,
-		level == SVC_LOG_WARN ? "warning: " : level == SVC_LOG_DEBUG ? "debug: " : "", msg);
+	msg = log_format(fmt, ap);
+	if (!msg) {
+		fprintf(stderr, "%s: %sout of memory formatting a message: %s\n", log_prog,
+			level_prefix(level), fmt);
+		return;
+	}
+	log_emit(level, msg);
+	free(msg);
 }
 
 void svc_log(enum svc_log_level level, const char *fmt, ...)
@@ -37,16 +74,134 @@ void svc_log(enum svc_log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
+void svc_log_set_verifier_dir(const char *dir)
+{
+	snprintf(verifier_dir, sizeof(verifier_dir), "%s", dir ? dir : "");
+}
+
+/* The file a verifier log of BPF program @prog goes to, in @path. */
+static void verifier_log_path(char *path, size_t size, const char *prog)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (verifier_dir[0]) {
+		/* The agent's own directory: one file per program, the latest failure. */
+		snprintf(path, size, "%s/verifier-%s.log", verifier_dir, prog);
+		return;
+	}
+	/* A shared directory: the process id keeps concurrent runs apart. */
+	snprintf(path, size, "%s/%s-%d-verifier-%s.log", tmp && *tmp ? tmp : "/tmp", log_prog,
+		 (int)getpid(), prog);
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * A verifier log (libbpf: "prog 'NAME': -- BEGIN PROG LOAD LOG --\n...-- END
+ * PROG LOAD LOG --"): thousands of lines, whose last ones say what is wrong.
+ * The whole log goes to a file; stderr gets its last SVC_LOG_VERIFIER_TAIL
+ * lines and the file's name, as one event. If the file cannot be written,
+ * stderr gets the whole log.
+ */
+static void log_verifier(enum svc_log_level level, const char *msg, const char *begin)
+{
+	const char *log = begin + strlen(LOG_BEGIN), *end, *tail, *p;
+	char name[128] = "prog", path[PATH_MAX + 160], *out = NULL;
+	size_t len, out_len = 0;
+	int lines = 0, shown = 0, fd, err;
+	FILE *f;
+
+	end = strstr(log, LOG_END);
+	len = end ? (size_t)(end - log) : strlen(log);
+	p = strstr(msg, "prog '");
+	if (p && p < begin)
+		sscanf(p, "prog '%127[^']'", name);
+	for (p = log; p < log + len; p++)
+		lines += *p == '\n';
+	if (len && log[len - 1] != '\n')
+		lines++;
+	/* The tail: back from the end over SVC_LOG_VERIFIER_TAIL line breaks. */
+	tail = log + len;
+	while (tail > log && tail[-1] == '\n')
+		tail--;
+	while (tail > log && shown < SVC_LOG_VERIFIER_TAIL) {
+		tail--;
+		if (tail == log || tail[-1] == '\n')
+			shown++;
+	}
+
+	verifier_log_path(path, sizeof(path), name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	err = fd < 0 ? -errno : write_all(fd, log, len);
+	if (fd >= 0 && close(fd) && !err)
+		err = -errno;
+
+	f = open_memstream(&out, &out_len);
+	if (!f) {
+		log_emit(level, (char *)msg);
+		return;
+	}
+	fprintf(f, "%s: %s%.*sverifier log, %d lines", log_prog, level_prefix(level),
+		(int)(begin - msg), msg, lines);
+	if (err) {
+		fprintf(f, " (could not write %s: %s; here whole):\n", path, strerror(-err));
+		tail = log;
+	} else if (tail == log) {
+		fprintf(f, " (also in %s):\n", path);
+	} else {
+		fprintf(f, ", the last %d here, all in %s:\n", shown, path);
+	}
+	for (p = tail; p < log + len;) {
+		const char *e = memchr(p, '\n', log + len - p);
+		int n = e ? (int)(e - p) : (int)(log + len - p);
+
+		fprintf(f, "%s: %s  %.*s\n", log_prog, level_prefix(level), n, p);
+		p += n + 1;
+	}
+	fclose(f);
+	if (out)
+		fputs(out, stderr);
+	free(out);
+}
+
 /* libbpf: WARN stays a warning, INFO is informational, DEBUG (verifier chatter) only with -v. */
 static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	enum svc_log_level l = SVC_LOG_DEBUG;
+	const char *begin;
+	char *msg;
 
 	if (level == LIBBPF_WARN)
 		l = SVC_LOG_WARN;
 	else if (level == LIBBPF_INFO)
 		l = SVC_LOG_INFO;
-	log_vprint(l, fmt, ap);
+	if (l > log_level)
+		return 0;
+	msg = log_format(fmt, ap);
+	if (!msg) {
+		fprintf(stderr, "%s: %sout of memory formatting a libbpf message: %s", log_prog,
+			level_prefix(l), fmt);
+		return 0;
+	}
+	begin = strstr(msg, LOG_BEGIN);
+	if (begin)
+		log_verifier(l, msg, begin);
+	else
+		log_emit(l, msg);
+	free(msg);
 	return 0;
 }
 

@@ -7,8 +7,19 @@ enum svc_log_level { SVC_LOG_ERROR = 0, SVC_LOG_WARN, SVC_LOG_INFO, SVC_LOG_DEBU
 
 /* svc_log_init - set the program name printed as prefix, the level, and hook libbpf/libxdp. */
 void svc_log_init(const char *prog, enum svc_log_level level);
-/* svc_log - print one line "<prog>: <message>" if @level is enabled. */
+/* svc_log - print one line "<prog>: <message>" if @level is enabled (never cut short). */
 void svc_log(enum svc_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Lines of a verifier log printed when libbpf reports a program the kernel refused. */
+#define SVC_LOG_VERIFIER_TAIL 25
+/*
+ * svc_log_set_verifier_dir - where a refused program's whole verifier log is
+ * written, as DIR/verifier-PROG.log (the last failure of PROG). NULL or ""
+ * (the default): $TMPDIR or /tmp, as <prog>-<pid>-verifier-PROG.log. stderr
+ * gets the log's last SVC_LOG_VERIFIER_TAIL lines, where the kernel says what
+ * is wrong, and the file's name.
+ */
+void svc_log_set_verifier_dir(const char *dir);
 
 #define pr_err(...) svc_log(SVC_LOG_ERROR, __VA_ARGS__)
 #define pr_warn(...) svc_log(SVC_LOG_WARN, __VA_ARGS__)

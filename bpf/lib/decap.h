@@ -28,8 +28,8 @@ static __always_inline int svc_outer_hdr(void *data, void *data_end, struct svc_
 		if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 			return svc_verdict(p, SVC_R_PASS_NOT_ENCAP, XDP_PASS);
 		/* A total length past the frame is malformed: the stack, not us, judges it. */
-		if ((void *)iph + bpf_ntohs(iph->tot_len) > data_end ||
-		    bpf_ntohs(iph->tot_len) < iph->ihl * 4)
+		if ((void *)iph + svc_ntohs_bounded(iph->tot_len) > data_end ||
+		    svc_ntohs_bounded(iph->tot_len) < iph->ihl * 4)
 			return svc_verdict(p, SVC_R_PASS_NOT_ENCAP, XDP_PASS);
 		*outer_len = iph->ihl * 4;
 		*inner_proto = iph->protocol;
@@ -42,7 +42,7 @@ static __always_inline int svc_outer_hdr(void *data, void *data_end, struct svc_
 		return svc_verdict(p, SVC_R_PASS_NOT_ENCAP, XDP_PASS);
 	if (ip6->nexthdr != IPPROTO_IPIP && ip6->nexthdr != IPPROTO_IPV6)
 		return svc_verdict(p, SVC_R_PASS_NOT_ENCAP, XDP_PASS);
-	if ((void *)(ip6 + 1) + bpf_ntohs(ip6->payload_len) > data_end)
+	if ((void *)(ip6 + 1) + svc_ntohs_bounded(ip6->payload_len) > data_end)
 		return svc_verdict(p, SVC_R_PASS_NOT_ENCAP, XDP_PASS);
 	*outer_len = sizeof(*ip6);
 	*inner_proto = ip6->nexthdr;

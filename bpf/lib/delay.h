@@ -5,6 +5,9 @@
 
 #include "parse.h"
 #include "router_maps.h"
+#include "verifier.h"
+
+_Static_assert((SVC_DELAY_CAP & (SVC_DELAY_CAP - 1)) == 0, "SVC_BOUND1 needs a power of 2");
 
 /*
  * svc_delay - copy the first SVC_DELAY_CAP bytes of the frame into a
@@ -27,7 +30,7 @@ static __always_inline int svc_delay(struct xdp_md *ctx, struct svc_pkt *p,
 	if (cap > SVC_DELAY_CAP)
 		cap = SVC_DELAY_CAP;
 	/* A frame is never shorter than the Ethernet header we parsed, so cap >= 14. */
-	if (cap < 1 || bpf_xdp_load_bytes(ctx, 0, e->pkt, cap)) {
+	if (cap < 1 || bpf_xdp_load_bytes(ctx, 0, e->pkt, SVC_BOUND1(cap, SVC_DELAY_CAP))) {
 		bpf_ringbuf_discard(e, 0);
 		return svc_verdict(p, SVC_R_DROP_DELAY_FULL, XDP_DROP);
 	}

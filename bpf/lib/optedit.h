@@ -28,6 +28,7 @@
 #include "parse.h"
 #include "csum.h"
 #include "tcpopt.h"
+#include "verifier.h"
 
 /* What an edit did. Every value but SVC_OPTEDIT_ERR leaves an unedited packet intact. */
 enum svc_optedit_ret {
@@ -47,13 +48,6 @@ enum svc_optedit_ret {
 #define SVC_OPTEDIT_CHUNK 256
 /* Longest payload the tc path moves (bpf_loop iterations = this / chunk). */
 #define SVC_OPTEDIT_SHIFT_MAX 65536
-/*
- * SVC_BOUND1 - @v, already checked to lie in [1, @pow2], rewritten so the
- * verifier sees that bound: clang-14 folds "v < lo || v > hi" into one
- * compare on a copy of v, and the verifier then rejects the helper call with
- * "R4 unbounded memory access".
- */
-#define SVC_BOUND1(v, pow2) ((((v) - 1) & ((pow2) - 1)) + 1)
 
 /* Room for options in a TCP header: the most an inserted option can take. */
 #define SVC_OPT_SPACE (SVC_TCPHDR_MAX - SVC_TCPHDR_MIN)
@@ -70,6 +64,55 @@ struct svc_opt_match {
 	__u16 exid;
 };
 
+/*
+ * Loop state. Each bpf_loop() callback below keeps what it carries from one
+ * iteration to the next in the per-CPU scratch (a map value); its stack
+ * context holds only pointers (struct svc_optedit_loop). Linux 6.1's verifier
+ * checks a callback's body once, as if it ran exactly once from the caller's
+ * state (fixed in 6.7: "bpf: verify callbacks as if they are called unknown
+ * number of times"; Debian 12's 6.1.0 lacks it), and a privileged load then
+ * rewrites the branches it never saw taken into jumps. With this state on the
+ * stack, 6.1 took the strip copy's output index to be at most 4 after the
+ * loop, turned the "j < SVC_TCPHDR_MIN" check into an unconditional return of
+ * SVC_OPTEDIT_UNSUPP (every strip failed) and the flowID/TIFID search found
+ * nothing, while 6.18 computed both right (selftest optedit). The verifier
+ * assumes nothing about map memory, so every kernel checks these callbacks
+ * for any number of iterations.
+ */
+
+/* State of one option walk over s->old. */
+struct svc_optwalk {
+	struct svc_opt_match m[2]; /* options to strip (kind 0: unused) */
+	__u64 strip;		   /* bit i: octet i of the header belongs to a matched option */
+	__u32 hlen;		   /* header length */
+	__u32 off;		   /* where the next option starts */
+	__u32 end;		   /* where the option list ends: an EOL, or hlen */
+	__u32 removed;		   /* octets of matched options */
+	__u32 fid_off;		   /* first flowID option (our ExID, length 8); 0 = none */
+	__u32 ti_off;		   /* first TI-flow option (configured kind, length 20); 0 = none */
+	__u32 bad;		   /* malformed option met: the walk stopped there */
+	__u32 ended;		   /* the walk reached the end of the options */
+	__u32 syn;		   /* in: the header is a SYN's (a TI-flow option may resume) */
+	__u32 route;		   /* enum svc_opt_route of the first option naming an instance */
+	__u32 instance;		   /* that option's instance */
+};
+
+/* State of the header copy from s->old to s->new. */
+struct svc_optcopy {
+	__u64 strip; /* strip: octets of old that are left out */
+	__u32 old_len, new_len;
+	__u32 end;  /* insert: the option goes here (old offset) */
+	__u32 olen; /* insert: its length */
+	__u32 j;    /* strip: next octet of new */
+};
+
+/* State of a payload move at tc: the region [a, b) moves by delta octets. */
+struct svc_shift {
+	__u32 a, b;
+	__s32 delta; /* > 0: toward the end (copied backward), < 0: toward the start */
+	__u32 err;
+};
+
 /* Per-CPU scratch: the buffers are too big for the 512-byte BPF stack together. */
 struct svc_optedit_scratch {
 	__u8 old[SVC_TCPHDR_BUF];		  /* the TCP header as it is */
@@ -77,6 +120,9 @@ struct svc_optedit_scratch {
 	__u8 opt[SVC_TCPHDR_BUF];		  /* the option to insert */
 	__u8 prefix[SVC_OPTEDIT_PREFIX_MAX]; /* XDP: L2 + L3 headers */
 	__u8 chunk[SVC_OPTEDIT_CHUNK];	  /* tc: payload being moved */
+	struct svc_optwalk w;		  /* loop state (see above) */
+	struct svc_optcopy c;
+	struct svc_shift sh;
 };
 
 struct {
@@ -86,19 +132,10 @@ struct {
 	__type(value, struct svc_optedit_scratch);
 } optedit_scratch SEC(".maps");
 
-/* State of one option walk over scratch->old (a bpf_loop callback context). */
-struct svc_optwalk {
+/* The stack context of every callback here: pointers only, never loop state. */
+struct svc_optedit_loop {
 	struct svc_optedit_scratch *s;
-	struct svc_opt_match m[2]; /* options to strip (kind 0: unused) */
-	__u64 strip;		   /* bit i: octet i of the header belongs to a matched option */
-	__u32 hlen;		   /* header length */
-	__u32 off;		   /* where the next option starts */
-	__u32 end;		   /* where the option list ends: an EOL, or hlen */
-	__u32 removed;		   /* octets of matched options */
-	__u32 fid_off;		   /* first flowID option (our ExID, length 8); 0 = none */
-	__u32 ti_off;		   /* first TI-flow option (configured kind, length 20); 0 = none */
-	int bad;		   /* malformed option met: the walk stopped there */
-	int ended;		   /* the walk reached the end of the options */
+	struct __sk_buff *skb; /* the tc payload move only */
 };
 
 /* svc_opt_is_match - the option of @kind/@len at @start matches @m. */
@@ -115,10 +152,12 @@ static __always_inline bool svc_opt_is_match(const __u8 *h, __u32 start, __u8 ki
 /* One step of the walk: classify the option at w->off (bpf_loop callback). */
 static long svc_optwalk_cb(__u32 i, void *arg)
 {
-	struct svc_optwalk *w = arg;
-	const __u8 *h = w->s->old;
+	struct svc_optedit_scratch *s = ((struct svc_optedit_loop *)arg)->s;
+	struct svc_optwalk *w = &s->w;
+	const __u8 *h = s->old;
 	__u32 start = w->off;
 	__u8 kind = 0, len = 0;
+	__u16 instance = 0;
 	int r;
 
 	r = svc_tcpopt_step(h, w->hlen, &w->off, &kind, &len);
@@ -138,6 +177,13 @@ static long svc_optwalk_cb(__u32 i, void *arg)
 		w->fid_off = start;
 	if (kind == tiflow_kind && len == SVC_TIFLOW_LEN && !w->ti_off)
 		w->ti_off = start;
+	if (!w->route) {
+		r = svc_opt_instance(h, start, kind, len, w->syn, &instance);
+		if (r != SVC_OPT_NONE) {
+			w->route = r;
+			w->instance = instance;
+		}
+	}
 	if (svc_opt_is_match(h, start, kind, len, &w->m[0]) ||
 	    svc_opt_is_match(h, start, kind, len, &w->m[1])) {
 		w->strip |= ((1ULL << len) - 1) << start;
@@ -147,61 +193,68 @@ static long svc_optwalk_cb(__u32 i, void *arg)
 }
 
 /**
- * svc_optwalk - walk the options of the header in w->s->old (w->hlen octets)
+ * svc_optwalk - walk the options of the header in s->old (@hlen octets)
+ * @m0, @m1: options to strip (NULL: none)
+ * @syn: the header is a SYN's (for route/instance)
  *
- * Fills end, fid_off, ti_off and, for the matchers in w->m, strip/removed.
+ * Fills s->w: end, fid_off, ti_off, route/instance and, for
+ * @m0/@m1, strip/removed.
  * Returns SVC_OPTEDIT_OK or SVC_OPTEDIT_BAD (malformed options: nothing after
  * the bad one can be trusted, as in the kernel's tcp_parse_options()).
  */
-static __always_inline int svc_optwalk(struct svc_optwalk *w)
+static __always_inline int svc_optwalk(struct svc_optedit_scratch *s, __u32 hlen,
+				       const struct svc_opt_match *m0,
+				       const struct svc_opt_match *m1, bool syn)
 {
+	struct svc_optedit_loop l = { .s = s };
+	struct svc_optwalk *w = &s->w;
+
+	__builtin_memset(w, 0, sizeof(*w));
+	if (m0)
+		w->m[0] = *m0;
+	if (m1)
+		w->m[1] = *m1;
+	w->hlen = hlen;
+	w->syn = syn;
 	w->off = SVC_TCPHDR_MIN;
-	w->end = w->hlen;
+	w->end = hlen;
 	/* Every step consumes at least one octet: 40 steps and the final END. */
-	if (bpf_loop(SVC_TCPOPT_MAX_STEPS + 1, svc_optwalk_cb, w, 0) < 0)
+	if (bpf_loop(SVC_TCPOPT_MAX_STEPS + 1, svc_optwalk_cb, &l, 0) < 0)
 		return SVC_OPTEDIT_UNSUPP;
 	if (w->bad || !w->ended)
 		return SVC_OPTEDIT_BAD;
 	return SVC_OPTEDIT_OK;
 }
 
-/* State of the header copy (a bpf_loop callback context). */
-struct svc_optcopy {
-	struct svc_optedit_scratch *s;
-	__u64 strip; /* strip: octets of old that are left out */
-	__u32 old_len, new_len;
-	__u32 end;  /* insert: the option goes here (old offset) */
-	__u32 olen; /* insert: its length */
-	__u32 j;    /* strip: next octet of new */
-};
-
 /* Insert: new[i] from old before @end, the option, then the rest of old. */
 static long svc_optcopy_insert_cb(__u32 i, void *arg)
 {
-	struct svc_optcopy *c = arg;
+	struct svc_optedit_scratch *s = ((struct svc_optedit_loop *)arg)->s;
+	struct svc_optcopy *c = &s->c;
 	__u8 v;
 
 	if (i >= c->new_len)
 		return 1;
 	if (i < c->end)
-		v = c->s->old[i & (SVC_TCPHDR_BUF - 1)];
+		v = s->old[i & (SVC_TCPHDR_BUF - 1)];
 	else if (i < c->end + c->olen)
-		v = c->s->opt[(i - c->end) & (SVC_TCPHDR_BUF - 1)];
+		v = s->opt[(i - c->end) & (SVC_TCPHDR_BUF - 1)];
 	else
-		v = c->s->old[(i - c->olen) & (SVC_TCPHDR_BUF - 1)];
-	c->s->new[i & (SVC_TCPHDR_BUF - 1)] = v;
+		v = s->old[(i - c->olen) & (SVC_TCPHDR_BUF - 1)];
+	s->new[i & (SVC_TCPHDR_BUF - 1)] = v;
 	return 0;
 }
 
 /* Strip: the octets of old not in the strip mask, in order. */
 static long svc_optcopy_strip_cb(__u32 i, void *arg)
 {
-	struct svc_optcopy *c = arg;
+	struct svc_optedit_scratch *s = ((struct svc_optedit_loop *)arg)->s;
+	struct svc_optcopy *c = &s->c;
 
 	if (i >= c->old_len || i >= SVC_TCPHDR_BUF)
 		return 1;
 	if (!((c->strip >> i) & 1)) {
-		c->s->new[c->j & (SVC_TCPHDR_BUF - 1)] = c->s->old[i & (SVC_TCPHDR_BUF - 1)];
+		s->new[c->j & (SVC_TCPHDR_BUF - 1)] = s->old[i & (SVC_TCPHDR_BUF - 1)];
 		c->j++;
 	}
 	return 0;
@@ -225,28 +278,31 @@ static __always_inline int svc_optedit_plan_insert(struct svc_optedit_scratch *s
 						   __u32 olen, __u32 ip_len, __u32 max_len,
 						   __u32 *new_len)
 {
-	struct svc_optwalk w = { .s = s, .hlen = hlen };
-	struct svc_optcopy c = { .s = s, .old_len = hlen, .olen = olen };
+	struct svc_optedit_loop l = { .s = s };
+	struct svc_optcopy *c = &s->c;
 	int r;
 
 	if (!olen || olen & 3 || olen > SVC_OPT_SPACE)
 		return SVC_OPTEDIT_UNSUPP;
-	r = svc_optwalk(&w);
+	r = svc_optwalk(s, hlen, NULL, NULL, false);
 	if (r != SVC_OPTEDIT_OK)
 		return r;
 	/* The same option already there: a second one would only confuse readers. */
-	if (s->opt[0] == SVC_FLOWID_KIND && w.fid_off)
+	if (s->opt[0] == SVC_FLOWID_KIND && s->w.fid_off)
 		return SVC_OPTEDIT_EXISTS;
-	if (s->opt[0] == tiflow_kind && w.ti_off)
+	if (s->opt[0] == tiflow_kind && s->w.ti_off)
 		return SVC_OPTEDIT_EXISTS;
 	if (hlen + olen > SVC_TCPHDR_MAX || (max_len && ip_len + olen > max_len))
 		return SVC_OPTEDIT_NO_ROOM;
-	c.end = w.end;
-	c.new_len = hlen + olen;
-	if (bpf_loop(SVC_TCPHDR_MAX, svc_optcopy_insert_cb, &c, 0) < 0)
+	__builtin_memset(c, 0, sizeof(*c));
+	c->old_len = hlen;
+	c->olen = olen;
+	c->end = s->w.end;
+	c->new_len = hlen + olen;
+	if (bpf_loop(SVC_TCPHDR_MAX, svc_optcopy_insert_cb, &l, 0) < 0)
 		return SVC_OPTEDIT_UNSUPP;
-	svc_set_doff(s->new, c.new_len);
-	*new_len = c.new_len;
+	svc_set_doff(s->new, hlen + olen);
+	*new_len = hlen + olen;
 	return SVC_OPTEDIT_OK;
 }
 
@@ -261,31 +317,33 @@ static __always_inline int svc_optedit_plan_strip(struct svc_optedit_scratch *s,
 						  const struct svc_opt_match *m0,
 						  const struct svc_opt_match *m1, __u32 *new_len)
 {
-	struct svc_optwalk w = { .s = s, .hlen = hlen };
-	struct svc_optcopy c = { .s = s, .old_len = hlen };
+	struct svc_optedit_loop l = { .s = s };
+	struct svc_optcopy *c = &s->c;
+	__u32 j;
 	int r;
 
-	w.m[0] = *m0;
-	w.m[1] = *m1;
-	r = svc_optwalk(&w);
+	r = svc_optwalk(s, hlen, m0, m1, false);
 	if (r != SVC_OPTEDIT_OK)
 		return r;
-	if (!w.removed)
+	if (!s->w.removed)
 		return SVC_OPTEDIT_NONE;
-	c.strip = w.strip;
-	if (bpf_loop(SVC_TCPHDR_MAX, svc_optcopy_strip_cb, &c, 0) < 0)
+	__builtin_memset(c, 0, sizeof(*c));
+	c->old_len = hlen;
+	c->strip = s->w.strip;
+	if (bpf_loop(SVC_TCPHDR_MAX, svc_optcopy_strip_cb, &l, 0) < 0)
 		return SVC_OPTEDIT_UNSUPP;
+	j = c->j;
 	/* Pad to a word boundary with NOPs (at most 3). */
-	if (c.j & 3)
-		s->new[c.j++ & (SVC_TCPHDR_BUF - 1)] = SVC_TCPOPT_NOP;
-	if (c.j & 3)
-		s->new[c.j++ & (SVC_TCPHDR_BUF - 1)] = SVC_TCPOPT_NOP;
-	if (c.j & 3)
-		s->new[c.j++ & (SVC_TCPHDR_BUF - 1)] = SVC_TCPOPT_NOP;
-	if (c.j < SVC_TCPHDR_MIN || c.j >= hlen)
+	if (j & 3)
+		s->new[j++ & (SVC_TCPHDR_BUF - 1)] = SVC_TCPOPT_NOP;
+	if (j & 3)
+		s->new[j++ & (SVC_TCPHDR_BUF - 1)] = SVC_TCPOPT_NOP;
+	if (j & 3)
+		s->new[j++ & (SVC_TCPHDR_BUF - 1)] = SVC_TCPOPT_NOP;
+	if (j < SVC_TCPHDR_MIN || j >= hlen)
 		return SVC_OPTEDIT_UNSUPP;
-	svc_set_doff(s->new, c.j);
-	*new_len = c.j;
+	svc_set_doff(s->new, j);
+	*new_len = j;
 	return SVC_OPTEDIT_OK;
 }
 
@@ -367,6 +425,34 @@ static __always_inline void svc_optedit_set_opt(struct svc_optedit_scratch *s, c
 	for (i = 0; i < SVC_OPT_SPACE / 4; i++)
 		if ((__u32)i * 4 < olen)
 			__builtin_memcpy(&s->opt[i * 4], &opt[i * 4], 4);
+}
+
+/**
+ * svc_tcp_instance - the instance a TCP packet's options name, for stateless routing
+ * @instance: out: the instance id (a next-hop id)
+ *
+ * The first option that names one counts: a SYN's TI-flow option with a
+ * completed TIFID (resume), or a flowID option. Returns enum svc_opt_route.
+ * Malformed options end the walk: the packet is then routed by what came
+ * before them, or as if it had none.
+ */
+static __always_inline int svc_tcp_instance(struct xdp_md *ctx, const struct svc_pkt *p,
+					    __u16 *instance)
+{
+	/* The router's strip stage reuses the scratch later: it is free by then. */
+	struct svc_optedit_scratch *s = svc_optedit_scratch();
+	__u32 hlen = p->l4_hlen;
+	bool syn = (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+
+	if (!s || p->key.proto != IPPROTO_TCP || hlen <= SVC_TCPHDR_MIN || hlen > SVC_TCPHDR_MAX)
+		return SVC_OPT_NONE;
+	if (bpf_xdp_load_bytes(ctx, p->l4_off, s->old, SVC_BOUND1(hlen, SVC_TCPHDR_BUF)))
+		return SVC_OPT_NONE;
+	svc_optwalk(s, hlen, NULL, NULL, syn);
+	if (!s->w.route)
+		return SVC_OPT_NONE;
+	*instance = s->w.instance;
+	return s->w.route == SVC_OPT_RESUME ? SVC_OPT_RESUME : SVC_OPT_FLOWID;
 }
 
 /* svc_flowid_opt_put - the flowID option for @flowid into @o (8 octets). */
@@ -551,7 +637,7 @@ static __always_inline int svc_skb_parse(struct __sk_buff *skb, struct svc_pkt *
 		if (ip4.version != 4 || ip4.ihl < 5 || ip4.frag_off & bpf_htons(IP_OFFSET))
 			return -1;
 		p->l3_proto = ETH_P_IP;
-		p->ip_len = bpf_ntohs(ip4.tot_len);
+		p->ip_len = svc_ntohs_bounded(ip4.tot_len);
 		p->l4_off = off + ip4.ihl * 4;
 		p->key.proto = ip4.protocol;
 		p->tclass = ip4.tos;
@@ -565,7 +651,7 @@ static __always_inline int svc_skb_parse(struct __sk_buff *skb, struct svc_pkt *
 		if (ip6.version != 6)
 			return -1;
 		p->l3_proto = ETH_P_IPV6;
-		p->ip_len = bpf_ntohs(ip6.payload_len) + IPV6_HLEN;
+		p->ip_len = svc_ntohs_bounded(ip6.payload_len) + IPV6_HLEN;
 		p->l4_off = off + IPV6_HLEN;
 		p->key.proto = ip6.nexthdr;
 		p->tclass = (bpf_ntohl(*(__be32 *)&ip6) >> 20) & 0xff;
@@ -596,31 +682,25 @@ static __always_inline int svc_skb_parse(struct __sk_buff *skb, struct svc_pkt *
 	return 0;
 }
 
-/* State of a payload move (a bpf_loop callback context). */
-struct svc_shift {
-	struct __sk_buff *skb;
-	struct svc_optedit_scratch *s;
-	__u32 a, b; /* the region [a, b) */
-	int delta;  /* > 0: it moves toward the end (copied backward), < 0: toward the start */
-	int err;
-};
-
 /* Moves chunk @k of the region: from its end for delta > 0, from its start otherwise. */
 static long svc_shift_cb(__u32 k, void *arg)
 {
-	struct svc_shift *sh = arg;
-	__u32 lo, hi, n;
+	struct svc_optedit_loop *l = arg;
+	struct svc_optedit_scratch *s = l->s;
+	struct svc_shift *sh = &s->sh;
+	__u32 a = sh->a, b = sh->b, lo, hi, n;
+	__s32 delta = sh->delta;
 
-	if (sh->delta > 0) {
-		if ((__u64)k * SVC_OPTEDIT_CHUNK >= sh->b - sh->a)
+	if (delta > 0) {
+		if ((__u64)k * SVC_OPTEDIT_CHUNK >= b - a)
 			return 1;
-		hi = sh->b - k * SVC_OPTEDIT_CHUNK;
-		lo = hi - sh->a <= SVC_OPTEDIT_CHUNK ? sh->a : hi - SVC_OPTEDIT_CHUNK;
+		hi = b - k * SVC_OPTEDIT_CHUNK;
+		lo = hi - a <= SVC_OPTEDIT_CHUNK ? a : hi - SVC_OPTEDIT_CHUNK;
 	} else {
-		lo = sh->a + k * SVC_OPTEDIT_CHUNK;
-		if (lo >= sh->b)
+		lo = a + k * SVC_OPTEDIT_CHUNK;
+		if (lo >= b)
 			return 1;
-		hi = sh->b - lo <= SVC_OPTEDIT_CHUNK ? sh->b : lo + SVC_OPTEDIT_CHUNK;
+		hi = b - lo <= SVC_OPTEDIT_CHUNK ? b : lo + SVC_OPTEDIT_CHUNK;
 	}
 	n = hi - lo;
 	if (n == 0 || n > SVC_OPTEDIT_CHUNK) {
@@ -628,8 +708,8 @@ static long svc_shift_cb(__u32 k, void *arg)
 		return 1;
 	}
 	n = SVC_BOUND1(n, SVC_OPTEDIT_CHUNK);
-	if (bpf_skb_load_bytes(sh->skb, lo, sh->s->chunk, n) ||
-	    bpf_skb_store_bytes(sh->skb, lo + sh->delta, sh->s->chunk, n, 0)) {
+	if (bpf_skb_load_bytes(l->skb, lo, s->chunk, n) ||
+	    bpf_skb_store_bytes(l->skb, lo + delta, s->chunk, n, 0)) {
 		sh->err = 1;
 		return 1;
 	}
@@ -640,15 +720,19 @@ static long svc_shift_cb(__u32 k, void *arg)
 static __always_inline int svc_skb_shift(struct __sk_buff *skb, struct svc_optedit_scratch *s,
 					 __u32 a, __u32 b, int delta)
 {
-	struct svc_shift sh = { .skb = skb, .s = s, .a = a, .b = b, .delta = delta };
+	struct svc_optedit_loop l = { .s = s, .skb = skb };
 	__u32 n;
 
 	if (b <= a)
 		return 0;
 	if (b - a > SVC_OPTEDIT_SHIFT_MAX)
 		return -1;
+	s->sh.a = a;
+	s->sh.b = b;
+	s->sh.delta = delta;
+	s->sh.err = 0;
 	n = (b - a + SVC_OPTEDIT_CHUNK - 1) / SVC_OPTEDIT_CHUNK;
-	if (bpf_loop(n, svc_shift_cb, &sh, 0) < 0 || sh.err)
+	if (bpf_loop(n, svc_shift_cb, &l, 0) < 0 || s->sh.err)
 		return -1;
 	return 0;
 }
@@ -799,7 +883,6 @@ static __always_inline int svc_skb_opt_strip_svc(struct __sk_buff *skb, struct s
 static __always_inline int svc_optedit_find(struct svc_optedit_scratch *s, __u32 hlen, __u32 *fid,
 					    __u64 *tifid)
 {
-	struct svc_optwalk w = { .s = s, .hlen = hlen };
 	__u32 o;
 	int r;
 
@@ -807,15 +890,15 @@ static __always_inline int svc_optedit_find(struct svc_optedit_scratch *s, __u32
 	*tifid = 0;
 	if (hlen <= SVC_TCPHDR_MIN || hlen > SVC_TCPHDR_MAX)
 		return SVC_OPTEDIT_OK;
-	r = svc_optwalk(&w);
+	r = svc_optwalk(s, hlen, NULL, NULL, false);
 	if (r != SVC_OPTEDIT_OK)
 		return r;
-	if (w.fid_off) {
-		o = w.fid_off + 4;
+	if (s->w.fid_off) {
+		o = s->w.fid_off + 4;
 		*fid = ((__u32)svc_hdr16(s->old, o) << 16) | svc_hdr16(s->old, o + 2);
 	}
-	if (w.ti_off) {
-		o = w.ti_off + 2;
+	if (s->w.ti_off) {
+		o = s->w.ti_off + 2;
 		*tifid = ((__u64)svc_hdr16(s->old, o) << 32) | ((__u64)svc_hdr16(s->old, o + 2) << 16) |
 			 svc_hdr16(s->old, o + 4);
 	}

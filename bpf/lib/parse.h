@@ -4,6 +4,7 @@
 #define SVC_BPF_PARSE_H
 
 #include "consts.h"
+#include "verifier.h"
 #include "../../headers/svc_abi.h"
 
 /* Returned by parse and lookup helpers when processing goes on. */
@@ -96,7 +97,7 @@ static __always_inline int svc_parse_ip4(void *data, void *data_end, struct svc_
 	if (iph->version != 4 || iph->ihl < 5)
 		return svc_verdict(p, SVC_R_DROP_BAD_IP4, XDP_DROP);
 	ihl = iph->ihl * 4;
-	tot = bpf_ntohs(iph->tot_len);
+	tot = svc_ntohs_bounded(iph->tot_len);
 	if ((void *)iph + ihl > data_end || tot < ihl || (void *)iph + tot > data_end)
 		return svc_verdict(p, SVC_R_DROP_BAD_IP4, XDP_DROP);
 	if (iph->frag_off & bpf_htons(IP_OFFSET))
@@ -140,7 +141,7 @@ static __always_inline int svc_parse_ip6(void *data, void *data_end, struct svc_
 
 	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
 		return svc_verdict(p, SVC_R_DROP_BAD_IP6, XDP_DROP);
-	plen = bpf_ntohs(ip6->payload_len);
+	plen = svc_ntohs_bounded(ip6->payload_len);
 	if ((void *)(ip6 + 1) + plen > data_end)
 		return svc_verdict(p, SVC_R_DROP_BAD_IP6, XDP_DROP);
 	svc_addr_set_v6(&p->key.src, &ip6->saddr);

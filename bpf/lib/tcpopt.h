@@ -54,38 +54,6 @@ static __always_inline int svc_opt_instance(const __u8 *h, __u32 start, __u8 kin
 	return SVC_OPT_NONE;
 }
 
-/**
- * svc_tcp_instance - walk the TCP options (bounded) for an option naming the instance
- * @instance: out: the instance id (a next-hop id)
- *
- * Returns enum svc_opt_route. Malformed options end the walk with NONE: the
- * packet is then routed as if it had none.
- */
-static __always_inline int svc_tcp_instance(struct xdp_md *ctx, const struct svc_pkt *p,
-					    __u16 *instance)
-{
-	__u8 hdr[SVC_TCPHDR_BUF];
-	__u32 hlen = p->l4_hlen, off = SVC_TCPHDR_MIN, start;
-	bool syn = (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
-	__u8 kind = 0, len = 0;
-	int i, r;
-
-	if (p->key.proto != IPPROTO_TCP || hlen <= SVC_TCPHDR_MIN || hlen > SVC_TCPHDR_MAX)
-		return SVC_OPT_NONE;
-	if (bpf_xdp_load_bytes(ctx, p->l4_off, hdr, hlen & (SVC_TCPHDR_BUF - 1)))
-		return SVC_OPT_NONE;
-	for (i = 0; i < SVC_TCPOPT_MAX_STEPS; i++) {
-		start = off;
-		r = svc_tcpopt_step(hdr, hlen, &off, &kind, &len);
-		if (r == SVC_OPTW_END || r == SVC_OPTW_BAD)
-			break;
-		if (r == SVC_OPTW_OPT) {
-			r = svc_opt_instance(hdr, start, kind, len, syn, instance);
-			if (r != SVC_OPT_NONE)
-				return r;
-		}
-	}
-	return SVC_OPT_NONE;
-}
+/* svc_tcp_instance(), which walks a packet's options for these, is in optedit.h. */
 
 #endif /* SVC_BPF_TCPOPT_H */

@@ -31,7 +31,7 @@ struct tiflow_walk {
 /* One option per bpf_loop iteration: the verifier checks the body once, not 40 times. */
 static long tiflow_walk_step(__u32 i, void *ctx)
 {
-	struct tiflow_walk *w = ctx;
+	struct tiflow_walk *w = *(struct tiflow_walk **)ctx;
 	__u32 at = w->off;
 	__u8 kind = 0, len = 0;
 	int r;
@@ -56,19 +56,43 @@ static long tiflow_walk_step(__u32 i, void *ctx)
 }
 
 /**
- * tiflow_find_opt - walk w->hdr (w->hdr_len set, 20..60) for the first option of @kind
+ * __tiflow_find_opt - walk w->hdr (w->hdr_len set, 20..60) for the first option of @kind
  *
  * Returns enum tiflow_find; on TIFLOW_FIND_OK w->opt_off/opt_len locate it.
+ * Only for the body of tiflow_find_opt(), the global function each object
+ * defines (TIFLOW_FIND_OPT_DEFINE): its callback's loop state must be memory
+ * the verifier knows nothing about.
+ *
+ * Linux 6.1's verifier checks a bpf_loop() callback once, as if it ran
+ * exactly once from the caller's state, and a privileged load then removes
+ * the branches it never saw taken (fixed in 6.7: "bpf: verify callbacks as if
+ * they are called unknown number of times"). With the walk on the caller's
+ * stack, 6.1 would check each step for the first option's offset only. Inside
+ * a global function @w is memory of unknown content (the function is checked
+ * once, for any argument), so every kernel checks the step for any offset.
+ * sock_ops has no per-CPU scratch to use instead (another socket's callback
+ * can run on the same CPU in the middle of this one), and a bounded loop
+ * costs the verifier 60 times more.
  */
-static __always_inline int tiflow_find_opt(struct tiflow_walk *w, __u8 kind)
+static __always_inline int __tiflow_find_opt(struct tiflow_walk *w, __u8 kind)
 {
+	if (!w)
+		return TIFLOW_FIND_BAD;
 	w->off = SVC_TCPHDR_MIN;
 	w->kind = kind;
 	w->result = TIFLOW_FIND_NONE;
-	if (bpf_loop(SVC_TCPOPT_MAX_STEPS, tiflow_walk_step, w, 0) < 0)
+	if (bpf_loop(SVC_TCPOPT_MAX_STEPS, tiflow_walk_step, &w, 0) < 0)
 		return TIFLOW_FIND_BAD;
 	return w->result;
 }
+
+/* The global function around __tiflow_find_opt(); one object defines it once. */
+int tiflow_find_opt(struct tiflow_walk *w, __u8 kind);
+#define TIFLOW_FIND_OPT_DEFINE()                                          \
+	__noinline int tiflow_find_opt(struct tiflow_walk *w, __u8 kind) \
+	{                                                                 \
+		return __tiflow_find_opt(w, kind);                        \
+	}
 
 /* tiflow_opt_read - unpack the 20-octet option found by tiflow_find_opt into @v. */
 static __always_inline void tiflow_opt_read(const struct tiflow_walk *w, struct svc_tiflow_vals *v)

@@ -43,6 +43,9 @@ static __always_inline int strip_tcp_off(struct __sk_buff *skb)
 	return -1;
 }
 
+/* The option walk, a global function: the verifier checks it once, for any header. */
+TIFLOW_FIND_OPT_DEFINE()
+
 SEC("tc")
 int tiflow_strip_tc(struct __sk_buff *skb)
 {
