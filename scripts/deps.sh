@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Installs the Debian packages svcplane needs to build, test and run its demo.
+# Installs the Debian packages svcplane needs to build, test and run its demo,
+# and what make vmcheck needs to boot Debian 12's stock kernel under QEMU
+# (qemu-system-x86, linux-image-amd64, initramfs-tools for its 9p initrd).
 # Idempotent: installs only what is missing; needs root (or nothing missing).
 set -euo pipefail
 
 pkgs=(make gcc clang llvm libbpf-dev bpftool libxdp-dev xdp-tools check pkg-config
       libelf-dev zlib1g-dev iproute2 tcpdump libjson-c-dev libmicrohttpd-dev
       libsodium-dev libcurl4-openssl-dev ethtool python3 util-linux procps psmisc
-      iputils-ping curl)
+      iputils-ping curl jq qemu-system-x86 linux-image-amd64 initramfs-tools)
 
 missing=()
 for p in "${pkgs[@]}"; do
