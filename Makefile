@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# svcplane: one entry point. make | make check | make demo | make bench | make install
+# svcplane: one entry point. make | make check | make vmcheck | make demo | make bench | make install
 #
 # BPF:  bpf/*.bpf.c, selftests/progs/*.bpf.c -> $(OUTPUT)/%.bpf.o -> $(OUTPUT)/skel/%.skel.h
 # C:    agent/lib/*.c -> libsvc.a; agent/*.c -> svcplaned; cli/*.c -> servicectl
@@ -71,7 +71,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all bpf tests check demo bench deps install clean format
+.PHONY: all bpf tests check vmcheck demo bench deps install clean format
 
 all: bpf $(PROGRAMS) $(TOOL_BINS)
 
@@ -159,6 +159,12 @@ deps:
 check: deps
 	$(Q)$(MAKE) --no-print-directory SAN=1 tests
 	$(Q)scripts/run_tests.sh .output-san
+
+# The same build tested inside another kernel under QEMU (KERNEL=release in
+# /boot; default Debian 12's stock 6.1): object loads, unit, test_progs, e2e.
+vmcheck: deps
+	$(Q)$(MAKE) --no-print-directory SAN=1 tests
+	$(Q)KERNEL=$(KERNEL) scripts/vmcheck.sh .output-san
 
 demo: deps all
 	$(Q)scripts/demo.sh $(OUTPUT)

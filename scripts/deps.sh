@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Installs the Debian packages svcplane needs to build, test, run its demo and
-# its benchmarks, and to run scripts/fresh-check.sh.
+# its benchmarks, to run scripts/fresh-check.sh, and what make vmcheck needs to
+# boot Debian 12's stock kernel under QEMU (qemu-system-x86, linux-image-amd64,
+# initramfs-tools for its 9p initrd).
 # Idempotent: installs only what is missing; needs root (or nothing missing).
 # Every command a test, the demo or the bench calls comes from a package listed
 # here: a test meets a missing one as a failure, not a skip.
@@ -18,6 +20,8 @@ pkgs=(
 	etcd-server etcd-client
 	# scripts/fresh-check.sh: a fresh Debian 12 chroot
 	debootstrap
+	# make vmcheck: Debian 12's stock kernel under QEMU, an initrd with 9p
+	qemu-system-x86 linux-image-amd64 initramfs-tools
 )
 
 missing=()

@@ -4,7 +4,16 @@
 # one closing line "N passed, M failed, K skipped". Each test speaks TAP:
 # "ok - name", "not ok - name", "ok - name # SKIP reason". A program that exits
 # non-zero without reporting a failure counts as one failed test.
-# TESTS=pattern runs only tests whose file name matches the pattern.
+#
+# TESTS="pattern..." runs only the tests whose name (load/bpf/router.bpf.o,
+# unit/test_ch, test_progs, e2e/test_weights) contains one of the
+# space-separated patterns. TEST_TIMEOUT=seconds bounds each test (900).
+#
+# Tier 0, load/: svc-progload loads every BPF object into this kernel and
+# prints each program's verifier processed-instruction count; the counts are
+# repeated, with the kernel release, before the closing line. It runs when
+# selftests/tools/svc-progload.c is in the tree or when TESTS names it (make
+# vmcheck does): a requested but missing svc-progload is a failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-.output-san}
@@ -15,22 +24,41 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # machine, under ASan, or in a QEMU guest a correct case can take longer. Those
 # limits only catch hangs, and every test already has one (TEST_TIMEOUT below).
 export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-10}
-pattern=${TESTS:-}
+read -r -a patterns <<<"${TESTS:-}"
+tmo=${TEST_TIMEOUT:-900}
 passed=0 failed=0 skipped=0
 failures=()
+insns=$(mktemp)
+trap 'rm -f "$insns"' EXIT
+
+declare -A used
+
+# selected NAME [explicit]: whether TESTS selects NAME (a pattern may be a
+# glob). With no TESTS every test is selected, unless "explicit" (then only a
+# pattern selects it).
+selected() {
+	local p hit=1
+	[ ${#patterns[@]} = 0 ] && [ -z "${2:-}" ] && return 0
+	for p in "${patterns[@]}"; do
+		# shellcheck disable=SC2053 # $p is a glob on purpose
+		[[ "$1" == *$p* ]] && used[$p]=1 hit=0
+	done
+	return $hit
+}
 
 run_one() { # name, command...
 	local name=$1; shift
-	[ -n "$pattern" ] && [[ "$name" != *$pattern* ]] && return 0
-	local log rc p=0 f=0 s=0 t0=$SECONDS
+	local log rc p=0 f=0 s=0 t0
 	log=$(mktemp)
 	echo "# ---- $name"
+	t0=$SECONDS
 	# Output goes to a file, not a pipe: a process a broken test leaks cannot hold
 	# the runner open. Every test has a time limit (TEST_TIMEOUT seconds).
-	timeout --kill-after=10 "${TEST_TIMEOUT:-900}" "$@" >"$log" 2>&1 </dev/null
+	timeout --kill-after=10 "$tmo" "$@" >"$log" 2>&1 </dev/null
 	rc=$?
 	cat "$log"
-	[ "$rc" = 124 ] && echo "not ok - $name timed out after ${TEST_TIMEOUT:-900} s" | tee -a "$log"
+	[ "$rc" = 124 ] && echo "not ok - $name timed out after $tmo s" | tee -a "$log"
+	grep -E ': processed [0-9]+ insns' "$log" >>"$insns"
 	p=$(grep -cE '^ok ' "$log" | tr -d ' ')
 	s=$(grep -cE '^ok .*# (SKIP|skip)' "$log" | tr -d ' ')
 	f=$(grep -cE '^not ok ' "$log" | tr -d ' ')
@@ -43,27 +71,67 @@ run_one() { # name, command...
 		echo "not ok - $name reported no test"
 		f=1
 	fi
-	echo "# ---- $name: $((SECONDS - t0)) s"
+	echo "# $name: $((SECONDS - t0)) s"
 	[ "$f" != 0 ] && failures+=("$name")
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	rm -f "$log"
 }
 
+# load_obj PROGLOAD OBJ: one TAP line for loading every program of OBJ.
+load_obj() {
+	local rc=0
+	if [ ! -x "$1" ]; then
+		echo "not ok - load $2: $1 not built (selftests/tools/svc-progload.c)"
+		return 1
+	fi
+	"$1" "$2" || rc=$?
+	if [ "$rc" = 0 ]; then
+		echo "ok - load $2"
+	else
+		echo "not ok - load $2: svc-progload exited with status $rc"
+	fi
+	return "$rc"
+}
+export -f load_obj
+
+# Tier 0: every BPF object loads, with its programs' processed-instruction counts.
+load_explicit=explicit
+[ -f selftests/tools/svc-progload.c ] && load_explicit=
+for o in "$out"/bpf/*.bpf.o "$out"/selftests/progs/*.bpf.o "$out"/bench/progs/*.bpf.o; do
+	[ -f "$o" ] || continue
+	name="load/${o#"$out"/}"
+	selected "$name" $load_explicit || continue
+	run_one "$name" bash -c 'load_obj "$@"' _ "$SVC_BIN/tools/svc-progload" "$o"
+done
 # Tier 1: Check unit tests (TAP through Check's CK_TAP_LOG_FILE_NAME).
 for t in "$SVC_BIN"/unit/*; do
 	[ -x "$t" ] || continue
+	selected "unit/$(basename "$t")" || continue
 	run_one "unit/$(basename "$t")" env CK_TAP_LOG_FILE_NAME=/dev/stdout CK_VERBOSITY=silent "$t"
 done
 # Tier 2: BPF selftests through BPF_PROG_TEST_RUN.
-if [ -x "$SVC_BIN/test_progs" ]; then
+if [ -x "$SVC_BIN/test_progs" ] && selected test_progs; then
 	run_one "test_progs" "$SVC_BIN/test_progs"
 fi
 # Tier 3: end-to-end tests in network namespaces.
 for t in selftests/e2e/test_*.sh; do
 	[ -f "$t" ] || continue
+	selected "e2e/$(basename "$t" .sh)" || continue
 	run_one "e2e/$(basename "$t" .sh)" bash "$t"
 done
 
+# A requested test that does not exist (renamed, not built) is a failure.
+for p in "${patterns[@]}"; do
+	[ -n "${used[$p]:-}" ] && continue
+	echo "not ok - TESTS pattern '$p' selects no test"
+	failed=$((failed + 1))
+	failures+=("$p")
+done
+
+if [ -s "$insns" ]; then
+	echo "# kernel $(uname -r): verifier processed instructions per program"
+	sed 's/^/#   /' "$insns"
+fi
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "# failed: ${failures[*]}"
 fi

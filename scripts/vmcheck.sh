@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# vmcheck.sh [OUTPUT]: the kernel matrix's second kernel. Boots KERNEL (a
+# release in /boot; default: the one Debian 12's linux-image-amd64 depends on,
+# 6.1) with scripts/vm/vm-run.sh and runs scripts/run_tests.sh inside it as
+# root on the build in OUTPUT (default .output-san): every BPF object loaded
+# (load/, with each program's processed-instruction count), the unit tests,
+# test_progs and the end-to-end tests of the data path. Ends with the same
+# "N passed, M failed, K skipped" line as make check, also when the guest does
+# not finish (a crash or VMCHECK_TIMEOUT counts as one more failure).
+#
+# VMCHECK_TESTS  the test list (TESTS patterns of run_tests.sh), default below
+# VMCHECK_TIMEOUT  seconds for the whole guest run, boot included (2400)
+# VMCHECK_TEST_TIMEOUT  seconds for one test inside the guest (1200)
+# VM_MEM, VM_CPUS  guest memory (MiB) and vCPUs (vm-run.sh)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-.output-san}
+
+# The e2e tests of the data path: weights, restart/adoption, TI-flow, the
+# direct path, DELAY, failover (instance dead/shed/drained).
+e2e="e2e/test_weights e2e/test_restart e2e/test_tiflow e2e/test_direct_path
+     e2e/test_delay e2e/test_failover"
+tests=${VMCHECK_TESTS:-load/ unit/ test_progs $e2e}
+tests=$(echo $tests) # one line: it is passed on a command line
+
+# fail_early REASON: the guest never ran; still end with the summary line.
+fail_early() {
+	echo "not ok - vmcheck: $1"
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 1
+}
+
+kver=${KERNEL:-}
+if [ -z "$kver" ]; then
+	# "linux-image-6.1.0-57-amd64 (= 6.1.192-3)" -> 6.1.0-57-amd64
+	kver=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null |
+		sed -nE 's/^linux-image-([^ ,]+).*/\1/p')
+	[ -n "$kver" ] || fail_early "KERNEL not set and linux-image-amd64 not installed (make deps)"
+fi
+[ -d "$out/bin" ] || fail_early "no build in $out (make SAN=1 tests)"
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+echo "# vmcheck: kernel $kver, tests: $tests"
+t0=$SECONDS
+scripts/vm/vm-run.sh -k "$kver" -t "${VMCHECK_TIMEOUT:-2400}" -- \
+	env TESTS="$tests" TEST_TIMEOUT="${VMCHECK_TEST_TIMEOUT:-1200}" \
+	scripts/run_tests.sh "$out" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+summary='^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$'
+if tail -n 1 "$log" | grep -qE "$summary"; then
+	# run_tests.sh finished in the guest: its line is the result, its status
+	# (vm-run.sh passes it on) the exit status.
+	exit "$rc"
+fi
+# The guest crashed, hung or ran out of time: count what it reported.
+p=$(grep -cE '^ok ' "$log")
+s=$(grep -cE '^ok .*# (SKIP|skip)' "$log")
+f=$(grep -cE '^not ok ' "$log")
+echo "not ok - vmcheck: the guest did not finish (kernel $kver, vm-run status $rc, after $((SECONDS - t0)) s)"
+echo "$((p - s)) passed, $((f + 1)) failed, $s skipped"
+exit 1
