@@ -69,6 +69,12 @@ enum agent_delay_path {
 	AGENT_DELAY_COPY,     /* test run without live mode, the output frame sent with AF_PACKET */
 };
 
+/* The re-injection path in use and why (status). */
+struct agent_delay_choice {
+	enum agent_delay_path path;
+	const char *why;
+};
+
 /* What happened to DELAY events (stats, metrics). */
 struct agent_delay_stats {
 	uint64_t received;   /* events read from the ring */
@@ -157,6 +163,7 @@ struct agent {
 	/* DELAY slow path (delay.c). */
 	struct agent_delay *delay;
 	struct agent_delay_stats delay_stats;
+	struct agent_delay_choice delay_choice;
 
 	/* Kernel features probed at start (agent/lib/kfeatures.c). */
 	struct svc_features features;
@@ -255,6 +262,12 @@ void agent_health_run(struct agent *a);
 void agent_health_stop(struct agent *a);
 
 /* delay.c: the DELAY slow path (ring buffer -> resolve -> re-inject). */
+/*
+ * agent_delay_choose - the re-injection path from --delay-reinject and the
+ * kernel feature probes (run first): a forced path the kernel refuses is an
+ * error (the agent does not start); auto falls back to copy, logged once.
+ */
+int agent_delay_choose(struct agent *a);
 int agent_delay_start(struct agent *a);
 void agent_delay_stop(struct agent *a);
 /* agent_delay_fd - the ring buffer's epoll fd to poll, -1 if not started. */

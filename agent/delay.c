@@ -47,9 +47,7 @@ struct agent_delay {
 	struct ring_buffer *rb;
 	struct svc_delay_event *queue; /* cfg.delay_queue entries */
 	size_t nq, cap;
-	int pkt_fd; /* AF_PACKET socket: copy re-injection and RSTs */
-	enum agent_delay_path path;
-	const char *why;    /* why this path (status) */
+	int pkt_fd;	    /* AF_PACKET socket: copy re-injection and RSTs */
 	bool warned_errors; /* the first re-injection error is logged, later ones counted */
 	struct delay_bucket buckets[SVC_AGENT_DELAY_BUCKETS];
 };
@@ -123,13 +121,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/*
- * Chooses the re-injection path from --delay-reinject and the probes: a
- * forced path the kernel refuses stops the start; auto falls back to copy,
- * logged here once (re-injections are counted per path).
- */
-static int choose_path(struct agent *a, struct agent_delay *d)
+int agent_delay_choose(struct agent *a)
 {
+	struct agent_delay_choice *d = &a->delay_choice;
 	const struct svc_feat_result *live = &a->features.r[SVC_FEAT_XDP_LIVE_FRAMES];
 	const struct svc_feat_result *copy = &a->features.r[SVC_FEAT_XDP_TEST_RUN];
 
@@ -184,9 +178,6 @@ int agent_delay_start(struct agent *a)
 	if (!a->delay)
 		return -ENOMEM;
 	a->delay->pkt_fd = -1;
-	err = choose_path(a, a->delay);
-	if (err)
-		goto fail;
 	a->delay->cap = a->cfg.delay_queue;
 	a->delay->queue = calloc(a->delay->cap, sizeof(*a->delay->queue));
 	if (!a->delay->queue) {
@@ -194,7 +185,7 @@ int agent_delay_start(struct agent *a)
 		goto fail;
 	}
 	/* Needed by the copy path, by RSTs, and by auto should live runs be refused later. */
-	if (a->delay->path == AGENT_DELAY_COPY || a->cfg.delay_rst ||
+	if (a->delay_choice.path == AGENT_DELAY_COPY || a->cfg.delay_rst ||
 	    a->cfg.delay_reinject == SVC_DELAY_REINJECT_AUTO) {
 		a->delay->pkt_fd = svc_frame_socket();
 		if (a->delay->pkt_fd < 0) {
@@ -239,7 +230,7 @@ int agent_delay_fd(struct agent *a)
 
 enum agent_delay_path agent_delay_path(struct agent *a)
 {
-	return a->delay ? a->delay->path : AGENT_DELAY_LIVE;
+	return a->delay_choice.path;
 }
 
 const char *agent_delay_path_name(enum agent_delay_path p)
@@ -249,7 +240,7 @@ const char *agent_delay_path_name(enum agent_delay_path p)
 
 const char *agent_delay_path_why(struct agent *a)
 {
-	return a->delay ? a->delay->why : "DELAY slow path not started";
+	return a->delay_choice.why ? a->delay_choice.why : "not chosen yet";
 }
 
 /*
@@ -303,13 +294,12 @@ static bool live_refused(int err)
 /* Runs the router program on the held frame by the path in use; 0 sent, DELAY_NOT_SENT, -errno. */
 static int reinject(struct agent *a, const struct svc_delay_event *e)
 {
-	struct agent_delay *d = a->delay;
 	int fd = svc_dp_prog_fd(a->dp, SVC_PROG_ROUTER);
 	int err;
 
 	if (fd < 0)
 		return fd;
-	if (d->path == AGENT_DELAY_LIVE) {
+	if (a->delay_choice.path == AGENT_DELAY_LIVE) {
 		err = svc_reinject_live(fd, e->pkt, e->cap_len, e->ifindex, DELAY_RXQ);
 		if (!err) {
 			a->delay_stats.reinjected_live++;
@@ -321,8 +311,8 @@ static int reinject(struct agent *a, const struct svc_delay_event *e)
 		if (a->cfg.delay_reinject != SVC_DELAY_REINJECT_AUTO)
 			return err;
 		/* auto: from now on the copy path, this packet included */
-		d->path = AGENT_DELAY_COPY;
-		d->why = "auto: the kernel refused a live run";
+		a->delay_choice.path = AGENT_DELAY_COPY;
+		a->delay_choice.why = "auto: the kernel refused a live run";
 		pr_warn("delay: the kernel refused a live re-injection (%s): switching to the copy "
 			"path (docs/datapath.md)",
 			strerror(-err));
@@ -546,7 +536,8 @@ void agent_delay_run(struct agent *a, bool readable)
 			if (!d->warned_errors)
 				pr_warn("delay: packet for rule %u not re-injected (%s path): %s; "
 					"further errors are only counted (stats: delay.errors)",
-					e->rule_id, agent_delay_path_name(d->path), strerror(-err));
+					e->rule_id, agent_delay_path_name(agent_delay_path(a)),
+					strerror(-err));
 			d->warned_errors = true;
 			continue;
 		}

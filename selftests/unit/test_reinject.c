@@ -4,12 +4,16 @@
  * interface a redirected frame leaves by, and (as root) a copy run of an XDP
  * program. The end-to-end behaviour is selftests/e2e/test_delay.sh.
  */
+#define _GNU_SOURCE
 #include <check.h>
 #include <errno.h>
 #include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <linux/bpf.h>
 #include "reinject.h"
 #include "xdp_pass.skel.h"
@@ -76,6 +80,64 @@ START_TEST(test_egress_system)
 }
 END_TEST
 
+static SRunner *runner; /* the namespace test needs a child of its own */
+
+/* An Ethernet + IPv4 header frame from @src to @dst with source MAC @smac. */
+static void ip4_frame(__u8 *f, const __u8 smac[6], const char *src, const char *dst)
+{
+	memset(f, 0, 14 + 20);
+	memcpy(f + 6, smac, 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[14 + 9] = 4; /* IP-in-IP */
+	ck_assert_int_eq(inet_pton(AF_INET, src, f + 14 + 12), 1);
+	ck_assert_int_eq(inet_pton(AF_INET, dst, f + 14 + 16), 1);
+}
+
+/*
+ * As root, in a network namespace of its own (this test's forked child): two
+ * links share a MAC (a bridge and its port do); the kernel's route to the
+ * outer destination decides, as bpf_fib_lookup() did for the program.
+ */
+START_TEST(test_egress_shared_mac)
+{
+	const __u8 mac[6] = { 0x02, 0x5e, 0, 0, 0, 0x42 };
+	__u8 f[64];
+	int a, b;
+
+	if (geteuid() != 0 || srunner_fork_status(runner) == CK_NOFORK) {
+		fprintf(stderr, "# test_egress_shared_mac: needs root and a forked child\n");
+		return;
+	}
+	ck_assert_msg(unshare(CLONE_NEWNET) == 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
+	ck_assert_int_eq(
+		system("ip link add svcra type veth peer name svcrb && "
+		       "ip link add svcrc type veth peer name svcrd && "
+		       "ip link set svcra address 02:5e:00:00:00:42 && "
+		       "ip link set svcrc address 02:5e:00:00:00:42 && "
+		       "ip link set svcra up && ip link set svcrb up && ip link set svcrc up && "
+		       "ip link set svcrd up && ip addr add 198.18.7.1/24 dev svcra && "
+		       "ip addr add 198.18.8.1/24 dev svcrc"),
+		0);
+	a = (int)if_nametoindex("svcra");
+	b = (int)if_nametoindex("svcrc");
+	ck_assert(a > 0 && b > 0);
+	ip4_frame(f, mac, "198.18.7.1", "198.18.7.2");
+	ck_assert_int_eq(svc_redirect_egress(f, sizeof(f)), a);
+	ip4_frame(f, mac, "198.18.8.1", "198.18.8.2");
+	ck_assert_int_eq(svc_redirect_egress(f, sizeof(f)), b);
+	/* the route leaves by neither of them */
+	ck_assert_int_eq(system("ip link set svcrb address 02:5e:00:00:00:43 && "
+				"ip addr add 198.18.9.1/24 dev svcrb"),
+			 0);
+	ip4_frame(f, mac, "198.18.9.1", "198.18.9.2");
+	ck_assert_int_eq(svc_redirect_egress(f, sizeof(f)), -EADDRNOTAVAIL);
+	/* one link has the MAC: no route asked */
+	ck_assert_int_eq(system("ip link set svcrc down"), 0);
+	ck_assert_int_eq(svc_redirect_egress(f, sizeof(f)), a);
+}
+END_TEST
+
 /* As root: a copy run returns the program's verdict and its output frame. */
 START_TEST(test_copy_run)
 {
@@ -121,9 +183,10 @@ int main(void)
 	tcase_add_loop_test(tc, test_pick, 0, sizeof(pick_table) / sizeof(pick_table[0]));
 	tcase_add_test(tc, test_pick_empty);
 	tcase_add_test(tc, test_egress_system);
+	tcase_add_test(tc, test_egress_shared_mac);
 	tcase_add_test(tc, test_copy_run);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
+	sr = runner = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
