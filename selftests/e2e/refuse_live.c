@@ -32,7 +32,8 @@ long syscall(long nr, ...)
 	if (!real)
 		real = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
 	if (allowed < 0)
-		allowed = getenv("SVC_REFUSE_LIVE_AFTER") ? atol(getenv("SVC_REFUSE_LIVE_AFTER")) : 0;
+		allowed =
+			getenv("SVC_REFUSE_LIVE_AFTER") ? atol(getenv("SVC_REFUSE_LIVE_AFTER")) : 0;
 	if (nr == __NR_bpf && a[0] == BPF_PROG_TEST_RUN) {
 		const union bpf_attr *attr = (const union bpf_attr *)a[1];
 

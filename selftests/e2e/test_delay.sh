@@ -23,6 +23,10 @@
 # kernel allows, and the live path (BPF_F_TEST_XDP_LIVE_FRAMES) is forced for a
 # second service over IPv6; on a kernel that refuses live frames, forcing it
 # stops the agent's start with the reason, and the live connection is skipped.
+# Last, a kernel that refuses live frames is emulated on any kernel
+# (refuse_live.c, LD_PRELOAD): auto falls back to copy and a client still
+# connects (IPv6) with 0 SYN retransmissions; forced live does not start; a
+# refusal after the probe switches auto to copy at run time.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -326,7 +330,7 @@ step "build the live-frames refusal shim (refuse_live.c)" \
 add_vips() {
 	local i
 	for i in $(seq 1 $N_INST); do
-		ip -n "$(inst_ns "$i")" addr add 198.19.0.11/32 dev lo &&
+		ip -n "$(inst_ns "$i")" addr add 2001:db8:19::11/128 dev lo nodad &&
 			ip -n "$(inst_ns "$i")" addr add 198.19.0.12/32 dev lo || return 1
 	done
 }
@@ -341,7 +345,8 @@ start_refusing() {
 }
 
 step "restart the router agent on an (emulated) kernel refusing live frames, auto" start_refusing 0
-out=$(svc_create router 2001:db8:dd::4 r1 198.19.0.11:8080/tcp 4 1 1 1 2>&1) ||
+# IPv6 this time: the copy path with an IPv6 outer header
+out=$(svc_create router 2001:db8:dd::4 r1 "[2001:db8:19::11]:8080/tcp" 6 1 1 1 2>&1) ||
 	bail "refusing kernel: servicectl configuration" "$out"
 p=$(status_field delay_reinject)/$(status_field delay_reinject_path)
 f=$(feature_state xdp_live_frames)
@@ -350,14 +355,14 @@ w=$(grep -c 'delay: the kernel refuses live frames (BPF_PROG_TEST_RUN with BPF_F
 	"$(agent_log router)")
 [ "$p" = auto/copy ] && [ "$f" = no ] && [ "$m" = 0/1 ] && [ "$w" = 1 ]
 tap_result "refused live frames, auto: probe says no, status auto/copy ($p), metrics live=0 path copy=1 ($m), the fallback logged once ($w)" $?
-connect_probe 198.19.0.11 8080 >"$E2E_WORK/refused-live.json"
+connect_probe 2001:db8:19::11 8080 >"$E2E_WORK/refused-live.json"
 check_first "$E2E_WORK/refused-live.json"
 rc=$?
 c=$(delay_stat reinjected_copy)
 l=$(delay_stat reinjected_live)
 e=$(delay_stat errors)
 [ "$c" = 1 ] && [ "$l" = 0 ] && [ "$e" = 0 ] || rc=1
-tap_result "refused live frames: first connection with 0 SYN retransmissions, by the copy path (copy $c, live $l, errors $e)" $rc
+tap_result "refused live frames: first connection (IPv6) with 0 SYN retransmissions, by the copy path (copy $c, live $l, errors $e)" $rc
 agent_kill router TERM
 
 ! LD_PRELOAD=$SHIM SVC_REFUSE_LIVE_AFTER=0 \

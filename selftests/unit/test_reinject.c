@@ -185,6 +185,8 @@ int main(void)
 	tcase_add_test(tc, test_egress_system);
 	tcase_add_test(tc, test_egress_shared_mac);
 	tcase_add_test(tc, test_copy_run);
+	/* ip(8) under a loaded machine or an emulated VM: a generous deadline */
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = runner = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
