@@ -12,6 +12,7 @@
 #include "ch.h"
 #include "config.h"
 #include "dataplane.h"
+#include "kfeatures.h"
 #include "registry.h"
 
 #define SVC_AGENT_VERSION "0.1.0"
@@ -62,10 +63,27 @@
 #define SVC_AGENT_DELAY_RATE 50.0
 #define SVC_AGENT_DELAY_BURST 20.0
 
+/* How resolved held packets are sent on (docs/datapath.md "DELAY"). */
+enum agent_delay_path {
+	AGENT_DELAY_LIVE = 0, /* test run with BPF_F_TEST_XDP_LIVE_FRAMES: the kernel transmits */
+	AGENT_DELAY_COPY,     /* test run without live mode, the output frame sent with AF_PACKET */
+};
+
+/* The re-injection path in use and why (status). */
+struct agent_delay_choice {
+	enum agent_delay_path path;
+	const char *why;
+};
+
 /* What happened to DELAY events (stats, metrics). */
 struct agent_delay_stats {
-	uint64_t received;     /* events read from the ring */
-	uint64_t reinjected;   /* resolved and sent on through the router program */
+	uint64_t received;   /* events read from the ring */
+	uint64_t reinjected; /* resolved and sent on through the router program (either path) */
+	uint64_t reinjected_live; /* ... by the live path */
+	uint64_t reinjected_copy; /* ... by the copy path */
+	uint64_t copy_pass;    /* copy path: the router said XDP_PASS, which it cannot carry out */
+	uint64_t copy_drop;    /* copy path: the router dropped the packet (its reason counted) */
+	uint64_t live_refused; /* live runs the kernel refused at run time (auto: then copied) */
 	uint64_t drop_rate;    /* over the source's rate limit */
 	uint64_t drop_queue;   /* queue full */
 	uint64_t unresolvable; /* no service with eligible instances under a DELAY rule */
@@ -145,6 +163,10 @@ struct agent {
 	/* DELAY slow path (delay.c). */
 	struct agent_delay *delay;
 	struct agent_delay_stats delay_stats;
+	struct agent_delay_choice delay_choice;
+
+	/* Kernel features probed at start (agent/lib/kfeatures.c). */
+	struct svc_features features;
 
 	/* TI-flow sockops program (tiflow.c); NULL until TI-flow is configured. */
 	struct svc_tiflow *tiflow;
@@ -240,14 +262,26 @@ void agent_health_run(struct agent *a);
 void agent_health_stop(struct agent *a);
 
 /* delay.c: the DELAY slow path (ring buffer -> resolve -> re-inject). */
+/*
+ * agent_delay_choose - the re-injection path from --delay-reinject and the
+ * kernel feature probes (run first): a forced path the kernel refuses is an
+ * error (the agent does not start); auto falls back to copy, logged once.
+ */
+int agent_delay_choose(struct agent *a);
 int agent_delay_start(struct agent *a);
 void agent_delay_stop(struct agent *a);
 /* agent_delay_fd - the ring buffer's epoll fd to poll, -1 if not started. */
 int agent_delay_fd(struct agent *a);
 /* agent_delay_run - consume held packets (@readable), resolve and re-inject them. */
 void agent_delay_run(struct agent *a, bool readable);
-/* agent_delay_json - the delay_stats as a JSON object. */
+/* agent_delay_json - the delay_stats (and the re-injection path) as a JSON object. */
 json_object *agent_delay_json(struct agent *a);
+/* agent_delay_path - the re-injection path in use now. */
+enum agent_delay_path agent_delay_path(struct agent *a);
+/* agent_delay_path_name - "live" or "copy". */
+const char *agent_delay_path_name(enum agent_delay_path p);
+/* agent_delay_path_why - why that path (for status). */
+const char *agent_delay_path_why(struct agent *a);
 /* agent_delay_build_rst - the RST frame answering held frame @in (@len bytes) into @out
  * (at least 74 bytes); its length, or -EPROTONOSUPPORT / -EMSGSIZE. */
 int agent_delay_build_rst(const __u8 *in, __u32 len, __u8 *out, size_t cap);

@@ -8,13 +8,17 @@
  * through the registry (a registered service with eligible instances whose
  * covering rule is DELAY: its own SID/128 FORWARD rule is installed, which
  * longest-prefix match prefers from then on), and re-injects the held frame
- * by running the router program on it with BPF_F_TEST_XDP_LIVE_FRAMES: the
- * kernel transmits its XDP_TX/XDP_REDIRECT result, so the client's SYN is
- * delivered without waiting for its retransmission. Unresolvable packets are
- * dropped and counted, or (--delay-unresolvable rst) a TCP one is answered
- * with a RST built here from the held frame and sent with an AF_PACKET socket
- * out of the interface it came in on, so the client's connect fails at once
- * (ECONNREFUSED) instead of retrying its SYN.
+ * by running the router program on it again, so the client's SYN is
+ * delivered without waiting for its retransmission. Two paths
+ * (--delay-reinject, agent/lib/reinject.h), the decision always the program's:
+ * live (BPF_F_TEST_XDP_LIVE_FRAMES: the kernel transmits the XDP_TX /
+ * XDP_REDIRECT result) where the kernel allows it, else copy (the program run
+ * without live mode; its output frame sent with AF_PACKET out of the
+ * interface it chose). Unresolvable packets are dropped and counted, or
+ * (--delay-unresolvable rst) a TCP one is answered with a RST built here from
+ * the held frame and sent with an AF_PACKET socket out of the interface it
+ * came in on, so the client's connect fails at once (ECONNREFUSED) instead of
+ * retrying its SYN.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,14 +27,13 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/bpf.h>
-#include <linux/if_packet.h>
 #include <net/ethernet.h>
-#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "addr.h"
 #include "agent.h"
 #include "log.h"
+#include "reinject.h"
 
 /* One source's token bucket (open addressing, replaced when the slot is taken). */
 struct delay_bucket {
@@ -44,7 +47,8 @@ struct agent_delay {
 	struct ring_buffer *rb;
 	struct svc_delay_event *queue; /* cfg.delay_queue entries */
 	size_t nq, cap;
-	int pkt_fd; /* AF_PACKET socket for RSTs (--delay-unresolvable rst), else -1 */
+	int pkt_fd;	    /* AF_PACKET socket: copy re-injection and RSTs */
+	bool warned_errors; /* the first re-injection error is logged, later ones counted */
 	struct delay_bucket buckets[SVC_AGENT_DELAY_BUCKETS];
 };
 
@@ -117,6 +121,50 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+int agent_delay_choose(struct agent *a)
+{
+	struct agent_delay_choice *d = &a->delay_choice;
+	const struct svc_feat_result *live = &a->features.r[SVC_FEAT_XDP_LIVE_FRAMES];
+	const struct svc_feat_result *copy = &a->features.r[SVC_FEAT_XDP_TEST_RUN];
+
+	switch (a->cfg.delay_reinject) {
+	case SVC_DELAY_REINJECT_LIVE:
+		if (live->state == SVC_FEAT_NO) {
+			pr_err("delay: --delay-reinject live: %s; use auto or copy", live->detail);
+			return -EOPNOTSUPP;
+		}
+		d->path = AGENT_DELAY_LIVE;
+		d->why = "forced (--delay-reinject live)";
+		break;
+	case SVC_DELAY_REINJECT_COPY:
+		if (copy->state == SVC_FEAT_NO) {
+			pr_err("delay: --delay-reinject copy: %s; use auto or live", copy->detail);
+			return -EOPNOTSUPP;
+		}
+		d->path = AGENT_DELAY_COPY;
+		d->why = "forced (--delay-reinject copy)";
+		break;
+	default:
+		if (live->state != SVC_FEAT_NO) {
+			d->path = AGENT_DELAY_LIVE;
+			d->why = "auto: the kernel allows live frames";
+			break;
+		}
+		d->path = AGENT_DELAY_COPY;
+		d->why = "auto: the kernel refuses live frames";
+		pr_warn("delay: the kernel refuses live frames (%s): held packets are re-injected "
+			"by the copy path (docs/datapath.md)",
+			live->detail);
+		if (copy->state == SVC_FEAT_NO)
+			pr_warn("delay: the copy path cannot work either (%s): held packets will "
+				"not be re-injected",
+				copy->detail);
+		break;
+	}
+	pr_info("delay: re-injection path %s (%s)", agent_delay_path_name(d->path), d->why);
+	return 0;
+}
+
 int agent_delay_start(struct agent *a)
 {
 	int fd = svc_dp_map_fd(a->dp, "delay_events");
@@ -136,12 +184,14 @@ int agent_delay_start(struct agent *a)
 		err = -ENOMEM;
 		goto fail;
 	}
-	if (a->cfg.delay_rst) {
-		/* protocol 0: send only, never receives a copy of the traffic */
-		a->delay->pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	/* Needed by the copy path, by RSTs, and by auto should live runs be refused later. */
+	if (a->delay_choice.path == AGENT_DELAY_COPY || a->cfg.delay_rst ||
+	    a->cfg.delay_reinject == SVC_DELAY_REINJECT_AUTO) {
+		a->delay->pkt_fd = svc_frame_socket();
 		if (a->delay->pkt_fd < 0) {
-			err = -errno;
-			pr_err("delay: AF_PACKET socket for RSTs: %s", strerror(errno));
+			err = a->delay->pkt_fd;
+			pr_err("delay: AF_PACKET socket (copy re-injection, RSTs): %s",
+			       strerror(-err));
 			goto fail;
 		}
 	}
@@ -178,22 +228,99 @@ int agent_delay_fd(struct agent *a)
 	return a->delay ? ring_buffer__epoll_fd(a->delay->rb) : -1;
 }
 
-/* Runs the router program on the held frame; the kernel transmits its verdict. */
+enum agent_delay_path agent_delay_path(struct agent *a)
+{
+	return a->delay_choice.path;
+}
+
+const char *agent_delay_path_name(enum agent_delay_path p)
+{
+	return p == AGENT_DELAY_COPY ? "copy" : "live";
+}
+
+const char *agent_delay_path_why(struct agent *a)
+{
+	return a->delay_choice.why ? a->delay_choice.why : "not chosen yet";
+}
+
+/*
+ * The router decides again what becomes of the held frame, with the ingress
+ * interface it arrived on. The event does not record the rx queue: queue 0
+ * (the router program does not read rx_queue_index).
+ */
+#define DELAY_RXQ 0
+
+/* Returned by reinject_copy when the router's verdict leaves nothing to send (counted). */
+#define DELAY_NOT_SENT 1
+
+/* Copy path: the program's verdict and output frame; the frame sent out of the interface it chose.
+ */
+static int reinject_copy(struct agent *a, const struct svc_delay_event *e, int prog_fd)
+{
+	__u8 out[SVC_REINJECT_OUT_MAX];
+	__u32 len = 0, verdict = 0;
+	int err, egress;
+
+	err = svc_xdp_run_copy(prog_fd, e->pkt, e->cap_len, e->ifindex, DELAY_RXQ, out, sizeof(out),
+			       &len, &verdict);
+	if (err)
+		return err;
+	switch (verdict) {
+	case XDP_TX:
+		egress = (int)e->ifindex;
+		break;
+	case XDP_REDIRECT:
+		egress = svc_redirect_egress(out, len);
+		if (egress < 0)
+			return egress;
+		break;
+	case XDP_PASS:
+		/* The local stack cannot be handed a frame as if received on an interface. */
+		a->delay_stats.copy_pass++;
+		return DELAY_NOT_SENT;
+	default:
+		a->delay_stats.copy_drop++;
+		return DELAY_NOT_SENT;
+	}
+	return svc_frame_send(a->delay->pkt_fd, egress, out, len);
+}
+
+/* A kernel that refuses live frames says so with one of these. */
+static bool live_refused(int err)
+{
+	return err == -EPERM || err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */;
+}
+
+/* Runs the router program on the held frame by the path in use; 0 sent, DELAY_NOT_SENT, -errno. */
 static int reinject(struct agent *a, const struct svc_delay_event *e)
 {
-	struct xdp_md ctx = { .data = 0, .data_end = e->cap_len, .ingress_ifindex = e->ifindex };
-	__u8 frame[SVC_DELAY_CAP];
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = e->cap_len,
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1,
-		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
 	int fd = svc_dp_prog_fd(a->dp, SVC_PROG_ROUTER);
+	int err;
 
 	if (fd < 0)
 		return fd;
-	memcpy(frame, e->pkt, e->cap_len);
-	if (bpf_prog_test_run_opts(fd, &opts))
-		return -errno;
-	return 0;
+	if (a->delay_choice.path == AGENT_DELAY_LIVE) {
+		err = svc_reinject_live(fd, e->pkt, e->cap_len, e->ifindex, DELAY_RXQ);
+		if (!err) {
+			a->delay_stats.reinjected_live++;
+			return 0;
+		}
+		if (!live_refused(err))
+			return err;
+		a->delay_stats.live_refused++;
+		if (a->cfg.delay_reinject != SVC_DELAY_REINJECT_AUTO)
+			return err;
+		/* auto: from now on the copy path, this packet included */
+		a->delay_choice.path = AGENT_DELAY_COPY;
+		a->delay_choice.why = "auto: the kernel refused a live run";
+		pr_warn("delay: the kernel refused a live re-injection (%s): switching to the copy "
+			"path (docs/datapath.md)",
+			strerror(-err));
+	}
+	err = reinject_copy(a, e, fd);
+	if (!err)
+		a->delay_stats.reinjected_copy++;
+	return err;
 }
 
 /* Ones' complement sum of @len bytes, added to @sum (not folded). */
@@ -361,19 +488,12 @@ static int resolve(struct agent *a, const struct svc_delay_event *e, bool *chang
 /* Answers an unresolvable held packet with a RST out of its ingress interface. */
 static int send_rst(struct agent *a, const struct svc_delay_event *e)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = (int)e->ifindex };
 	__u8 frame[14 + 40 + 20];
 	int n = agent_delay_build_rst(e->pkt, e->cap_len, frame, sizeof(frame));
 
 	if (n < 0)
 		return n;
-	memcpy(&sll.sll_protocol, frame + 12, 2);
-	sll.sll_halen = 6;
-	memcpy(sll.sll_addr, frame, 6);
-	if (sendto(a->delay->pkt_fd, frame, (size_t)n, 0, (struct sockaddr *)&sll, sizeof(sll)) !=
-	    n)
-		return -errno;
-	return 0;
+	return svc_frame_send(a->delay->pkt_fd, (int)e->ifindex, frame, (__u32)n);
 }
 
 void agent_delay_run(struct agent *a, bool readable)
@@ -396,7 +516,7 @@ void agent_delay_run(struct agent *a, bool readable)
 			err = resolve(a, e, &changed);
 		if (err == -ENOENT) {
 			a->delay_stats.unresolvable++;
-			if (d->pkt_fd < 0)
+			if (!a->cfg.delay_rst)
 				continue;
 			err = send_rst(a, e);
 			if (!err)
@@ -408,10 +528,17 @@ void agent_delay_run(struct agent *a, bool readable)
 		}
 		if (!err)
 			err = reinject(a, e);
+		if (err == DELAY_NOT_SENT)
+			continue;
 		if (err) {
 			a->delay_stats.errors++;
-			pr_warn("delay: packet for rule %u not re-injected: %s", e->rule_id,
-				strerror(-err));
+			/* once: a flood must not turn into a flood of log lines */
+			if (!d->warned_errors)
+				pr_warn("delay: packet for rule %u not re-injected (%s path): %s; "
+					"further errors are only counted (stats: delay.errors)",
+					e->rule_id, agent_delay_path_name(agent_delay_path(a)),
+					strerror(-err));
+			d->warned_errors = true;
 			continue;
 		}
 		a->delay_stats.reinjected++;
@@ -428,6 +555,11 @@ json_object *agent_delay_json(struct agent *a)
 		uint64_t v;
 	} f[] = { { "received", st->received },
 		  { "reinjected", st->reinjected },
+		  { "reinjected_live", st->reinjected_live },
+		  { "reinjected_copy", st->reinjected_copy },
+		  { "copy_pass", st->copy_pass },
+		  { "copy_drop", st->copy_drop },
+		  { "live_refused", st->live_refused },
 		  { "drop_rate", st->drop_rate },
 		  { "drop_queue", st->drop_queue },
 		  { "unresolvable", st->unresolvable },
@@ -436,6 +568,8 @@ json_object *agent_delay_json(struct agent *a)
 		  { "bad", st->bad } };
 	json_object *o = json_object_new_object();
 
+	json_object_object_add(o, "path",
+			       json_object_new_string(agent_delay_path_name(agent_delay_path(a))));
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		json_object_object_add(o, f[i].k, json_object_new_int64((int64_t)f[i].v));
 	return o;

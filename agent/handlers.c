@@ -1239,8 +1239,12 @@ static int op_status(struct agent *a, json_object *args, json_object *res, struc
 	put_str(ag, "metrics", a->cfg.metrics);
 	put_int(ag, "reconciles", (int64_t)a->reconciles);
 	put_int(ag, "reconcile_errors", (int64_t)a->reconcile_errors);
+	put_str(ag, "delay_reinject", svc_delay_reinject_name(a->cfg.delay_reinject));
+	put_str(ag, "delay_reinject_path", agent_delay_path_name(agent_delay_path(a)));
+	put_str(ag, "delay_reinject_why", agent_delay_path_why(a));
 	json_object_object_add(res, "agent", ag);
 	json_object_object_add(res, "registry", agent_etcd_status(a));
+	json_object_object_add(res, "features", svc_features_json(&a->features));
 
 	for (size_t i = 0; i < a->reg.n_attachments; i++) {
 		const struct svc_reg_attach *at = &a->reg.attachments[i];

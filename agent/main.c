@@ -302,6 +302,12 @@ static int start(struct agent *a)
 	err = load_state(a);
 	if (err)
 		return err;
+	/* Before any load: if one fails, the log already says what the kernel lacks. */
+	svc_features_probe(&a->features);
+	svc_features_log(&a->features);
+	err = agent_delay_choose(a);
+	if (err)
+		return err;
 	/* --src (command line or config) overrides the recorded source addresses. */
 	if (a->cfg.has_src4 && !svc_reg_src_set(&a->reg, &a->cfg.src4, &serr))
 		dirty = true;

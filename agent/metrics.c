@@ -235,16 +235,23 @@ char *agent_metrics_render(struct agent *a, size_t *len)
 	head(f, "svcplane_delay_events_total", "counter",
 	     "DELAY slow path: held packets by outcome (received counts each once more).");
 	{
-		const struct agent_delay_stats *d = &a->delay_stats;
-		const char *k[] = { "received",	    "reinjected", "drop_rate", "drop_queue",
-				    "unresolvable", "rst_sent",	  "errors",    "bad" };
-		uint64_t v[] = { d->received,	  d->reinjected, d->drop_rate, d->drop_queue,
-				 d->unresolvable, d->rst_sent,	 d->errors,    d->bad };
+		json_object *d = agent_delay_json(a);
 
-		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-			fprintf(f, "svcplane_delay_events_total{result=\"%s\"} %llu\n", k[i],
-				(unsigned long long)v[i]);
+		json_object_object_foreach(d, k, v)
+		{
+			if (json_object_is_type(v, json_type_int))
+				fprintf(f, "svcplane_delay_events_total{result=\"%s\"} %lld\n", k,
+					(long long)json_object_get_int64(v));
+		}
+		json_object_put(d);
 	}
+	head(f, "svcplane_delay_reinject_path", "gauge",
+	     "DELAY re-injection path in use: 1 for it, 0 for the other (--delay-reinject).");
+	for (int p = AGENT_DELAY_LIVE; p <= AGENT_DELAY_COPY; p++)
+		fprintf(f, "svcplane_delay_reinject_path{path=\"%s\"} %d\n",
+			agent_delay_path_name((enum agent_delay_path)p),
+			agent_delay_path(a) == (enum agent_delay_path)p);
+	svc_features_metrics(f, &a->features);
 	head(f, "svcplane_agent_adopted", "gauge",
 	     "1 if the agent adopted pinned maps at start (restart without data-plane loss).");
 	fprintf(f, "svcplane_agent_adopted %d\n", a->adopted);

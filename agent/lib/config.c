@@ -29,6 +29,17 @@ static int cfg_err(char *err, size_t errlen, const char *fmt, ...)
 
 static int set_metrics(struct svc_agent_cfg *cfg, const char *v, char *err, size_t errlen);
 
+static const char *const reinject_names[SVC_DELAY_REINJECT_MAX] = {
+	[SVC_DELAY_REINJECT_AUTO] = "auto",
+	[SVC_DELAY_REINJECT_LIVE] = "live",
+	[SVC_DELAY_REINJECT_COPY] = "copy",
+};
+
+const char *svc_delay_reinject_name(enum svc_delay_reinject m)
+{
+	return m < SVC_DELAY_REINJECT_MAX ? reinject_names[m] : "?";
+}
+
 void svc_cfg_init(struct svc_agent_cfg *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -224,6 +235,15 @@ int svc_cfg_set(struct svc_agent_cfg *cfg, const char *key, const char *v, char 
 	if (!strcmp(key, "delay-queue"))
 		return parse_u32(key, v, 1, SVC_CFG_MAX_DELAY_QUEUE, &cfg->delay_queue, err,
 				 errlen);
+	if (!strcmp(key, "delay-reinject")) {
+		for (int m = 0; m < SVC_DELAY_REINJECT_MAX; m++) {
+			if (!strcmp(v, reinject_names[m])) {
+				cfg->delay_reinject = (enum svc_delay_reinject)m;
+				return 0;
+			}
+		}
+		return cfg_err(err, errlen, "delay-reinject: '%s' is not auto, live or copy", v);
+	}
 	if (!strcmp(key, "discard-corrupt-state"))
 		return parse_bool(key, v, &cfg->discard_corrupt, err, errlen);
 	return cfg_err(err, errlen, "unknown setting '%s'", key);
@@ -316,6 +336,7 @@ static const struct {
 	{ "lease", 0, true },
 	{ "delay-unresolvable", 0, true },
 	{ "delay-queue", 0, true },
+	{ "delay-reinject", 0, true },
 	{ "uninstall", 0, false },
 	{ "verbose", 'v', false },
 	{ "help", 'h', false },
@@ -440,6 +461,11 @@ const char *svc_cfg_usage(void)
 	       "                       cannot be resolved with a RST, or drop it (default drop)\n"
 	       "  --delay-queue N      DELAY: held packets handled per wake-up, more are dropped\n"
 	       "                       and counted (default 64, 1..4096)\n"
+	       "  --delay-reinject auto|live|copy  DELAY: how a resolved held packet is sent on:\n"
+	       "                       live (the kernel transmits the router program's result,\n"
+	       "                       BPF_F_TEST_XDP_LIVE_FRAMES), copy (the program's output\n"
+	       "                       sent with AF_PACKET), auto (live if the kernel allows it;\n"
+	       "                       the default)\n"
 	       "  --discard-corrupt-state  start empty if the state file is corrupt (it is kept\n"
 	       "                       aside as state.json.corrupt)\n"
 	       "  --uninstall          detach every svcplane program, remove the pins, exit\n"

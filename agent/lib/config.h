@@ -27,6 +27,17 @@
 /* DELAY slow path: default and largest --delay-queue (held packets handled per wake-up). */
 #define SVC_CFG_DEFAULT_DELAY_QUEUE 64
 #define SVC_CFG_MAX_DELAY_QUEUE 4096
+/* DELAY re-injection path (--delay-reinject). */
+enum svc_delay_reinject {
+	SVC_DELAY_REINJECT_AUTO =
+		0, /* live when the kernel allows BPF_F_TEST_XDP_LIVE_FRAMES, else copy */
+	SVC_DELAY_REINJECT_LIVE, /* live only: start fails on a kernel that refuses it */
+	SVC_DELAY_REINJECT_COPY, /* copy only: test run without live mode, sent with AF_PACKET */
+	SVC_DELAY_REINJECT_MAX,
+};
+/* svc_delay_reinject_name - "auto", "live", "copy". */
+const char *svc_delay_reinject_name(enum svc_delay_reinject m);
+
 /* Longest config file line. */
 #define SVC_CFG_LINE_MAX 1024
 
@@ -60,6 +71,7 @@ struct svc_agent_cfg {
 	 * instead of dropping them (drop, the default); the queue bound (--delay-queue). */
 	bool delay_rst;
 	__u32 delay_queue;
+	enum svc_delay_reinject delay_reinject; /* --delay-reinject auto|live|copy */
 	/* Internal: which parse pass set each source address (duplicates within a pass are errors).
 	 */
 	int pass, src4_pass, src6_pass;

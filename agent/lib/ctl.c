@@ -265,6 +265,9 @@ static const struct svc_ctl_col c_agent[] = { COL("version", "version"),
 					      COL("metrics", "metrics"),
 					      COL("reconciles", "reconciles"),
 					      COL("reconcile_errors", "reconcile errors"),
+					      COL("delay_reinject", "DELAY re-injection"),
+					      COL("delay_reinject_path", "DELAY path in use"),
+					      COL("delay_reinject_why", "DELAY path because"),
 					      COLS_END };
 static const struct svc_ctl_col c_registry[] = { COL("backend", "backend"),
 						 COL("endpoint", "etcd endpoint"),
@@ -276,6 +279,10 @@ static const struct svc_ctl_col c_registry[] = { COL("backend", "backend"),
 						 COL("skipped", "records skipped"),
 						 COL("failovers", "endpoint failovers"),
 						 COLS_END };
+static const struct svc_ctl_col c_features[] = { COL("feature", "FEATURE"),
+						 COL("state", "AVAILABLE"),
+						 COL("used_by", "USED BY"),
+						 COL("detail", "MISSING"), COLS_END };
 static const struct svc_ctl_col c_attachments[] = {
 	COL("iface", "IFACE"),	   COL("prog", "PROGRAM"),	COL("mode", "MODE"),
 	COL("prog_id", "PROG ID"), COL("attached", "ATTACHED"), COLS_END
@@ -315,7 +322,13 @@ static const struct svc_ctl_view v_flows[] = { VIEW(NULL, "", c_count),
 					       VIEW(NULL, "flows", c_flows), VIEWS_END };
 static const struct svc_ctl_view v_flows_clear[] = { VIEW(NULL, "", c_cleared), VIEWS_END };
 static const struct svc_ctl_col c_delay[] = { COL("received", "received"),
+					      COL("path", "re-injection path"),
 					      COL("reinjected", "re-injected"),
+					      COL("reinjected_live", "re-injected: live"),
+					      COL("reinjected_copy", "re-injected: copy"),
+					      COL("copy_pass", "copy: router passed (not sent)"),
+					      COL("copy_drop", "copy: router dropped"),
+					      COL("live_refused", "live runs refused"),
 					      COL("drop_rate", "dropped: rate limit"),
 					      COL("drop_queue", "dropped: queue full"),
 					      COL("unresolvable", "unresolvable (dropped)"),
@@ -368,7 +381,9 @@ static const struct svc_ctl_view v_direct[] = {
 static const struct svc_ctl_view v_status[] = { VIEW("agent", "agent", c_agent),
 						VIEW("registry", "registry", c_registry),
 						VIEW("attachments", "attachments", c_attachments),
-						VIEW("maps", "maps", c_maps), VIEWS_END };
+						VIEW("maps", "maps", c_maps),
+						VIEW("kernel features", "features", c_features),
+						VIEWS_END };
 
 /* ---- cross-argument checks ---- */
 
@@ -657,8 +672,9 @@ const struct svc_ctl_cmd svc_ctl_commands[] = {
 	  NULL, o_dump, check_dump, NULL, "servicectl dump --pcap syn.pcap" },
 	{ "stats", NULL, "stats", "", "per-reason, per-service, per-instance and per-rule counters",
 	  NULL, NULL, NULL, v_stats, "servicectl -j stats" },
-	{ "status", NULL, "status", "", "agent, attached programs (prog ids), map fill", NULL, NULL,
-	  NULL, v_status, "servicectl status" },
+	{ "status", NULL, "status", "",
+	  "agent, attached programs (prog ids), map fill, kernel features", NULL, NULL, NULL,
+	  v_status, "servicectl status" },
 	{ NULL },
 };
 

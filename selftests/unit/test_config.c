@@ -56,6 +56,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.flows, 0);
 	ck_assert(!c.delay_rst);
 	ck_assert_uint_eq(c.delay_queue, 64);
+	ck_assert_int_eq(c.delay_reinject, SVC_DELAY_REINJECT_AUTO);
 }
 END_TEST
 
@@ -118,6 +119,12 @@ static const struct {
 	{ "delay-queue", "4096", 1, NULL },
 	{ "delay-queue", "0", 0, "out of range" },
 	{ "delay-queue", "4097", 0, "out of range" },
+	{ "delay-reinject", "auto", 1, NULL },
+	{ "delay-reinject", "live", 1, NULL },
+	{ "delay-reinject", "copy", 1, NULL },
+	{ "delay-reinject", "Live", 0, "delay-reinject: 'Live' is not auto, live or copy" },
+	{ "delay-reinject", "", 0, "delay-reinject: '' is not auto, live or copy" },
+	{ "delay-reinject", "copy,live", 0, "not auto, live or copy" },
 	{ "sockets", "/x", 0, "unknown setting 'sockets'" },
 	{ "sock", "/x", 0, "unknown setting 'sock'" },
 	{ "", "x", 0, "unknown setting" },
@@ -169,6 +176,18 @@ START_TEST(test_values_applied)
 	ck_assert(!c.delay_rst);
 	ck_assert_int_eq(svc_cfg_set(&c, "delay-queue", "8", err, sizeof(err)), 0);
 	ck_assert_uint_eq(c.delay_queue, 8);
+	ck_assert_int_eq(svc_cfg_set(&c, "delay-reinject", "copy", err, sizeof(err)), 0);
+	ck_assert_int_eq(c.delay_reinject, SVC_DELAY_REINJECT_COPY);
+	ck_assert_str_eq(svc_delay_reinject_name(c.delay_reinject), "copy");
+	ck_assert_int_eq(svc_cfg_set(&c, "delay-reinject", "live", err, sizeof(err)), 0);
+	ck_assert_int_eq(c.delay_reinject, SVC_DELAY_REINJECT_LIVE);
+	ck_assert_str_eq(svc_delay_reinject_name(c.delay_reinject), "live");
+	ck_assert_int_eq(svc_cfg_set(&c, "delay-reinject", "auto", err, sizeof(err)), 0);
+	ck_assert_int_eq(c.delay_reinject, SVC_DELAY_REINJECT_AUTO);
+	ck_assert_str_eq(svc_delay_reinject_name(c.delay_reinject), "auto");
+	/* a rejected value leaves the setting as it was */
+	ck_assert_int_eq(svc_cfg_set(&c, "delay-reinject", "fast", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(c.delay_reinject, SVC_DELAY_REINJECT_AUTO);
 }
 END_TEST
 
@@ -188,6 +207,7 @@ START_TEST(test_file)
 		  "metrics = off\n"
 		  "flows = 4096\n"
 		  "\t# indented comment\n"
+		  "delay-reinject = copy\n"
 		  "verbose = true");
 	ck_assert_int_eq(parse(&c, err, sizeof(err), args), 0);
 	unlink(cfg_path);
@@ -199,6 +219,7 @@ START_TEST(test_file)
 	ck_assert(c.has_src6);
 	ck_assert(!c.metrics_on);
 	ck_assert_uint_eq(c.flows, 4096);
+	ck_assert_int_eq(c.delay_reinject, SVC_DELAY_REINJECT_COPY);
 	ck_assert(c.verbose);
 }
 END_TEST
@@ -213,6 +234,8 @@ static const struct {
 	{ "src = 10.0.0.1\nsrc = 10.0.0.2\n", ":2: src: a second IPv4 source" },
 	{ "config = /etc/other.conf\n", ":1: 'config' cannot be set" },
 	{ "flows = 1000000000\n", ":1: flows:" },
+	{ "mode = skb\ndelay-reinject = always\n",
+	  ":2: delay-reinject: 'always' is not auto, live or copy" },
 };
 
 START_TEST(test_file_errors)
@@ -270,15 +293,18 @@ START_TEST(test_args_override_file)
 	struct svc_agent_cfg c;
 	char err[256], b[SVC_ADDR_STRLEN];
 	const char *args[] = { "--mode", "native",    "--src=10.9.9.9", "--config",
-			       cfg_path, "--metrics", "127.0.0.1:9999", NULL };
+			       cfg_path, "--metrics", "127.0.0.1:9999", "--delay-reinject=live",
+			       NULL };
 
-	write_cfg("mode = skb\nsrc = 10.1.1.1\nsrc = 2001:db8::1\nmetrics = off\n");
+	write_cfg("mode = skb\nsrc = 10.1.1.1\nsrc = 2001:db8::1\nmetrics = off\n"
+		  "delay-reinject = copy\n");
 	ck_assert_int_eq(parse(&c, err, sizeof(err), args), 0);
 	unlink(cfg_path);
 	ck_assert_int_eq(c.mode, SVC_XDP_NATIVE);
 	ck_assert_str_eq(svc_addr_format(&c.src4, b, sizeof(b)), "10.9.9.9");
 	ck_assert_str_eq(svc_addr_format(&c.src6, b, sizeof(b)), "2001:db8::1"); /* from file */
 	ck_assert(c.metrics_on);
+	ck_assert_int_eq(c.delay_reinject, SVC_DELAY_REINJECT_LIVE);
 }
 END_TEST
 
@@ -306,6 +332,11 @@ static const struct {
 	{ { "--metrics", "nowhere" }, 0, "--metrics: 'nowhere' is not ADDR:PORT" },
 	{ { "--config", "relative.conf" }, 0, "not an absolute path" },
 	{ { "--", "x" }, 0, "unexpected argument '--'" },
+	{ { "--delay-reinject", "copy" }, 1 },
+	{ { "--delay-reinject=live" }, 1 },
+	{ { "--delay-reinject" }, 0, "option '--delay-reinject' needs a value" },
+	{ { "--delay-reinject", "both" }, 0, "--delay-reinject: 'both' is not auto, live or copy" },
+	{ { "--delay-re=copy" }, 0, "unknown option '--delay-re=copy'" },
 };
 
 START_TEST(test_args)
@@ -333,6 +364,7 @@ START_TEST(test_flags_applied)
 	ck_assert_int_eq(parse(&c, err, sizeof(err), args), 0);
 	ck_assert(c.uninstall && c.verbose && c.help && c.discard_corrupt);
 	ck_assert_ptr_nonnull(strstr(svc_cfg_usage(), "--pin-dir DIR"));
+	ck_assert_ptr_nonnull(strstr(svc_cfg_usage(), "--delay-reinject auto|live|copy"));
 }
 END_TEST
 
