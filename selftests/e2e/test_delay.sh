@@ -88,9 +88,10 @@ print([f["state"] for f in json.load(sys.stdin)["features"] if f["feature"] == s
 }
 # metric LINE_PREFIX: the value of the router agent's metric line starting so
 metric() {
-	in_ns "$NS_ROUTER" python3 - "${AGENT_PORT[router]}" "$1" <<'PY'
+	in_ns "$NS_ROUTER" python3 - "${AGENT_PORT[router]}" "$1" "$E2E_WAIT" <<'PY'
 import sys, urllib.request
-body = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=10).read().decode()
+body = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1],
+                              timeout=float(sys.argv[3])).read().decode()
 vals = [l.rsplit(" ", 1)[1] for l in body.splitlines() if l.startswith(sys.argv[2] + " ")]
 print(vals[0] if vals else "missing")
 PY
@@ -108,7 +109,7 @@ print([m["entries"] for m in json.load(sys.stdin)["maps"] if m["map"] == "servic
 # tcpi_total_retrans of the socket, and the client namespace's TCP
 # RetransSegs counter before and after (nothing else sends TCP there meanwhile).
 connect_probe() {
-	client_run python3 - "$1" "$2" <<'PY'
+	client_run python3 - "$1" "$2" "$E2E_WAIT" <<'PY'
 import json, socket, struct, sys
 def retrans_segs():
     with open("/proc/net/snmp") as f:
@@ -118,7 +119,7 @@ def total_retrans(s):
     # struct tcp_info: tcpi_total_retrans is the u32 at offset 100
     return struct.unpack_from("I", s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104), 100)[0]
 s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
-s.settimeout(10)
+s.settimeout(float(sys.argv[3]))  # only bounds a broken run
 r0 = retrans_segs()
 try:
     s.connect((sys.argv[1], int(sys.argv[2])))
@@ -250,10 +251,10 @@ for s in socks:
     s.close()
 PY
 held_all() { [ "$(router_held)" -ge $((h0 + 400)) ]; }
-wait_until 60 held_all || diag "the router program held only $(($(router_held) - h0)) of 400 SYNs within 60 s"
+wait_until "$E2E_WAIT" held_all || diag "the router program held only $(($(router_held) - h0)) of 400 SYNs"
 kill -CONT "${AGENT_PID[router]}"
 flood_seen() { [ "$(delay_stat received)" -ge $((d1 + 300)) ]; }
-wait_until 30 flood_seen || diag "the agent did not read 300 events within 30 s"
+wait_until "$E2E_WAIT" flood_seen || diag "the agent did not read 300 events"
 sctl_j router stats >"$E2E_WORK/flood.json" 2>&1
 json_check "$E2E_WORK/flood.json" "
 x = d['delay']
