@@ -85,8 +85,10 @@ in_cg() {
 conn() {
 	local tag=$1 port=$2 spid cpid rc
 	rm -f "$E2E_WORK/$tag.ready"
-	in_ns "$NS_B" tcpdump -i "$DEV_B" --immediate-mode -s 2048 -U -Z root -w "$E2E_WORK/$tag.pcap" \
-		"tcp port $port" </dev/null >/dev/null 2>"$E2E_WORK/$tag.tcpdump" &
+	# nsenter itself, not the in_ns function: a backgrounded function is a subshell
+	# whose pid ($!) a signal would reach instead of tcpdump's
+	nsenter --net="/run/netns/$NS_B" tcpdump -i "$DEV_B" --immediate-mode -s 2048 -U -Z root \
+		-w "$E2E_WORK/$tag.pcap" "tcp port $port" </dev/null >/dev/null 2>"$E2E_WORK/$tag.tcpdump" &
 	cpid=$!
 	E2E_PIDS+=("$cpid")
 	wait_until "$E2E_WAIT" grep -q "listening on" "$E2E_WORK/$tag.tcpdump" ||

@@ -98,9 +98,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 ip netns add "$ns" && ip -n "$ns" link add d0 type veth peer name d1 &&
 	ip -n "$ns" link set d0 up && ip -n "$ns" link set d1 up || { fail "live: setup"; exit 0; }
-# (--timeout only bounds a broken run: the capture ends at its first packet)
+# (--timeout, at most 100 s, only bounds a broken run: the capture ends at its first packet)
 wait_s=${E2E_WAIT:-120}
-ip netns exec "$ns" "$CTL" -j dump --iface d1 --count 1 --timeout $((wait_s * 1000)) \
+ip netns exec "$ns" "$CTL" -j dump --iface d1 --count 1 --timeout 100000 \
 	>"$work/live" 2>"$work/lerr" &
 cap=$!
 # Send the pcap's first frame on d0 until the capture has it (no sleep as synchronisation).
