@@ -7,7 +7,7 @@
 #
 # TESTS="pattern..." runs only the tests whose name (load/bpf/router.bpf.o,
 # unit/test_ch, test_progs, e2e/test_weights) contains one of the
-# space-separated patterns. TEST_TIMEOUT=seconds bounds each test (900).
+# space-separated patterns. TEST_TIMEOUT=seconds bounds each test (1800).
 #
 # Tier 0, load/: svc-progload loads every BPF object into this kernel and
 # prints each program's verifier processed-instruction count; the counts are
