@@ -92,7 +92,7 @@ qpid=
 wait $tpid 2>/dev/null || true
 if [ ! -f "$io/rc" ]; then
 	echo "vm-run: the guest did not finish the command (qemu status $rc); console:" >&2
-	tail -n 40 "$io/console" >&2 || true
+	tail -n 40 "$io/console" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' >&2 || true
 	exit 1
 fi
 exit "$(cat "$io/rc")"
