@@ -17,10 +17,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-.output-san}
 
-# Of the unit tests only those that talk to the kernel: the others are plain
-# userspace, the same on every kernel, run by make check, and under TCG they
-# cost ~11 of the guest's 25 minutes (test_ch alone 6-8 min).
-unit="unit/test_dataplane"
+# Of the unit tests only those that use the kernel (BPF objects, feature
+# probes, namespaces): the others are plain userspace, the same on every
+# kernel, run by make check, and under TCG they cost ~12 of the guest's 25
+# minutes (test_ch alone 6-8 min).
+unit="unit/test_dataplane unit/test_kfeatures unit/test_reinject"
 # The e2e tests of the data path: weights, restart/adoption, TI-flow, the
 # direct path, DELAY, failover (instance dead/shed/drained).
 e2e="e2e/test_weights e2e/test_restart e2e/test_tiflow e2e/test_direct_path
