@@ -10,6 +10,7 @@
 # not finish (a crash or VMCHECK_TIMEOUT counts as one more failure).
 #
 # VMCHECK_TESTS  the test list (TESTS patterns of run_tests.sh), default below
+# VMCHECK_E2E  the e2e part of the default list (set but empty: no e2e test)
 # VMCHECK_TIMEOUT  seconds for the whole guest run, boot included (2400)
 # VMCHECK_TEST_TIMEOUT  seconds for one test inside the guest (1200)
 # VM_MEM, VM_CPUS  guest memory (MiB) and vCPUs (vm-run.sh)
@@ -24,8 +25,9 @@ out=${1:-.output-san}
 unit="unit/test_dataplane unit/test_kfeatures unit/test_reinject"
 # The e2e tests of the data path: weights, restart/adoption, TI-flow, the
 # direct path, DELAY, failover (instance dead/shed/drained).
-e2e="e2e/test_weights e2e/test_restart e2e/test_tiflow e2e/test_direct_path
-     e2e/test_delay e2e/test_failover"
+# VMCHECK_E2E overrides this list (empty: none).
+e2e=${VMCHECK_E2E-e2e/test_weights e2e/test_restart e2e/test_tiflow e2e/test_direct_path
+     e2e/test_delay e2e/test_failover}
 tests=${VMCHECK_TESTS:-load/ $unit test_progs $e2e}
 tests=$(echo $tests) # one line: it is passed on a command line
 
