@@ -56,7 +56,8 @@ run_one() { # name, command...
 	# the runner open. Every test has a time limit (TEST_TIMEOUT seconds) that only
 	# catches a hang: under ASan on a loaded 2-core machine unit/test_ch alone took
 	# 692 s, so it is far above any test's normal duration.
-	timeout --kill-after=10 "$tmo" "$@" >"$log" 2>&1 </dev/null
+	# (--kill-after: a test's own cleanup, after the TERM, may take a while on a loaded machine)
+	timeout --kill-after=120 "$tmo" "$@" >"$log" 2>&1 </dev/null
 	rc=$?
 	cat "$log"
 	[ "$rc" = 124 ] && echo "not ok - $name timed out after $tmo s" | tee -a "$log"

@@ -96,8 +96,8 @@ topo() {
 		in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1 || return 1
 	done
 	for i in 1 2; do
-		wait_until 10 in_ns "$NS_RA" ping -c1 -W1 -q "$(inst_ip "$i")" >/dev/null &&
-			wait_until 10 in_ns "$NS_RB" ping -c1 -W1 -q "$(inst_ip "$i")" >/dev/null ||
+		wait_until "$E2E_WAIT" in_ns "$NS_RA" ping -c1 -W1 -q "$(inst_ip "$i")" >/dev/null &&
+			wait_until "$E2E_WAIT" in_ns "$NS_RB" ping -c1 -W1 -q "$(inst_ip "$i")" >/dev/null ||
 			{ echo "routers cannot reach inst$i"; return 1; }
 	done
 }
@@ -142,7 +142,7 @@ start_etcd() {
 	local i
 	etcd_cluster
 	for i in $(seq 1 $N_ETCD); do etcd_start "$i"; done
-	wait_until 30 etcd_healthy || { tail -n 5 "$E2E_WORK/etcd1.log"; return 1; }
+	wait_until "$E2E_WAIT" etcd_healthy || { tail -n 5 "$E2E_WORK/etcd1.log"; return 1; }
 }
 step "setup: 3-member etcd cluster" start_etcd
 REG="etcd://$(etcd_eps 1 2 3)/svc-$E2E_ID"
@@ -168,7 +168,7 @@ registry_field() {
 }
 synced() { [ "$(registry_field "$1" synced)" = True ]; }
 all_synced() { synced ra && synced rb && synced inst1 && synced inst2; }
-wait_until 10 all_synced
+wait_until "$E2E_WAIT" all_synced
 tap_result "every agent listed the registry from etcd (status: backend etcd, synced)" $?
 
 # ---- a service configured through A appears on B ----
@@ -176,9 +176,9 @@ sctl ra service add "$SID" --name mr && sctl ra bind add "$VIP4:$PORT/tcp" "$SID
 tap_result "service and binding added through router A's servicectl" $?
 has_service() { sctl_j "$1" service show "$SID" >/dev/null 2>&1; }
 has_binding() { sctl_j "$1" bind list | grep -q "$VIP4:$PORT/tcp"; }
-wait_until 5 has_service rb && wait_until 5 has_binding rb
+wait_until "$E2E_WAIT" has_service rb && wait_until "$E2E_WAIT" has_binding rb
 tap_result "router B has the service and its binding" $?
-wait_until 5 has_binding inst1 && wait_until 5 has_binding inst2
+wait_until "$E2E_WAIT" has_binding inst1 && wait_until "$E2E_WAIT" has_binding inst2
 tap_result "instance hosts have the binding (they register listeners on it)" $?
 
 # instances AGENT: "ADDR:NH_ID ..." of SID's instances, sorted
@@ -197,8 +197,8 @@ for i in 1 2; do
 		--port "$PORT" --tcp
 	ECHOD_PID[$i]=$BG_PID
 done
-wait_until 10 has_inst ra "$(inst_ip 1)" && wait_until 10 has_inst ra "$(inst_ip 2)" &&
-	wait_until 10 has_inst rb "$(inst_ip 1)" && wait_until 10 has_inst rb "$(inst_ip 2)"
+wait_until "$E2E_WAIT" has_inst ra "$(inst_ip 1)" && wait_until "$E2E_WAIT" has_inst ra "$(inst_ip 2)" &&
+	wait_until "$E2E_WAIT" has_inst rb "$(inst_ip 1)" && wait_until "$E2E_WAIT" has_inst rb "$(inst_ip 2)"
 tap_result "listen() on inst1 and inst2: both instances on router A and router B" $? \
 	"A: $(instances ra); B: $(instances rb)"
 [ -n "$(instances ra)" ] && [ "$(instances ra)" = "$(instances rb)" ]
@@ -217,13 +217,11 @@ check_split "$f" 200 20 inst1=50 inst2=50
 tap_result "200 connections through router B, shared by inst1 and inst2" $?
 
 # ---- kill -9 of an instance host's agent: its instance leaves both routers ----
-t0=$(now_ms)
 agent_kill inst2
-wait_until $((LEASE * 10)) lacks_inst ra "$(inst_ip 2)" && wait_until 5 lacks_inst rb "$(inst_ip 2)"
+wait_until "$E2E_WAIT" lacks_inst ra "$(inst_ip 2)" && wait_until "$E2E_WAIT" lacks_inst rb "$(inst_ip 2)"
 rc=$?
-t1=$(now_ms)
-# the figure includes the servicectl polling, slow on a loaded machine (etcd itself: ~2.3 s)
-tap_result "kill -9 of inst2's agent: inst2 removed from A and B in $((t1 - t0)) ms (lease $LEASE s)" $rc \
+# (how fast: the lease plus etcd's expiry, about 2.3 s here; a test asserts only that it happens)
+tap_result "kill -9 of inst2's agent: inst2 removed from A and B when its lease ($LEASE s) runs out" $rc \
 	"A: $(instances ra); B: $(instances rb)"
 ip -n "$NS_CLIENT" route replace "$VIP4/32" via 198.18.0.2
 f="$E2E_WORK/after-kill.json"
@@ -247,7 +245,7 @@ import json, sys
 d = json.load(sys.stdin)
 sys.exit(0 if any(i["addr"] == sys.argv[1] and i["weight"] == int(sys.argv[2]) for i in d["instances"]) else 1)' "$2" "$3"
 }
-wait_until 10 weight_on ra "$(inst_ip 1)" 3
+wait_until "$E2E_WAIT" weight_on ra "$(inst_ip 1)" 3
 tap_result "router A sees the change (weight 3) with one etcd member down" $?
 # registrations are kept alive through the surviving members: still there after 3 leases
 sleep_deadline=$(($(now_ms) + 3 * LEASE * 1000))
@@ -258,7 +256,7 @@ while [ "$(now_ms)" -lt "$sleep_deadline" ]; do
 done
 tap_result "registrations stay for 3 leases with the leader dead (keepalive fails over)" $ok
 etcd_start "$leader" existing
-wait_until 30 etcd_healthy
+wait_until "$E2E_WAIT" etcd_healthy
 tap_result "etcd member e$leader back" $?
 
 # ---- etcd entirely down: routers forward with their last state, and catch up ----
@@ -274,13 +272,13 @@ loadgen "$f" --target "$VIP4:$PORT" --concurrency 8 conns 100
 check_split "$f" 100 0 inst1=100
 tap_result "etcd down: 100 connections through the restarted router B" $?
 for i in $(seq 1 $N_ETCD); do etcd_start "$i" existing; done
-wait_until 30 etcd_healthy
+wait_until "$E2E_WAIT" etcd_healthy
 tap_result "etcd back" $?
 # a write while B is catching up, then a compaction of everything before it
 sctl ra instance set "$SID" "$(inst_ip 1)" --weight 5
 rev=$(ETCDCTL endpoint status -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Status"]["header"]["revision"])')
 ETCDCTL compaction "$rev" >/dev/null
-wait_until 15 synced rb && wait_until 10 weight_on rb "$(inst_ip 1)" 5
+wait_until "$E2E_WAIT" synced rb && wait_until "$E2E_WAIT" weight_on rb "$(inst_ip 1)" 5
 tap_result "router B catches up when etcd returns (weight 5 after a compaction)" $? \
 	"$(sctl_j rb status | python3 -c 'import json,sys; print(json.load(sys.stdin)["registry"])')"
 exit 0
