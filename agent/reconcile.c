@@ -7,8 +7,9 @@
  * one step by svc_dp_nhset_update), then rules, bindings and prefixes; only
  * then are entries that are no longer desired deleted, in the reverse order.
  * Sets are rebuilt only when their membership changed since this process
- * installed them; after a restart each is rebuilt once from the installed
- * table, which leaves an unchanged set's table identical.
+ * installed them; after a restart each is built once, and since a table is a
+ * function of the set and the seed only, an unchanged set's table comes out
+ * identical and is left in place.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -102,6 +103,7 @@ static int install_sets(struct agent *a, __u64 *desired)
 			total++;
 			if (!svc_reg_instance_eligible(in) || n >= SVC_REG_MAX_INSTANCES)
 				continue;
+			m[n].addr = in->addr;
 			m[n].nh_id = svc_reg_nh_id(r, &in->addr);
 			m[n].weight = in->weight;
 			n++;
@@ -118,6 +120,7 @@ static int install_sets(struct agent *a, __u64 *desired)
 		if (ru->action != SVC_ACT_FORWARD)
 			continue;
 		for (n = 0; n < ru->nhops; n++) {
+			m[n].addr = ru->hops[n].addr;
 			m[n].nh_id = svc_reg_nh_id(r, &ru->hops[n].addr);
 			m[n].weight = ru->hops[n].weight;
 		}

@@ -74,11 +74,13 @@ static int add_nexthops(struct svc_dp *dp, __u32 n4)
 			   "next hop update");
 		if (err)
 			return err;
+		m[k - 1].addr = nh.addr;
 		m[k - 1].nh_id = BENCH_NH6_ID_BASE + k;
 		m[k - 1].weight = 1;
 	}
 	err = must(svc_dp_nhset_update(dp, BENCH_SET6, m, BENCH_BASE_NH), "next-hop set update");
 	for (k = 1; !err && k <= BENCH_BASE_NH; k++) {
+		m[k - 1].addr = bench_nh4(k);
 		m[k - 1].nh_id = k;
 		m[k - 1].weight = 1;
 	}

@@ -91,6 +91,7 @@ static int live_configure(struct svc_dp *dp, const struct live_opts *o)
 		return -EINVAL;
 	}
 	err = svc_dp_set_router_src(dp, &src, NULL);
+	m.addr = nh.addr;
 	err = err ?: svc_dp_nexthop_update(dp, 1, &nh);
 	err = err ?: svc_dp_nhset_update(dp, 1, &m, 1);
 	err = err ?: svc_dp_rule_update(dp, &k, &rule);

@@ -158,6 +158,7 @@ static int nhset_set(struct svc_dp *dp, __u32 n, double *secs)
 	if (!m)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
+		m[i].addr = bench_nh4(i + 1);
 		m[i].nh_id = i + 1;
 		m[i].weight = 1;
 	}
@@ -185,12 +186,13 @@ static double ch_build_time(__u32 n)
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
+		m[i].addr = bench_nh4(i + 1);
 		m[i].nh_id = i + 1;
 		m[i].weight = 1;
 	}
 	for (r = 0; r < NHSET_REPS; r++) {
 		t0 = bench_now();
-		if (svc_ch_build(m, n, NULL, SVC_CH_SIZE, tab))
+		if (svc_ch_build(m, n, 0, SVC_CH_SIZE, tab))
 			t[r] = -1;
 		else
 			t[r] = bench_now() - t0;

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Maglev-style consistent-hash tables with exact weights and minimal disruption. */
-#define _GNU_SOURCE /* qsort_r */
+/* Maglev consistent-hash tables: a pure function of the set and the seed, with exact weights. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,39 +8,58 @@
 
 /*
  * How a table is built (see ch.h for the guarantees):
- *  1. quotas: member i gets floor(size * w_i / W) slots; the R slots left over
- *     go one each to members with a fractional share: first to those that
- *     hold more than their floor in @prev (so they need not give one up),
- *     then by largest remainder, then by lowest id. Every quota is thus the
- *     floor or the ceiling of the exact share.
- *  2. keep: a slot of @prev stays with its member while the member is within
- *     quota; an over-quota member keeps the slots that come first in its
- *     permutation and frees the rest. Slots of removed members are free.
- *  3. fill: members under quota take turns (in id order) claiming the next
- *     free slot along their own permutation, as in Maglev, until full.
- * Only free slots change, so the moves are exactly the slots that must move.
+ *  1. canonical order: members sorted by address, so nothing depends on the
+ *     order they were given in; each gets Maglev's permutation of the slots,
+ *     slot(j) = (offset + j * skip) % size, offset and skip hashed from its
+ *     address and the seed.
+ *  2. quotas: member i gets floor(size * w_i / W) slots; the slots left over
+ *     go one each to the members with the largest fractional share (ties:
+ *     canonical order). Every quota is the floor or the ceiling of the share.
+ *  3. population (Maglev's): members take turns claiming the next free slot
+ *     along their own permutation until they reach their quota. Turns are
+ *     weighted by stride scheduling: member i's k-th turn (k from 0) comes at
+ *     time (k + 1/2) / w_i, ties in canonical order. With equal weights this
+ *     is Maglev's round robin; with weights each member claims slots at its
+ *     own rate, so all finish together and the disruption stays Maglev's.
  */
 
 struct ch_member {
+	struct svc_addr addr;
 	__u32 id;
 	__u32 weight;
 	__u32 offset; /* permutation: slot(j) = (offset + j * skip) % size */
 	__u32 skip;
-	__u32 next;	 /* next permutation index to try while filling */
+	__u32 next;	 /* next permutation index to try */
 	__u32 quota;	 /* slots this member ends with */
-	__u32 held;	 /* slots it holds (from @prev, then while filling) */
-	__u32 floor;	 /* floor(size * w / W) */
+	__u32 held;	 /* slots claimed so far (also: turns taken) */
 	__u64 remainder; /* (size * w) % W: the fractional share, times W */
 };
 
-/* A 64-bit finalizer (splitmix64's mixing steps): spreads an id over 32 bits. */
-static __u32 ch_hash(__u32 id, __u32 seed)
+/* splitmix64's finalizer: a bijection of 64 bits that spreads every input bit. */
+static __u64 ch_mix(__u64 z)
 {
-	__u64 z = (((__u64)seed << 32) | id) + 0x9e3779b97f4a7c15ULL;
-
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return (__u32)(z ^ (z >> 31));
+	return z ^ (z >> 31);
+}
+
+/* The address as two big-endian words, so the hash is the same on any host. */
+static __u64 ch_word(const __u8 *b)
+{
+	__u64 w = 0;
+
+	for (int i = 0; i < 8; i++)
+		w = w << 8 | b[i];
+	return w;
+}
+
+/* Hash @which (1: offset, 2: skip) of an address under @seed. */
+static __u64 ch_hash(const struct svc_addr *a, __u32 seed, __u32 which)
+{
+	__u64 h = ch_mix(((__u64)seed << 32 | which) + 0x9e3779b97f4a7c15ULL);
+
+	h = ch_mix(h ^ ch_word(a->b));
+	return ch_mix(h ^ ch_word(a->b + 8));
 }
 
 /* A permutation walks every slot only when size is prime (skip is then coprime). */
@@ -62,121 +80,111 @@ static __u32 ch_perm(const struct ch_member *m, __u32 j, __u32 size)
 	return (__u32)(((__u64)m->offset + (__u64)j * m->skip) % size);
 }
 
-static int ch_cmp_id(const void *a, const void *b)
+static int ch_cmp_addr(const void *a, const void *b)
 {
 	const struct ch_member *x = a, *y = b;
 
-	return x->id < y->id ? -1 : x->id > y->id;
+	return memcmp(&x->addr, &y->addr, sizeof(x->addr));
 }
 
-/* Index of @id in the id-sorted @m, or -1. */
-static int ch_find(const struct ch_member *m, size_t n, __u32 id)
+static int ch_cmp_u32(const void *a, const void *b)
 {
-	size_t lo = 0, hi = n;
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m[mid].id == id)
-			return (int)mid;
-		if (m[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return x < y ? -1 : x > y;
 }
 
-/* Order for handing out the leftover slots (step 1 above); @base is the member array. */
-static int ch_cmp_extra(const void *a, const void *b, void *base)
-{
-	const struct ch_member *x = (const struct ch_member *)base + *(const __u32 *)a;
-	const struct ch_member *y = (const struct ch_member *)base + *(const __u32 *)b;
-	int px = x->held > x->floor, py = y->held > y->floor;
-
-	if (px != py)
-		return py - px;
-	if (x->remainder != y->remainder)
-		return x->remainder > y->remainder ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-/* Step 1: quotas (floor or ceil of the exact share). */
-static int ch_quotas(struct ch_member *m, size_t n, __u32 size)
+/* Step 2: quotas; @order is scratch of n entries. */
+static void ch_quotas(struct ch_member *m, size_t n, __u32 size, __u32 *order)
 {
 	__u64 total = 0, assigned = 0;
-	__u32 *order, k = 0;
-	size_t i;
+	size_t i, k = 0;
 
 	for (i = 0; i < n; i++)
 		total += m[i].weight;
 	for (i = 0; i < n; i++) {
 		__u64 share = (__u64)size * m[i].weight;
 
-		m[i].floor = (__u32)(share / total);
+		m[i].quota = (__u32)(share / total);
 		m[i].remainder = share % total;
-		m[i].quota = m[i].floor;
-		assigned += m[i].floor;
-	}
-	order = calloc(n, sizeof(*order));
-	if (!order)
-		return -ENOMEM;
-	for (i = 0; i < n; i++)
+		assigned += m[i].quota;
 		if (m[i].remainder)
 			order[k++] = (__u32)i;
-	/* The remainders add up to (size - assigned) * total, each below total: k >= leftover. */
-	qsort_r(order, k, sizeof(*order), ch_cmp_extra, m);
+	}
+	/*
+	 * The remainders add up to (size - assigned) * total, each below total,
+	 * so at least size - assigned members have one. Largest first; insertion
+	 * sort keeps equal remainders in canonical order (n is small).
+	 */
+	for (i = 1; i < k; i++) {
+		__u32 v = order[i];
+		size_t j = i;
+
+		for (; j > 0 && m[order[j - 1]].remainder < m[v].remainder; j--)
+			order[j] = order[j - 1];
+		order[j] = v;
+	}
 	for (i = 0; i < size - assigned && i < k; i++)
 		m[order[i]].quota++;
-	free(order);
-	return 0;
 }
 
-/* Step 2: an over-quota member keeps the first @quota of its slots in permutation order. */
-static void ch_release(struct ch_member *m, int idx, __s32 *owner, __u32 size)
+/* Turn order of step 3: does @a's next turn come before @b's? */
+static int ch_before(const struct ch_member *m, __u32 a, __u32 b)
 {
-	__u32 j, seen = 0, kept = 0;
+	/* (2 h_a + 1) / (2 w_a) < (2 h_b + 1) / (2 w_b); both sides < 2^51. */
+	__u64 ta = (2 * (__u64)m[a].held + 1) * m[b].weight;
+	__u64 tb = (2 * (__u64)m[b].held + 1) * m[a].weight;
 
-	for (j = 0; j < size && seen < m->held; j++) {
-		__u32 s = ch_perm(m, j, size);
+	return ta < tb || (ta == tb && a < b);
+}
 
-		if (owner[s] != idx)
-			continue;
-		seen++;
-		if (kept < m->quota)
-			kept++;
-		else
-			owner[s] = -1;
+/* A binary min-heap of member indexes by ch_before. */
+static void ch_heap_down(const struct ch_member *m, __u32 *heap, size_t len, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, best = i;
+		__u32 tmp;
+
+		if (l < len && ch_before(m, heap[l], heap[best]))
+			best = l;
+		if (l + 1 < len && ch_before(m, heap[l + 1], heap[best]))
+			best = l + 1;
+		if (best == i)
+			return;
+		tmp = heap[i];
+		heap[i] = heap[best];
+		heap[best] = tmp;
+		i = best;
 	}
-	m->held = kept;
 }
 
 /*
- * Step 3: Maglev turns over the members still under quota. Slots only get
- * taken here, so each member walks its permutation once: running off its end
- * means the quotas and the free slots disagree (a bug), reported as -EIO.
+ * Step 3. Each member walks its permutation once (a slot taken is never
+ * freed), so running off its end means the quotas and the free slots
+ * disagree (a bug), reported as -EIO.
  */
-static int ch_fill(struct ch_member *m, size_t n, __s32 *owner, __u32 size)
+static int ch_populate(struct ch_member *m, size_t n, __u32 size, __u32 *heap, __s32 *owner)
 {
-	size_t i, active = n;
+	size_t len = 0, i;
 
-	while (active) {
-		active = 0;
-		for (i = 0; i < n; i++) {
-			struct ch_member *c = &m[i];
-			__u32 s;
+	for (i = 0; i < n; i++)
+		if (m[i].quota)
+			heap[len++] = (__u32)i;
+	for (i = len; i-- > 0;)
+		ch_heap_down(m, heap, len, i);
+	while (len) {
+		struct ch_member *c = &m[heap[0]];
+		__u32 s;
 
-			if (c->held >= c->quota)
-				continue;
-			do {
-				if (c->next >= size)
-					return -EIO;
-				s = ch_perm(c, c->next++, size);
-			} while (owner[s] >= 0);
-			owner[s] = (__s32)i;
-			c->held++;
-			active += c->held < c->quota;
-		}
+		do {
+			if (c->next >= size)
+				return -EIO;
+			s = ch_perm(c, c->next++, size);
+		} while (owner[s] >= 0);
+		owner[s] = (__s32)heap[0];
+		if (++c->held == c->quota)
+			heap[0] = heap[--len];
+		ch_heap_down(m, heap, len, 0);
 	}
 	return 0;
 }
@@ -197,11 +205,11 @@ static int ch_validate(const struct svc_ch_member *members, size_t n, __u32 size
 	return total > UINT32_MAX ? -EINVAL : 0;
 }
 
-int svc_ch_build(const struct svc_ch_member *members, size_t n, const __u32 *prev, __u32 size,
-		 __u32 *out)
+int svc_ch_build(const struct svc_ch_member *members, size_t n, __u32 seed, __u32 size, __u32 *out)
 {
 	struct ch_member *m = NULL;
 	__s32 *owner = NULL;
+	__u32 *scratch = NULL;
 	int err;
 	size_t i;
 	__u32 s;
@@ -214,42 +222,41 @@ int svc_ch_build(const struct svc_ch_member *members, size_t n, const __u32 *pre
 		return 0;
 	}
 	m = calloc(n, sizeof(*m));
+	scratch = calloc(n, sizeof(*scratch));
 	owner = malloc((size_t)size * sizeof(*owner));
-	if (!m || !owner) {
+	if (!m || !scratch || !owner) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
 	for (i = 0; i < n; i++) {
+		m[i].addr = members[i].addr;
 		m[i].id = members[i].nh_id;
 		m[i].weight = members[i].weight;
-		m[i].offset = ch_hash(m[i].id, 0x5eed0001) % size;
-		m[i].skip = size > 2 ? ch_hash(m[i].id, 0x5eed0002) % (size - 1) + 1 : 1;
+		m[i].offset = (__u32)(ch_hash(&m[i].addr, seed, 1) % size);
+		m[i].skip = size > 2 ? (__u32)(ch_hash(&m[i].addr, seed, 2) % (size - 1)) + 1 : 1;
 	}
-	qsort(m, n, sizeof(*m), ch_cmp_id);
+	/* Step 1: canonical order; an address or an id twice is refused. */
+	qsort(m, n, sizeof(*m), ch_cmp_addr);
+	for (i = 0; i < n; i++)
+		scratch[i] = m[i].id;
+	qsort(scratch, n, sizeof(*scratch), ch_cmp_u32);
 	for (i = 1; i < n; i++) {
-		if (m[i].id == m[i - 1].id) {
+		if (!ch_cmp_addr(&m[i], &m[i - 1]) || scratch[i] == scratch[i - 1]) {
 			err = -EINVAL;
 			goto cleanup;
 		}
 	}
-	for (s = 0; s < size; s++) {
-		owner[s] = prev ? ch_find(m, n, prev[s]) : -1;
-		if (owner[s] >= 0)
-			m[owner[s]].held++;
-	}
-	err = ch_quotas(m, n, size);
-	if (err)
-		goto cleanup;
-	for (i = 0; i < n; i++)
-		if (m[i].held > m[i].quota)
-			ch_release(&m[i], (int)i, owner, size);
-	err = ch_fill(m, n, owner, size);
+	ch_quotas(m, n, size, scratch);
+	for (s = 0; s < size; s++)
+		owner[s] = -1;
+	err = ch_populate(m, n, size, scratch, owner);
 	if (err)
 		goto cleanup;
 	for (s = 0; s < size; s++)
 		out[s] = m[owner[s]].id;
 cleanup:
 	free(owner);
+	free(scratch);
 	free(m);
 	return err;
 }

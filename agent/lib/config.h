@@ -55,7 +55,7 @@ struct svc_agent_cfg {
 	struct svc_addr src6;	/* --src (IPv6) */
 	bool has_src4, has_src6;
 	__u32 flows;	      /* --flows: flow table size, 0 = library default */
-	__u32 seed;	      /* --seed: flow-hash seed */
+	__u32 seed;	      /* --seed: deployment seed (flow hash, consistent-hash tables) */
 	bool verbose;	      /* -v */
 	bool uninstall;	      /* --uninstall */
 	bool discard_corrupt; /* --discard-corrupt-state: start empty on a corrupt state file */

@@ -29,7 +29,8 @@ struct svc_dp {
 	struct router_bpf *router;
 	struct endpoint_bpf *endpoint;
 	char pin_dir[PATH_MAX];
-	int ncpus; /* possible CPUs: the per-CPU value count of PERCPU maps */
+	int ncpus;     /* possible CPUs: the per-CPU value count of PERCPU maps */
+	__u32 ch_seed; /* deployment seed: flow hash (rodata) and table permutations */
 };
 
 /* Program names, as the skeletons (and BTF) spell them; the kernel keeps 15 chars. */
@@ -127,6 +128,7 @@ int svc_dp_open(const struct svc_dp_config *cfg, struct svc_dp **dpp, bool *adop
 		return -ENOMEM;
 	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s",
 		 cfg->pin_dir ? cfg->pin_dir : SVC_DEFAULT_PIN_DIR);
+	dp->ch_seed = cfg->ch_seed;
 	err = svc_pin_dir_prepare(dp->pin_dir);
 	if (err)
 		goto cleanup;
@@ -760,17 +762,21 @@ int svc_dp_nhset_update(struct svc_dp *dp, __u32 set_id, const struct svc_ch_mem
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	/* Minimal disruption is measured against what the routers use right now. */
-	err = dp_nhset_read(dp, set_id, prev);
-	if (err && err != -ENOENT)
-		goto cleanup;
-	installed = !err;
-	err = svc_ch_build(members, n, installed ? prev : NULL, SVC_CH_SIZE, table);
+	/*
+	 * The table depends only on the set and the seed, never on the installed
+	 * one: every router, and this one rebuilt from scratch, agree.
+	 */
+	err = svc_ch_build(members, n, dp->ch_seed, SVC_CH_SIZE, table);
 	if (err) {
 		pr_err("map ch_tables: set %u: build table of %zu next hops: %s", set_id, n,
 		       dp_strerror(err));
 		goto cleanup;
 	}
+	err = dp_nhset_read(dp, set_id, prev);
+	if (err && err != -ENOENT)
+		goto cleanup;
+	installed = !err;
+	err = 0;
 	/* Same table as installed (e.g. an agent restart re-applying its state): keep it. */
 	if (installed && !memcmp(prev, table, SVC_CH_SIZE * sizeof(*table)))
 		goto cleanup;

@@ -37,7 +37,8 @@ struct svc_dp_config {
 	const char *pin_dir; /* bpffs directory; NULL = SVC_DEFAULT_PIN_DIR. Created if missing. */
 	__u32 max_flows;     /* flow table size; 0 = SVC_MAX_FLOWS */
 	__u32 max_rules;     /* service table size; 0 = SVC_MAX_RULES */
-	__u32 ch_seed;	     /* flow-hash seed; every router of a deployment must use the same */
+	__u32 ch_seed;	     /* deployment seed (flow hash and consistent-hash tables); every
+				router of a deployment must use the same */
 };
 
 struct svc_dp;
@@ -103,10 +104,10 @@ int svc_dp_nexthop_delete(struct svc_dp *dp, __u32 id);
 
 /*
  * svc_dp_nhset_update - build set @set_id's consistent-hash table from @members
- * (minimal disruption against the table installed now, if any) in a new inner
- * map, then swap it in with one update of ch_tables. If the table comes out
- * identical to the installed one, nothing is written. n == 0 installs a table
- * of zeros (the set exists but is empty).
+ * and the deployment seed (svc_ch_build: a pure function of the two, so every
+ * router agrees) in a new inner map, then swap it in with one update of
+ * ch_tables. If the table comes out identical to the installed one, nothing is
+ * written. n == 0 installs a table of zeros (the set exists but is empty).
  */
 int svc_dp_nhset_update(struct svc_dp *dp, __u32 set_id, const struct svc_ch_member *members,
 			size_t n);

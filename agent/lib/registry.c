@@ -393,18 +393,38 @@ int svc_reg_nh_release(struct svc_reg *r, __u32 id)
 	return -ENOENT;
 }
 
+/*
+ * The id an address asks for first: a hash of the address (FNV-1a, then
+ * splitmix64's finalizer) in 1..SVC_MAX_NEXTHOPS-1. A next-hop id is also the
+ * instance id flowIDs and TIFIDs carry, so routers configured alike must
+ * agree on it whatever order instances were added in; only when two
+ * addresses collide does the order decide which one takes the next free id.
+ */
+static __u32 nh_id_wanted(const struct svc_addr *addr)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < sizeof(addr->b); i++)
+		h = (h ^ addr->b[i]) * 0x100000001b3ULL;
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return 1 + (__u32)(h % (SVC_MAX_NEXTHOPS - 1));
+}
+
 /* Makes sure @addr has a next-hop id (allocating one); returns it, or 0 with @err set. */
 static __u32 nh_ensure(struct svc_reg *r, const struct svc_addr *addr, struct svc_err *err)
 {
 	struct svc_reg_nh *nh = nh_find(r, addr);
-	__u32 id;
+	__u32 id, next = nh_id_wanted(addr);
 
 	if (nh)
 		return nh->id;
 	nh = PUSH(r, nexthops, err);
 	if (!nh)
 		return 0;
-	id = id_alloc(r->nh_used, SVC_MAX_NEXTHOPS, &r->next_nh);
+	/* The hashed id, or on a collision the next free one after it. */
+	id = id_alloc(r->nh_used, SVC_MAX_NEXTHOPS, &next);
 	if (!id) {
 		r->n_nexthops--;
 		svc_err_set(err, SVC_API_INTERNAL, "no free next-hop id (%d in use)",

@@ -208,7 +208,11 @@ struct svc_reg {
 	bool has_src4, has_src6;
 	struct svc_reg_tiflow tiflow; /* fixed size: copied by value with the registry */
 	struct svc_reg_direct direct; /* fixed size, likewise */
-	/* Id allocation: next candidate and bitmaps of ids in use. */
+	/*
+	 * Id allocation: next candidate and bitmaps of ids in use. Next-hop ids
+	 * are hashed from the address instead (registry.c nh_id_wanted); next_nh
+	 * stays in the state file for its format's sake.
+	 */
 	__u32 next_nh, next_set, next_rule;
 	__u64 nh_used[SVC_MAX_NEXTHOPS / 64];
 	__u64 set_used[SVC_MAX_SETS / 64];

@@ -60,20 +60,20 @@ static const struct {
 	struct svc_ch_member m[2];
 	size_t n;
 } std_sets[] = {
-	{ SVC_FWD4, { { NH_OUT4A, 1 } }, 1 },
-	{ SVC_FWD6, { { NH_OUT6A, 1 } }, 1 },
-	{ SVC_TX4, { { NH_TX4, 1 } }, 1 },
-	{ SVC_TX6, { { NH_TX6, 1 } }, 1 },
-	{ SVC_NONEIGH4, { { NH_NONEIGH4, 1 } }, 1 },
-	{ SVC_NONEIGH6, { { NH_NONEIGH6, 1 } }, 1 },
-	{ SVC_NOROUTE4, { { NH_NOROUTE4, 1 } }, 1 },
-	{ SVC_NOROUTE6, { { NH_NOROUTE6, 1 } }, 1 },
-	{ SVC_MTU4, { { NH_MTU4, 1 } }, 1 },
-	{ SVC_MTU6, { { NH_MTU6, 1 } }, 1 },
-	{ SVC_DOWN4, { { NH_DOWN4, 1 } }, 1 },
-	{ SVC_W4, { { NH_OUT4A, 1 }, { NH_OUT4B, 3 } }, 2 },
-	{ SVC_W6, { { NH_OUT6A, 2 }, { NH_OUT6B, 1 } }, 2 },
-	{ SVC_DOWN6, { { NH_DOWN6, 1 } }, 1 },
+	{ SVC_FWD4, { DPT_M(NH_OUT4A, 1) }, 1 },
+	{ SVC_FWD6, { DPT_M(NH_OUT6A, 1) }, 1 },
+	{ SVC_TX4, { DPT_M(NH_TX4, 1) }, 1 },
+	{ SVC_TX6, { DPT_M(NH_TX6, 1) }, 1 },
+	{ SVC_NONEIGH4, { DPT_M(NH_NONEIGH4, 1) }, 1 },
+	{ SVC_NONEIGH6, { DPT_M(NH_NONEIGH6, 1) }, 1 },
+	{ SVC_NOROUTE4, { DPT_M(NH_NOROUTE4, 1) }, 1 },
+	{ SVC_NOROUTE6, { DPT_M(NH_NOROUTE6, 1) }, 1 },
+	{ SVC_MTU4, { DPT_M(NH_MTU4, 1) }, 1 },
+	{ SVC_MTU6, { DPT_M(NH_MTU6, 1) }, 1 },
+	{ SVC_DOWN4, { DPT_M(NH_DOWN4, 1) }, 1 },
+	{ SVC_W4, { DPT_M(NH_OUT4A, 1), DPT_M(NH_OUT4B, 3) }, 2 },
+	{ SVC_W6, { DPT_M(NH_OUT6A, 2), DPT_M(NH_OUT6B, 1) }, 2 },
+	{ SVC_DOWN6, { DPT_M(NH_DOWN6, 1) }, 1 },
 };
 
 static int orig_netns = -1;
@@ -338,8 +338,19 @@ int dpt_set_nexthop(struct dpt_env *e, __u32 id, bool up)
 
 int dpt_set_nhset(struct dpt_env *e, __u32 set_id, const struct svc_ch_member *m, size_t n)
 {
-	int err = svc_dp_nhset_update(e->dp, set_id, m, n);
+	struct svc_ch_member full[DPT_MAX_SET];
+	size_t i;
+	int err;
 
+	if (!ASSERT_LE(n, DPT_MAX_SET, "set size"))
+		return -E2BIG;
+	/* Each member's identity is its next hop's address, as the agent gives it. */
+	for (i = 0; i < n; i++) {
+		full[i] = m[i];
+		if (dpt_addr(dpt_nh_model(m[i].nh_id)->addr, &full[i].addr))
+			return -EINVAL;
+	}
+	err = svc_dp_nhset_update(e->dp, set_id, full, n);
 	ASSERT_OK(err, "svc_dp_nhset_update");
 	return err;
 }

@@ -227,6 +227,12 @@ bool dpt_verify_csums(const char *what, const __u8 *frame, size_t len, int min_c
 
 /* Map-setup helpers (through libsvc); each reports its own failure via tp_fail. */
 int dpt_set_nexthop(struct dpt_env *e, __u32 id, bool up);
+/* A set member by next-hop id; dpt_set_nhset fills in its address from the model. */
+#define DPT_M(id, w)                         \
+	{                                    \
+		.nh_id = (id), .weight = (w) \
+	}
+#define DPT_MAX_SET 16
 int dpt_set_nhset(struct dpt_env *e, __u32 set_id, const struct svc_ch_member *m, size_t n);
 int dpt_predict_nh(struct dpt_env *e, __u32 set_id, const struct svc_flow_key *k, __u32 *nh_id);
 int dpt_addr(const char *s, struct svc_addr *a);

@@ -21,8 +21,8 @@ struct wsvc {
 	struct svc_ch_member m[2]; /* as installed by dpt_env_open */
 };
 
-static const struct wsvc w4 = { SVC_W4, false, { { NH_OUT4A, 1 }, { NH_OUT4B, 3 } } };
-static const struct wsvc w6 = { SVC_W6, true, { { NH_OUT6A, 2 }, { NH_OUT6B, 1 } } };
+static const struct wsvc w4 = { SVC_W4, false, { DPT_M(NH_OUT4A, 1), DPT_M(NH_OUT4B, 3) } };
+static const struct wsvc w6 = { SVC_W6, true, { DPT_M(NH_OUT6A, 2), DPT_M(NH_OUT6B, 1) } };
 
 static void flow_pkt(struct pkt *p, const struct wsvc *w, __u16 sport, __u8 flags)
 {
@@ -172,7 +172,7 @@ static void flow_hit_after_set_change(struct dpt_env *e, const struct wsvc *w)
 	    !predict(e, w, &syn, &x) || !fwd(e, &syn, x, SVC_R_FWD_NEW, w->svc))
 		return;
 	y = other(w, x);
-	only = (struct svc_ch_member){ y, 1 };
+	only = (struct svc_ch_member)DPT_M(y, 1);
 	if (dpt_set_nhset(e, w->svc, &only, 1))
 		goto out;
 	/* Step 1: flow table, next hop still up; not resolved by the rule. */
@@ -203,7 +203,7 @@ static void syn_reusing_port_resolved(struct dpt_env *e, const struct wsvc *w)
 	    !predict(e, w, &syn, &x) || !fwd(e, &syn, x, SVC_R_FWD_NEW, w->svc))
 		return;
 	y = other(w, x);
-	only = (struct svc_ch_member){ y, 1 };
+	only = (struct svc_ch_member)DPT_M(y, 1);
 	if (dpt_set_nhset(e, w->svc, &only, 1))
 		goto out;
 	/* x is still up (draining): the same SYN again goes to y, and later packets follow. */
@@ -253,7 +253,7 @@ static void nh_down_after_flow(struct dpt_env *e, const struct wsvc *w)
 	if (!dpt_check(e, SVC_PROG_ROUTER, &ack, &drop, NULL))
 		goto out;
 	/* The agent removes it from the set: the flow moves to the survivor. */
-	only = (struct svc_ch_member){ y, 1 };
+	only = (struct svc_ch_member)DPT_M(y, 1);
 	if (dpt_set_nhset(e, w->svc, &only, 1))
 		goto out;
 	if (!fwd(e, &ack, y, SVC_R_FWD_CH_MISS, w->svc))

@@ -256,7 +256,7 @@ static void follows_flow(struct dpt_env *e, bool v6, bool with_flow)
 /* The flow table entry wins over the hash: after a set change the error still follows it. */
 static void follows_recorded_nh(struct dpt_env *e)
 {
-	static const struct svc_ch_member orig[2] = { { NH_OUT4A, 1 }, { NH_OUT4B, 3 } };
+	static const struct svc_ch_member orig[2] = { DPT_M(NH_OUT4A, 1), DPT_M(NH_OUT4B, 3) };
 	struct svc_ch_member only;
 	struct svc_flow_key k;
 	struct pkt syn, err, q;
@@ -274,7 +274,7 @@ static void follows_recorded_nh(struct dpt_env *e)
 	    !ASSERT_OK(dpt_flow_key(syn.buf, syn.len, &k), "flow key") ||
 	    dpt_predict_nh(e, SVC_W4, &k, &x) || !fwd(e, &syn, x, SVC_R_FWD_NEW, SVC_W4))
 		return;
-	only = (struct svc_ch_member){ x == NH_OUT4A ? NH_OUT4B : NH_OUT4A, 1 };
+	only = (struct svc_ch_member)DPT_M(x == NH_OUT4A ? NH_OUT4B : NH_OUT4A, 1);
 	if (dpt_set_nhset(e, SVC_W4, &only, 1))
 		return;
 	fwd(e, &err, x, SVC_R_FWD_ICMP, 0);
