@@ -14,6 +14,7 @@
 #include "dataplane.h"
 #include "kfeatures.h"
 #include "registry.h"
+#include "route.h"
 
 #define SVC_AGENT_VERSION "0.1.0"
 /* Concurrent API clients; more are refused with an error line. */
@@ -175,6 +176,9 @@ struct agent {
 
 	/* The registry on etcd (etcdreg.c); NULL without --registry. */
 	struct agent_etcd *etcd;
+
+	/* route.get (route.c): the router program's probe instance; NULL until first used. */
+	struct svc_route *route;
 
 	/* API counters by error class (SVC_API_OK = success). */
 	uint64_t api_requests[SVC_API_CODE_MAX];
@@ -350,6 +354,9 @@ int agent_etcd_unregister(struct agent *a, const struct svc_sid *sid);
 json_object *agent_etcd_status(struct agent *a);
 /* agent_register_forget - register.c: redo every registration (the lease was lost). */
 void agent_register_forget(struct agent *a);
+
+/* route.c: which instance the data plane picks for a packet (route.get). */
+int agent_op_route_get(struct agent *a, json_object *args, json_object *res, struct svc_err *err);
 
 /* main.c */
 double agent_now_s(void); /* CLOCK_MONOTONIC seconds */

@@ -1335,6 +1335,7 @@ static const struct op ops[] = {
 	{ "direct.show", agent_op_direct_show, OP_READ, NOARGS },
 	{ "flows.list", op_flows_list, OP_READ, A("count_only", "limit") },
 	{ "flows.clear", op_flows_clear, OP_SELF, NOARGS },
+	{ "route.get", agent_op_route_get, OP_READ, A("dst", "src", "syn", "iif") },
 	{ "stats", op_stats, OP_READ, NOARGS },
 	{ "status", op_status, OP_READ, NOARGS },
 };

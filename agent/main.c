@@ -413,6 +413,7 @@ out:
 	agent_server_close(a);
 	agent_tiflow_stop(a);
 	agent_direct_stop(a);
+	svc_route_close(a->route); /* before the data plane whose maps it shares */
 	svc_dp_close(a->dp);
 	agent_set_cache_free(a);
 	svc_reg_free(&a->reg);

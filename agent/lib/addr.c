@@ -259,6 +259,33 @@ const char *svc_binding_format(const struct svc_binding_key *k, char *buf, size_
 	return buf;
 }
 
+int svc_endpoint_parse(const char *s, struct svc_addr *addr, __u16 *port)
+{
+	struct svc_addr a = {};
+	unsigned long p;
+	const char *rest;
+
+	if (!s || !addr || !port || split_addr(s, &a, &rest, false) || rest[0] != ':' ||
+	    parse_uint(rest + 1, 65535, &p) || !p)
+		return -EINVAL;
+	*addr = a;
+	*port = (__u16)p;
+	return 0;
+}
+
+const char *svc_endpoint_format(const struct svc_addr *a, __u16 port, char *buf, size_t len)
+{
+	char addr[SVC_ADDR_STRLEN];
+	bool v4 = svc_addr_is_v4(a);
+
+	svc_addr_format(a, addr, sizeof(addr));
+	if ((size_t)snprintf(buf, len, "%s%s%s:%u", v4 ? "" : "[", addr, v4 ? "" : "]", port) >=
+		    len &&
+	    len)
+		buf[0] = '\0';
+	return buf;
+}
+
 int svc_hop_parse(const char *s, struct svc_addr *addr, unsigned int *weight)
 {
 	struct svc_addr a = {};

@@ -36,6 +36,13 @@ int svc_binding_parse(const char *s, struct svc_binding_key *out);
 const char *svc_binding_format(const struct svc_binding_key *k, char *buf, size_t len);
 
 /*
+ * svc_endpoint_parse - "ADDR:PORT", IPv6 as "[ADDR]:PORT", PORT 1..65535 (host
+ * order in *port). 0 or -EINVAL.
+ */
+int svc_endpoint_parse(const char *s, struct svc_addr *addr, __u16 *port);
+const char *svc_endpoint_format(const struct svc_addr *a, __u16 port, char *buf, size_t len);
+
+/*
  * svc_hop_parse - a weighted next hop "ADDR[:WEIGHT]", IPv6 as "[ADDR]:WEIGHT" or bare.
  * WEIGHT is 1..SVC_MAX_WEIGHT, default 1.
  */

@@ -67,6 +67,17 @@ static const struct svc_ctl_arg a_select[] = { ARG("ADDR:PORT", "select", SVC_CT
 static const struct svc_ctl_arg a_direct_map[] = { ARG("ID", "id", SVC_CTL_INSTID, 0),
 						   ARG("ADDR", "addr", SVC_CTL_ADDR, 0), ARGS_END };
 static const struct svc_ctl_arg a_direct_id[] = { ARG("ID", "id", SVC_CTL_INSTID, 0), ARGS_END };
+static const struct svc_ctl_arg a_route_get[] = { ARG("VIP:PORT/PROTO", "dst", SVC_CTL_BINDING, 0),
+						  ARG("from", NULL, SVC_CTL_KEYWORD, 0),
+						  ARG("SRC:SPORT", "src", SVC_CTL_ENDPOINT, 0),
+						  ARGS_END };
+static const struct svc_ctl_opt o_route_get[] = {
+	OPT("syn", 0, NULL, "syn", SVC_CTL_FLAG,
+	    "TCP: ask about a new connection's SYN (default: an established connection's packet)"),
+	OPT("iif", 0, "IFACE", "iif", SVC_CTL_IFACE,
+	    "the packet arrives on IFACE (default: the first interface running the router)"),
+	OPTS_END
+};
 static const struct svc_ctl_opt o_direct_instance[] = {
 	OPT("instance-id", 'I', "N", "instance_id", SVC_CTL_INSTID,
 	    "1..65535: this host's next-hop id on the service routers, stamped into SYN-ACKs"),
@@ -321,6 +332,20 @@ static const struct svc_ctl_view v_attach[] = { VIEW(NULL, "attachment", c_attac
 static const struct svc_ctl_view v_flows[] = { VIEW(NULL, "", c_count),
 					       VIEW(NULL, "flows", c_flows), VIEWS_END };
 static const struct svc_ctl_view v_flows_clear[] = { VIEW(NULL, "", c_cleared), VIEWS_END };
+static const struct svc_ctl_col c_route[] = { COL("packet", "packet"),
+					      COL("iif", "arrives on"),
+					      COL("verdict", "verdict"),
+					      COL("reason", "reason"),
+					      COL("how", "chosen by"),
+					      COL("instance", "instance"),
+					      COL("instance_name", "instance name"),
+					      COL("nh_id", "instance id"),
+					      COL("sid", "service"),
+					      COL("service", "service name"),
+					      COL("rule", "rule"),
+					      COL("rule_id", "rule id"),
+					      COLS_END };
+static const struct svc_ctl_view v_route[] = { VIEW(NULL, "route", c_route), VIEWS_END };
 static const struct svc_ctl_col c_delay[] = { COL("received", "received"),
 					      COL("path", "re-injection path"),
 					      COL("reinjected", "re-injected"),
@@ -544,6 +569,30 @@ static int check_direct_id(json_object *args, char *err, size_t errlen)
 	return 0;
 }
 
+/* route get: one packet, so a concrete port and one address family. */
+static int check_route_get(json_object *args, char *err, size_t errlen)
+{
+	struct svc_binding_key dst;
+	struct svc_addr src;
+	json_object *d, *s;
+	__u16 port;
+
+	if (!json_object_object_get_ex(args, "dst", &d) ||
+	    !json_object_object_get_ex(args, "src", &s) ||
+	    svc_binding_parse(json_object_get_string(d), &dst) ||
+	    svc_endpoint_parse(json_object_get_string(s), &src, &port))
+		return 0; /* reported as missing or invalid already */
+	if (!dst.port) {
+		snprintf(err, errlen, "VIP:PORT/PROTO: port 0 names no packet (give the port)");
+		return -1;
+	}
+	if (svc_addr_is_v4(&dst.vip) != svc_addr_is_v4(&src)) {
+		snprintf(err, errlen, "the service address and SRC are of different families");
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- the command table ---- */
 
 const struct svc_ctl_cmd svc_ctl_commands[] = {
@@ -667,6 +716,11 @@ const struct svc_ctl_cmd svc_ctl_commands[] = {
 	  NULL, o_flows, NULL, v_flows, "servicectl flows --count" },
 	{ "flows", "clear", "flows.clear", "", "empty the flow table", NULL, NULL, NULL,
 	  v_flows_clear, "servicectl flows clear" },
+	{ "route", "get", "route.get", "VIP:PORT/PROTO from SRC:SPORT [--syn] [--iif IFACE]",
+	  "which instance this router's data plane picks for that packet, and how (runs the "
+	  "router program on it, without side effects)",
+	  a_route_get, o_route_get, check_route_get, v_route,
+	  "servicectl route get 198.19.0.10:80/tcp from 198.18.0.1:40000" },
 	{ "dump", NULL, SVC_CTL_LOCAL_OP "dump", "--pcap FILE | --iface IFACE [--count N] [--all]",
 	  "decode svcplane TCP options (TI-flow, flowID) from a capture, like the paper's tcpdump",
 	  NULL, o_dump, check_dump, NULL, "servicectl dump --pcap syn.pcap" },
@@ -922,6 +976,23 @@ static int put_value(json_object *args, const char *key, enum svc_ctl_type type,
 					 "invalid %s '%s': expected an integer %lu..%lu", what, v,
 					 lo, hi);
 		val = json_object_new_int64((int64_t)n);
+		break;
+	}
+	case SVC_CTL_KEYWORD:
+		if (strcmp(v, what))
+			return usage_err(err, errlen, "expected '%s', got '%s'", what, v);
+		return 0;
+	case SVC_CTL_ENDPOINT: {
+		struct svc_addr a;
+		__u16 port;
+
+		if (svc_endpoint_parse(v, &a, &port))
+			return usage_err(
+				err, errlen,
+				"invalid %s '%s': expected ADDR:PORT, IPv6 as [ADDR]:PORT, "
+				"PORT 1..65535",
+				what, v);
+		val = json_object_new_string(svc_endpoint_format(&a, port, buf, sizeof(buf)));
 		break;
 	}
 	case SVC_CTL_PATH:

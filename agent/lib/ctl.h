@@ -21,28 +21,30 @@
 
 /* Value types of arguments and options; each maps to one JSON form in the request. */
 enum svc_ctl_type {
-	SVC_CTL_SID,	 /* serviceID -> canonical string */
-	SVC_CTL_PREFIX,	 /* SID/LEN -> canonical string */
-	SVC_CTL_BINDING, /* VIP:PORT/PROTO -> canonical string */
-	SVC_CTL_ADDR,	 /* IPv4/IPv6 address -> canonical string */
-	SVC_CTL_HOP,	 /* ADDR[:W] or [V6]:W -> {"addr","weight"} appended to an array */
-	SVC_CTL_WEIGHT,	 /* 1..SVC_MAX_WEIGHT -> integer */
-	SVC_CTL_COUNT,	 /* 1..100000 -> integer */
-	SVC_CTL_NAME,	 /* svc_name_valid() -> string */
-	SVC_CTL_IFACE,	 /* interface name -> string */
-	SVC_CTL_STATE,	 /* up|down -> string */
-	SVC_CTL_PROG,	 /* router|endpoint -> string */
-	SVC_CTL_MODE,	 /* native|skb -> string */
-	SVC_CTL_ACTION,	 /* forward|demux|delay|drop -> string */
-	SVC_CTL_FLAG,	 /* option without value -> true */
-	SVC_CTL_PORT,	 /* 1..65535 -> integer */
-	SVC_CTL_PATH,	 /* HTTP path: '/' then printable ASCII, no spaces -> string */
-	SVC_CTL_FILE,	 /* a file name, "-" = standard input -> string */
-	SVC_CTL_CGROUP,	 /* cgroup v2 directory: svc_cgroup_path_valid() -> string */
-	SVC_CTL_SELECT,	 /* TI-flow selection ADDR | :PORT | ADDR:PORT | [V6]:PORT -> canonical
-			    string */
-	SVC_CTL_INSTID,	 /* instance id 0..65535 -> integer */
-	SVC_CTL_OPTKIND, /* TCP option kind 2..255 -> integer */
+	SVC_CTL_SID,	  /* serviceID -> canonical string */
+	SVC_CTL_PREFIX,	  /* SID/LEN -> canonical string */
+	SVC_CTL_BINDING,  /* VIP:PORT/PROTO -> canonical string */
+	SVC_CTL_ADDR,	  /* IPv4/IPv6 address -> canonical string */
+	SVC_CTL_HOP,	  /* ADDR[:W] or [V6]:W -> {"addr","weight"} appended to an array */
+	SVC_CTL_WEIGHT,	  /* 1..SVC_MAX_WEIGHT -> integer */
+	SVC_CTL_COUNT,	  /* 1..100000 -> integer */
+	SVC_CTL_NAME,	  /* svc_name_valid() -> string */
+	SVC_CTL_IFACE,	  /* interface name -> string */
+	SVC_CTL_STATE,	  /* up|down -> string */
+	SVC_CTL_PROG,	  /* router|endpoint -> string */
+	SVC_CTL_MODE,	  /* native|skb -> string */
+	SVC_CTL_ACTION,	  /* forward|demux|delay|drop -> string */
+	SVC_CTL_FLAG,	  /* option without value -> true */
+	SVC_CTL_PORT,	  /* 1..65535 -> integer */
+	SVC_CTL_PATH,	  /* HTTP path: '/' then printable ASCII, no spaces -> string */
+	SVC_CTL_FILE,	  /* a file name, "-" = standard input -> string */
+	SVC_CTL_CGROUP,	  /* cgroup v2 directory: svc_cgroup_path_valid() -> string */
+	SVC_CTL_SELECT,	  /* TI-flow selection ADDR | :PORT | ADDR:PORT | [V6]:PORT -> canonical
+			     string */
+	SVC_CTL_INSTID,	  /* instance id 0..65535 -> integer */
+	SVC_CTL_OPTKIND,  /* TCP option kind 2..255 -> integer */
+	SVC_CTL_KEYWORD,  /* the literal word in metavar ("from"); stores nothing (key NULL) */
+	SVC_CTL_ENDPOINT, /* ADDR:PORT or [V6]:PORT, PORT 1..65535 -> canonical string */
 };
 
 /* Commands whose op starts with this run in servicectl itself, without the agent. */

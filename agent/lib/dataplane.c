@@ -1036,3 +1036,11 @@ int svc_dp_prog_fd(struct svc_dp *dp, enum svc_prog prog)
 	bp = dp_program(dp, prog);
 	return bp ? bpf_program__fd(bp) : -ENOENT;
 }
+
+const void *svc_dp_router_rodata(struct svc_dp *dp, size_t *size)
+{
+	if (!dp || !size)
+		return NULL;
+	*size = sizeof(*dp->router->rodata);
+	return dp->router->rodata;
+}

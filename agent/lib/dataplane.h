@@ -146,5 +146,10 @@ int svc_dp_flows_clear(struct svc_dp *dp, size_t *cleared);
 int svc_dp_map_fd(struct svc_dp *dp, const char *name);
 /* svc_dp_prog_fd - fd of @prog's XDP program (BPF_PROG_TEST_RUN in tests and benchmarks). */
 int svc_dp_prog_fd(struct svc_dp *dp, enum svc_prog prog);
+/*
+ * svc_dp_router_rodata - the router program's load-time settings (.rodata) as
+ * loaded, *size bytes: a second instance of the program copies them (route.h).
+ */
+const void *svc_dp_router_rodata(struct svc_dp *dp, size_t *size);
 
 #endif /* SVC_DATAPLANE_H */
