@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Maglev consistent-hash tables: a pure function of the set and the seed, with exact weights. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +130,8 @@ static void ch_quotas(struct ch_member *m, size_t n, __u32 size, __u32 *order)
 }
 
 /* Turn order of step 3: does @a's next turn come before @b's? */
-static int ch_before(const struct ch_member *m, __u32 a, __u32 b)
+static inline __attribute__((always_inline)) int ch_before(const struct ch_member *m, __u32 a,
+							   __u32 b)
 {
 	/* (2 h_a + 1) / (2 w_a) < (2 h_b + 1) / (2 w_b); both sides < 2^51. */
 	__u64 ta = (2 * (__u64)m[a].held + 1) * m[b].weight;
@@ -166,7 +168,34 @@ static void ch_heap_down(const struct ch_member *m, __u32 *heap, size_t len, siz
 static int ch_populate(struct ch_member *m, size_t n, __u32 size, __u32 *heap, __s32 *owner)
 {
 	size_t len = 0, i;
+	bool equal = true;
 
+	for (i = 1; i < n; i++)
+		equal = equal && m[i].weight == m[0].weight;
+	/*
+	 * Equal weights: the turn order is round robin in canonical order (the
+	 * heap below would give the same order, at several times the cost).
+	 */
+	while (equal) {
+		size_t active = 0;
+
+		for (i = 0; i < n; i++) {
+			struct ch_member *c = &m[i];
+			__u32 s;
+
+			if (c->held == c->quota)
+				continue;
+			do {
+				if (c->next >= size)
+					return -EIO;
+				s = ch_perm(c, c->next++, size);
+			} while (owner[s] >= 0);
+			owner[s] = (__s32)i;
+			active += ++c->held < c->quota;
+		}
+		if (!active)
+			return 0;
+	}
 	for (i = 0; i < n; i++)
 		if (m[i].quota)
 			heap[len++] = (__u32)i;

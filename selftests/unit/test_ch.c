@@ -17,6 +17,7 @@
 #define GOLDEN_A 0xa0afe634a3dafcc4ULL
 #define GOLDEN_B 0x2c0984172a2a5e49ULL
 #define GOLDEN_B_SEEDED 0xf6467bbdb7b9c597ULL
+#define GOLDEN_C 0x5b699330c0eb0c7bULL /* equal weights: the round-robin path */
 
 /* xorshift64*: a small deterministic PRNG so a failing case can be replayed from its seed. */
 static __u64 rng_state;
@@ -435,6 +436,8 @@ START_TEST(test_golden_tables)
 	const struct svc_ch_member a[] = { member(7, 1), member(3, 2), member(11, 1) };
 	const struct svc_ch_member b[] = { member(1, 1), member(2, 1), member(3, 1), member(4, 1),
 					   member(5, 3) };
+	const struct svc_ch_member c[] = { member(4, 1), member(8, 1), member(15, 1),
+					   member(16, 1) };
 	__u32 *t = table_new(SVC_CH_SIZE);
 
 	build_ok(a, 3, 0, 307, t);
@@ -445,6 +448,9 @@ START_TEST(test_golden_tables)
 	ck_assert_uint_eq(fnv1a(t, SVC_CH_SIZE), GOLDEN_B);
 	build_ok(b, 5, 0x5eed, SVC_CH_SIZE, t);
 	ck_assert_uint_eq(fnv1a(t, SVC_CH_SIZE), GOLDEN_B_SEEDED);
+	/* Pinned from the general (heap) turn order, which equal weights skip. */
+	build_ok(c, 4, 0, SVC_CH_SIZE, t);
+	ck_assert_uint_eq(fnv1a(t, SVC_CH_SIZE), GOLDEN_C);
 	free(t);
 }
 END_TEST
