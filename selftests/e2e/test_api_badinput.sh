@@ -119,9 +119,13 @@ snapshot() {
 		bpftool -j map dump pinned "$PIN/$m"
 		echo
 	done
-	# nexthops is an array of 65536: the ids in use are small.
-	for k in $(seq 1 16); do
-		bpftool -j map lookup pinned "$PIN/nexthops" key "$k" 0 0 0
+	# nexthops is an array of 65536 indexed by ids hashed from the address:
+	# look up the ids the API says are in use (key: 4 bytes, little endian).
+	local k
+	for k in $({ sctl -j instance list; sctl -j rule list; } |
+		grep -o '"nh_id": *[0-9]*' | grep -o '[0-9]*$' | sort -un); do
+		bpftool -j map lookup pinned "$PIN/nexthops" \
+			key $((k & 255)) $((k >> 8 & 255)) 0 0
 		echo
 	done
 }
