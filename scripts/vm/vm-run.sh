@@ -79,7 +79,7 @@ timeout --kill-after=10 "$tmo" qemu-system-x86_64 -accel tcg -cpu max -smp "$cpu
 	-kernel "$vmlinuz" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$io",mount_tag=vmio,security_model=none,multidevs=remap \
-	-append "root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro init=$here/guest-init.sh console=ttyS0 panic=-1 quiet loglevel=3" \
+	-append "root=hostroot rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro init=$here/guest-init.sh console=ttyS0 panic=-1 no_timer_check quiet loglevel=3" \
 	</dev/null &
 qpid=$!
 # Stream the command's output while the guest runs.
