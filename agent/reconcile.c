@@ -197,25 +197,30 @@ void agent_neigh_refresh(struct agent *a)
 /* At the first reconcile: zero next hops that are up but unknown to the registry. */
 static int prune_nexthops(struct agent *a)
 {
-	int fd = svc_dp_map_fd(a->dp, "nexthops"), ret = 0, err;
 	static __u64 known[SVC_MAX_NEXTHOPS / 64];
+	struct svc_nexthop *all;
+	int ret, err;
 
-	if (a->full_scan_done || fd < 0)
-		return fd < 0 ? fd : 0;
+	if (a->full_scan_done)
+		return 0;
+	all = malloc(SVC_MAX_NEXTHOPS * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	ret = svc_dp_nexthops_read(a->dp, all);
+	if (ret)
+		goto out;
 	memset(known, 0, sizeof(known));
 	for (size_t i = 0; i < a->reg.n_nexthops; i++)
 		known[a->reg.nexthops[i].id / 64] |= 1ULL << (a->reg.nexthops[i].id % 64);
 	for (__u32 id = 1; id < SVC_MAX_NEXTHOPS; id++) {
-		struct svc_nexthop v;
-
-		if (known[id / 64] & (1ULL << (id % 64)))
-			continue;
-		if (bpf_map_lookup_elem(fd, &id, &v) || !(v.flags & SVC_NH_F_UP))
+		if ((known[id / 64] & (1ULL << (id % 64))) || !(all[id].flags & SVC_NH_F_UP))
 			continue;
 		pr_info("next hop %u is not in the registry: zeroed", id);
 		err = svc_dp_nexthop_delete(a->dp, id);
 		ret = ret ?: err;
 	}
+out:
+	free(all);
 	return ret;
 }
 

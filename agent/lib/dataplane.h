@@ -101,6 +101,8 @@ int svc_dp_rule_delete(struct svc_dp *dp, const struct svc_lpm_key *prefix);
  */
 int svc_dp_nexthop_update(struct svc_dp *dp, __u32 id, const struct svc_nexthop *nh);
 int svc_dp_nexthop_delete(struct svc_dp *dp, __u32 id);
+/* All SVC_MAX_NEXTHOPS entries of the nexthops map, in one batch. */
+int svc_dp_nexthops_read(struct svc_dp *dp, struct svc_nexthop *all);
 
 /*
  * svc_dp_nhset_update - build set @set_id's consistent-hash table from @members

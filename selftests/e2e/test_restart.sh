@@ -105,8 +105,24 @@ json_wait "$E2E_WORK/crash-new.status" "$E2E_WAIT" "ok = d['ok'] >= $ok0 + 20; g
 why = '%d ok since the kill, %d failed' % (d['ok'] - $ok0, d['failed'])"
 tap_result "crash: the stream of new connections goes on while no agent runs" $?
 
+
+# A next hop left up in the pinned map that the registry does not know (id 4242,
+# 10.99.0.1): the restarted agent's first reconcile must zero it.
+stray_flags() {
+	bpftool -j map lookup pinned "$(agent_pin router)/nexthops" key 0x92 0x10 0 0 |
+		python3 -c 'import json,sys; print(int(json.load(sys.stdin)["value"][16], 16))'
+}
+bpftool map update pinned "$(agent_pin router)/nexthops" key 0x92 0x10 0 0 \
+	value 0 0 0 0 0 0 0 0 0 0 0xff 0xff 10 99 0 1 1 0 0 0 0 0 0 0
+[ "$(stray_flags)" = 1 ] || bail "crash: write a stray next hop 4242 into the pinned map" ""
 run_logged agent_restart router
 tap_result "crash: svcplaned restarts (ready, API answers)" $? "$RUN_OUT"
+if [ "$(stray_flags)" = 0 ]; then
+	tap_ok "crash: restarted agent zeroed a next hop the registry does not know"
+else
+	tap_fail "crash: restarted agent zeroed a next hop the registry does not know" \
+		"next hop 4242 flags '$(stray_flags)' after the restart"
+fi
 prog1=$(router_prog_id)
 flows1=$(flow_count)
 config_dump "$E2E_WORK/config1.json"
