@@ -323,6 +323,12 @@ static int start(struct agent *a)
 	else
 		pr_info("no pinned maps under %s: created them, rebuilding from the registry",
 			a->cfg.pin_dir);
+	/*
+	 * Maps created just now hold nothing the registry does not: skip the first
+	 * reconcile's scan for strays (4,096 single lookups of ch_tables took
+	 * minutes of a QEMU/TCG guest agent's start).
+	 */
+	a->full_scan_done = !a->adopted;
 	err = agent_reconcile(a);
 	if (err) {
 		pr_err("initial reconcile failed: %s", strerror(-err));
