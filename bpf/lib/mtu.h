@@ -266,7 +266,16 @@ __noinline int svc_icmp_too_big(struct xdp_md *ctx, __u32 l3_off, __u32 mtu, __u
 	void *data, *data_end;
 	__u32 l3 = l3_off;
 
-	if (!ctx || is_icmp || l3 < sizeof(struct ethhdr) || l3 > 22)
+	/*
+	 * Two compares and a mask: clang-14 folds "l3 < 14 || l3 > 22" into one
+	 * compare on a copy, and Linux 6.1 then refuses "data + l3": "R1 offset
+	 * is outside of the packet".
+	 */
+	barrier_var(l3);
+	if (!ctx || is_icmp || l3 > 22)
+		return XDP_DROP;
+	l3 &= 0x1f;
+	if (l3 < sizeof(struct ethhdr))
 		return XDP_DROP;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -325,7 +334,7 @@ __noinline int svc_mss_fit(struct xdp_md *ctx, __u32 nh_id, __u32 offs, __u32 le
 	struct svc_nexthop *nh;
 	__u16 old, new, check;
 	bool found = false;
-	__u8 kind, olen, *h;
+	__u8 kind, olen, ob[2], *h;
 	int i, rc;
 
 	if (!ctx || hlen <= SVC_TCPHDR_MIN || hlen > 60 || l4 <= l3)
@@ -376,8 +385,14 @@ __noinline int svc_mss_fit(struct xdp_md *ctx, __u32 nh_id, __u32 offs, __u32 le
 	mss = ((__u32)h[(off + 2) & 63] << 8) | h[(off + 3) & 63];
 	if (mss <= max)
 		return 0;
-	/* Network-order words as they lie in memory, like every checksum here. */
-	__builtin_memcpy(&old, &h[(off + 2) & 63], 2);
+	/*
+	 * Network-order words as they lie in memory, like every checksum here;
+	 * byte by byte: a 2-byte read at the masked index (up to 63) is refused
+	 * by Linux 6.1 ("invalid access to map value ... off=128 size=1").
+	 */
+	ob[0] = h[(off + 2) & 63];
+	ob[1] = h[(off + 3) & 63];
+	__builtin_memcpy(&old, ob, 2);
 	new = bpf_htons(max);
 	__builtin_memcpy(&check, &h[16], 2);
 	/* A word at an odd offset straddles two checksum words: byte-swapped (RFC 1071 2(B)). */
