@@ -1188,9 +1188,9 @@ bool dpt_check(struct dpt_env *e, enum svc_prog prog, const struct pkt *in,
 	ok = check_stats(&before, &after,
 			 prog == SVC_PROG_ROUTER ? "router_stats" : "endpoint_stats", x->counter,
 			 x->out == DPT_OUT_FWD && prog == SVC_PROG_ROUTER &&
-					 dpt_fwd_clamps(in->buf, in->len, x->nh) ?
-				 SVC_R_EV_MSS_CLAMPED :
-				 SVC_REASON_MAX,
+					 dpt_fwd_clamps(in->buf, in->len, x->nh)
+				 ? SVC_R_EV_MSS_CLAMPED
+				 : SVC_REASON_MAX,
 			 in->len) &&
 	     ok;
 	ok = check_ids(before.rules, after.rules, WATCH_RULES, watch_rule_id, x->rule,

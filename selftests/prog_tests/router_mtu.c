@@ -157,9 +157,9 @@ static void synack_return(struct dpt_env *e, bool v6)
 		return;
 	if (!dpt_check(e, SVC_PROG_ROUTER, &syn, &fwd, NULL) ||
 	    !ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, a), "stats") ||
-	    !ASSERT_OK(dpt_xdp_run(e->router_fd, e->ifindex[DPT_IF_OUT], synack.buf, synack.len,
-				   &r),
-		       "test run") ||
+	    !ASSERT_OK(
+		    dpt_xdp_run(e->router_fd, e->ifindex[DPT_IF_OUT], synack.buf, synack.len, &r),
+		    "test run") ||
 	    !ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, b), "stats"))
 		return;
 	ASSERT_EQ(r.retval, XDP_PASS, "verdict");
@@ -174,7 +174,8 @@ static void synack_return(struct dpt_env *e, bool v6)
 		  "ev_mss_clamped");
 }
 
-/* A TCP packet of @ip_len bytes to @svc (IPv4 with DF), too big for the 1280 link once encapsulated. */
+/* A TCP packet of @ip_len bytes to @svc (IPv4 with DF), too big for the 1280 link once
+ * encapsulated. */
 static void big_tcp(struct pkt *p, bool v6, int svc, size_t ip_len)
 {
 	size_t hdrs = (v6 ? 40 : 20) + 20;
@@ -239,10 +240,9 @@ static void too_big(struct dpt_env *e, bool v6)
 {
 	int svc = v6 ? SVC_MTU6 : SVC_MTU4;
 	size_t outer = v6 ? 40 : 20; /* NH_MTU6 is IPv6, NH_MTU4 IPv4 */
-	struct dpt_expect x = { .verdict = XDP_TX,
-				.counter = SVC_R_ICMP_TOO_BIG,
-				.out = DPT_OUT_ANY,
-				.rule = svc };
+	struct dpt_expect x = {
+		.verdict = XDP_TX, .counter = SVC_R_ICMP_TOO_BIG, .out = DPT_OUT_ANY, .rule = svc
+	};
 	struct dpt_expect fits = { DPT_FWD(SVC_R_FWD_FLOW_HIT, v6 ? NH_MTU6 : NH_MTU4, 0) };
 	struct dpt_result r;
 	struct pkt in;
@@ -321,8 +321,7 @@ static void rate_limited(struct dpt_env *e)
 	    !ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, a), "stats"))
 		goto out;
 	for (i = 0; i < 3; i++) {
-		if (!ASSERT_OK(dpt_xdp_run(e->router_fd, e->ifindex[DPT_IF_IN], in.buf, in.len,
-					   &r),
+		if (!ASSERT_OK(dpt_xdp_run(e->router_fd, e->ifindex[DPT_IF_IN], in.buf, in.len, &r),
 			       "test run"))
 			goto out;
 		ASSERT_EQ(r.retval, i < 2 ? XDP_TX : XDP_DROP, i < 2 ? "answered" : "limited");
