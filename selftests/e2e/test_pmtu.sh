@@ -6,7 +6,8 @@
 # the router fitted the MSS of the SYNs and SYN-ACKs (ev_mss_clamped) and
 # dropped nothing for being too big; a UDP datagram larger than the path
 # gets the router's ICMP, and the sending application sees EMSGSIZE and the
-# path MTU (IP_MTU / IPV6_MTU).
+# path MTU (IP_MTU / IPV6_MTU); without the router on the instance links (no
+# SYN-ACK clamp) uploads complete through the router's ICMP replies.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -183,4 +184,39 @@ if reason('icmp_too_big') < 2:
     fail('icmp_too_big %d < 2' % reason('icmp_too_big'))
 "
 tap_result "stats: the UDP datagrams counted icmp_too_big" $?
+
+# Without the router on the instance links it never sees the SYN-ACKs: the
+# client sends full-size segments, the router answers the first ones with
+# ICMP, the client lowers its path MTU and the upload completes. Second VIPs:
+# the client has the first ones' path MTU cached by now.
+VIP4B=198.19.0.11
+VIP6B=2001:db8:19::11
+second_vips() {
+	local i
+	for i in $(seq 1 $N_INST); do
+		sctl router detach "$(if_router_inst "$i")" || return 1
+		ip -n "$(inst_ns "$i")" addr add "$VIP4B/32" dev lo &&
+			ip -n "$(inst_ns "$i")" addr add "$VIP6B/128" dev lo nodad || return 1
+	done
+	sctl router bind add "$VIP4B:8080/tcp" "$SID4" && sctl router bind add "[$VIP6B]:8080/tcp" "$SID6"
+}
+step "setup: router off the instance links, second VIPs" second_vips
+icmp_before=$(router_counter icmp_too_big)
+upload_only() {
+	local name=$1 url=$2 up
+	up=$(client_run curl -sS --fail --max-time "$E2E_WAIT" -T "$blob" "$url/up" \
+		2>"$E2E_WORK/$name.uerr")
+	[ "$up" = "$want" ]
+	tap_result "$name: ${MB} MB upload without the SYN-ACK clamp, SHA-256 right at the server" $? \
+		"server hashed '$up', want $want; $(cat "$E2E_WORK/$name.uerr")"
+}
+upload_only tcp4_icmp "http://$VIP4B:8080"
+upload_only tcp6_icmp "http://[$VIP6B]:8080"
+counts "
+if reason('icmp_too_big') < $icmp_before + 2:
+    fail('icmp_too_big %d: no reply to full-size segments (was %d)' % (reason('icmp_too_big'), $icmp_before))
+if reason('drop_too_big'):
+    fail('drop_too_big = %d' % reason('drop_too_big'))
+"
+tap_result "stats: full-size segments answered with ICMP (icmp_too_big), none dropped" $?
 exit 0
