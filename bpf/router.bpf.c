@@ -13,6 +13,7 @@
 #include "lib/tcpopt.h"
 #include "lib/reset.h"
 #include "lib/optedit.h"
+#include "lib/mtu.h"
 
 /*
  * svc_signal - health signals in return traffic, which is for no service: a
@@ -105,8 +106,11 @@ static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32
 	if (!nh || !cfg)
 		return svc_verdict(p, SVC_R_DROP_NO_NEXTHOP, XDP_DROP);
 	act = svc_encap_xmit(ctx, p, nh, cfg, hash, ok_reason);
-	if (act == XDP_TX || act == XDP_REDIRECT)
+	/* XDP_TX is also an ICMP too-big reply, which the next hop never sees. */
+	if ((act == XDP_TX || act == XDP_REDIRECT) && p->reason == ok_reason) {
 		svc_count(&nh_stats, nh_id, p->len);
+		svc_mss_fit_fwd(ctx, p, nh_id, nh->flags & SVC_NH_F_V6);
+	}
 	return act;
 }
 
@@ -219,6 +223,7 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 		return ret;
 	if (svc_lookup_service(p, &sid)) {
 		svc_signal(p);
+		svc_mss_return(ctx, p);
 		return svc_verdict(p, p->is_icmp ? SVC_R_PASS_ICMP_OTHER : SVC_R_PASS_NO_SERVICE,
 				   XDP_PASS);
 	}

@@ -200,7 +200,7 @@ struct svc_delay_event {
 	X(DROP_NO_SRC, "drop_no_src", "router has no source address of the next hop's family")     \
 	X(DROP_FIB, "drop_fib", "no route to the next hop")                                         \
 	X(DROP_NO_NEIGH, "drop_no_neigh", "next hop's MAC not resolved yet")                        \
-	X(DROP_TOO_BIG, "drop_too_big", "encapsulated packet exceeds the egress MTU")               \
+	X(DROP_TOO_BIG, "drop_too_big", "too big for the egress MTU, not answered (see icmp_too_big)") \
 	X(DROP_ENCAP, "drop_encap", "could not grow the packet for encapsulation")                  \
 	X(DROP_OPTEDIT, "drop_optedit", "stripping svcplane options failed half-way")               \
 	X(DROP_BAD_ETH, "drop_bad_eth", "truncated Ethernet or VLAN header")                        \
@@ -216,7 +216,13 @@ struct svc_delay_event {
 	X(EV_OPT_STRIPPED, "ev_opt_stripped",                                                       \
 	  "event, not a verdict: svcplane options stripped for an instance without svcplane")     \
 	X(EV_OPT_NOT_STRIPPED, "ev_opt_not_stripped",                                               \
-	  "event, not a verdict: options to strip left in place (unparsable/unsupported)")
+	  "event, not a verdict: options to strip left in place (unparsable/unsupported)")   \
+	X(ICMP_TOO_BIG, "icmp_too_big",                                                             \
+	  "too big for the egress MTU: answered with ICMP frag-needed/packet-too-big")          \
+	X(EV_MSS_CLAMPED, "ev_mss_clamped",                                                         \
+	  "event, not a verdict: a SYN's MSS lowered so encapsulated segments fit the MTU")     \
+	X(EV_ICMP_RATELIMITED, "ev_icmp_ratelimited",                                               \
+	  "event, not a verdict: too-big packet not answered (ICMP rate limit): drop_too_big")
 /* clang-format on */
 
 enum svc_reason {

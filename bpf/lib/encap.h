@@ -7,43 +7,68 @@
 #include "csum.h"
 
 /*
+ * svc_icmp_too_big - answers a packet too big for the egress MTU (bpf/lib/mtu.h,
+ * a global function defined there).
+ */
+int svc_icmp_too_big(struct xdp_md *ctx, __u32 l3_off, __u32 mtu, __u32 len, __u32 is_icmp);
+
+/*
+ * svc_fib_fill - bpf_fib_lookup() parameters toward @nh for an inner packet
+ * (IPv6 if @inner_v6) of @inner_len bytes, arriving on @ifindex. Returns 0, or
+ * -1 when the router has no source address of the next hop's family.
+ */
+static __always_inline int svc_fib_fill(struct bpf_fib_lookup *fib, __u32 ifindex, bool inner_v6,
+					__u32 inner_len, const struct svc_nexthop *nh,
+					const struct svc_router_cfg *cfg)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->ifindex = ifindex;
+	fib->l4_protocol = inner_v6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+	if (nh->flags & SVC_NH_F_V6) {
+		if (!(cfg->flags & SVC_CFG_F_SRC6))
+			return -1;
+		fib->family = AF_INET6;
+		__builtin_memcpy(fib->ipv6_src, cfg->src6.b, 16);
+		__builtin_memcpy(fib->ipv6_dst, nh->addr.b, 16);
+		fib->tot_len = inner_len + IPV6_HLEN;
+	} else {
+		if (!(cfg->flags & SVC_CFG_F_SRC4))
+			return -1;
+		fib->family = AF_INET;
+		fib->ipv4_src = cfg->src4.w[3];
+		fib->ipv4_dst = nh->addr.w[3];
+		fib->tot_len = inner_len + IPV4_HLEN;
+	}
+	return 0;
+}
+
+/*
  * svc_fib_nexthop - route the encapsulated packet: fills @fib (egress ifindex,
- * MACs). Returns SVC_CONTINUE or a drop verdict.
+ * MACs). Returns SVC_CONTINUE or a final verdict: a packet too big for the
+ * route's MTU is answered with ICMP (svc_icmp_too_big) or dropped.
  */
 static __always_inline int svc_fib_nexthop(struct xdp_md *ctx, struct svc_pkt *p,
 					   const struct svc_nexthop *nh,
 					   const struct svc_router_cfg *cfg,
 					   struct bpf_fib_lookup *fib)
 {
-	bool v6 = nh->flags & SVC_NH_F_V6;
+	__u32 outer = (nh->flags & SVC_NH_F_V6) ? IPV6_HLEN : IPV4_HLEN;
 	int rc;
 
-	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->ifindex = ctx->ingress_ifindex;
-	if (v6) {
-		if (!(cfg->flags & SVC_CFG_F_SRC6))
-			return svc_verdict(p, SVC_R_DROP_NO_SRC, XDP_DROP);
-		fib->family = AF_INET6;
-		fib->l4_protocol = p->l3_proto == ETH_P_IP ? IPPROTO_IPIP : IPPROTO_IPV6;
-		__builtin_memcpy(fib->ipv6_src, cfg->src6.b, 16);
-		__builtin_memcpy(fib->ipv6_dst, nh->addr.b, 16);
-		fib->tot_len = p->ip_len + IPV6_HLEN;
-	} else {
-		if (!(cfg->flags & SVC_CFG_F_SRC4))
-			return svc_verdict(p, SVC_R_DROP_NO_SRC, XDP_DROP);
-		fib->family = AF_INET;
-		fib->l4_protocol = p->l3_proto == ETH_P_IP ? IPPROTO_IPIP : IPPROTO_IPV6;
-		fib->ipv4_src = cfg->src4.w[3];
-		fib->ipv4_dst = nh->addr.w[3];
-		fib->tot_len = p->ip_len + IPV4_HLEN;
-	}
+	if (svc_fib_fill(fib, ctx->ingress_ifindex, p->l3_proto == ETH_P_IPV6, p->ip_len, nh, cfg))
+		return svc_verdict(p, SVC_R_DROP_NO_SRC, XDP_DROP);
 	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS)
 		return SVC_CONTINUE;
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return svc_verdict(p, SVC_R_DROP_NO_NEIGH, XDP_DROP);
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+		/* mtu_result: the route's MTU (5.12+); what is left for the inner packet. */
+		if (svc_icmp_too_big(ctx, p->l3_off, fib->mtu_result - outer, p->len,
+				     p->is_icmp) == XDP_TX)
+			return svc_verdict(p, SVC_R_ICMP_TOO_BIG, XDP_TX);
 		return svc_verdict(p, SVC_R_DROP_TOO_BIG, XDP_DROP);
+	}
 	return svc_verdict(p, SVC_R_DROP_FIB, XDP_DROP);
 }
 

@@ -8,8 +8,8 @@
 #        2001:db8:18::1/64       2001:db8:18::2/64
 #                           rN-ID 198.18.N.1/24  ----------- iN-ID 198.18.N.2/24  (endpoint XDP)
 #                                 2001:db8:18:N::1/64              2001:db8:18:N::2/64
-#                                 (MTU 1600: IPIP overhead)        lo: VIPs 198.19.0.10,
-#                                                                       2001:db8:19::10
+#                                 (MTU 1600: IPIP overhead;        lo: VIPs 198.19.0.10,
+#                                  E2E_INST_MTU overrides it)           2001:db8:19::10
 # The client (MTU 1500) reaches the VIPs through the router, which encapsulates
 # to the instance hosts; instances answer straight to the client through the
 # router's ordinary IP forwarding (direct server return).
@@ -206,8 +206,10 @@ topo_create() {
 	for i in $(seq 1 $N_INST); do
 		ns=$(inst_ns "$i")
 		ns_add "$ns" || return 1
-		# 1600: room for the 20/40-byte outer header of a 1500-byte packet
-		veth_pair "$NS_ROUTER" "$(if_router_inst "$i")" "$ns" "$(if_inst "$i")" 1600 || return 1
+		# 1600: room for the 20/40-byte outer header of a 1500-byte packet;
+		# E2E_INST_MTU=1500 tests the router's MSS clamping and ICMP instead
+		veth_pair "$NS_ROUTER" "$(if_router_inst "$i")" "$ns" "$(if_inst "$i")" \
+			"${E2E_INST_MTU:-1600}" || return 1
 		ip -n "$NS_ROUTER" addr add "198.18.$i.1/24" dev "$(if_router_inst "$i")" &&
 			ip -n "$NS_ROUTER" addr add "2001:db8:18:$i::1/64" dev "$(if_router_inst "$i")" nodad &&
 			ip -n "$ns" addr add "$(inst_addr4 "$i")/24" dev "$(if_inst "$i")" &&

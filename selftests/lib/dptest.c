@@ -759,8 +759,147 @@ __u32 dpt_fwd_verdict(__u32 nh_id)
 	return dpt_nh_model(nh_id)->dev == DPT_IF_IN ? XDP_TX : XDP_REDIRECT;
 }
 
+/*
+ * Path MTU model (docs/datapath.md, "Path MTU"): the MTU of the link each
+ * standard next hop is reached by, and where an IP packet's TCP header starts.
+ */
+static unsigned int nh_mtu(const struct dpt_nh *m)
+{
+	return m->dev == DPT_IF_MTU ? 1280 : 1500;
+}
+
+/* Offset of the TCP header in IP packet @ip, or 0 if it is not TCP (or unparsable). */
+static size_t ip_tcp_off(const __u8 *ip, size_t len)
+{
+	size_t off;
+	__u8 nh;
+	int i;
+
+	if (len < 20)
+		return 0;
+	if (ip[0] >> 4 == 4)
+		return ip[9] == IPPROTO_TCP ? (size_t)(ip[0] & 0xf) * 4 : 0;
+	if (len < 40)
+		return 0;
+	nh = ip[6];
+	off = 40;
+	for (i = 0; i < 8 && off + 8 <= len; i++) {
+		if (nh == 0 || nh == 43 || nh == 60) {
+			__u8 next = ip[off];
+
+			off += ((size_t)ip[off + 1] + 1) * 8;
+			nh = next;
+		} else if (nh == 51) {
+			__u8 next = ip[off];
+
+			off += ((size_t)ip[off + 1] + 2) * 4;
+			nh = next;
+		} else if (nh == 44) {
+			nh = ip[off];
+			off += 8;
+		} else {
+			break;
+		}
+	}
+	return nh == IPPROTO_TCP && off + 20 <= len ? off : 0;
+}
+
+/* Offset of the MSS option's value in TCP header @th (@hlen bytes), or 0. */
+static size_t tcp_mss_off(const __u8 *th, size_t hlen)
+{
+	size_t off = 20;
+
+	while (off < hlen) {
+		if (th[off] == 0)
+			return 0;
+		if (th[off] == 1) {
+			off++;
+			continue;
+		}
+		if (off + 1 >= hlen || th[off + 1] < 2 || off + th[off + 1] > hlen)
+			return 0;
+		if (th[off] == 2 && th[off + 1] == 4)
+			return off + 2;
+		off += th[off + 1];
+	}
+	return 0;
+}
+
+/* One's-complement sum of @len bytes (big-endian 16-bit words). */
+static __u32 sum16(__u32 sum, const __u8 *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (__u32)b[i] << 8 | b[i + 1];
+	if (len & 1)
+		sum += (__u32)b[len - 1] << 8;
+	return sum;
+}
+
+/* Recomputes the TCP checksum of the IP packet @ip whose TCP header is at @l4. */
+static void tcp_csum_fix(__u8 *ip, size_t len, size_t l4)
+{
+	size_t tl = len - l4;
+	__u32 sum;
+
+	ip[l4 + 16] = ip[l4 + 17] = 0;
+	if (ip[0] >> 4 == 4)
+		sum = sum16(0, ip + 12, 8);
+	else
+		sum = sum16(0, ip + 8, 32);
+	sum += IPPROTO_TCP + (__u32)tl;
+	sum = sum16(sum, ip + l4, tl);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	ip[l4 + 16] = (__u8)(~sum >> 8);
+	ip[l4 + 17] = (__u8)~sum;
+}
+
+/*
+ * clamp_model - the MSS a forwarded SYN to @m must carry: link MTU - outer
+ * header - the packet's own IP header(s) - 20; lowered in @ip (checksum
+ * redone) if larger. Returns true when it lowered it.
+ */
+static bool clamp_model(__u8 *ip, size_t len, const struct dpt_nh *m)
+{
+	size_t l4 = ip_tcp_off(ip, len), hlen, mo;
+	unsigned int max, mss;
+
+	if (!l4 || !(ip[l4 + 13] & TCP_F_SYN))
+		return false;
+	hlen = (size_t)(ip[l4 + 12] >> 4) * 4;
+	if (hlen <= 20 || l4 + hlen > len)
+		return false;
+	mo = tcp_mss_off(ip + l4, hlen);
+	if (!mo)
+		return false;
+	max = nh_mtu(m) - (m->family == 4 ? 20 : 40) - (unsigned int)l4 - 20;
+	mss = (unsigned int)ip[l4 + mo] << 8 | ip[l4 + mo + 1];
+	if (mss <= max)
+		return false;
+	ip[l4 + mo] = (__u8)(max >> 8);
+	ip[l4 + mo + 1] = (__u8)max;
+	tcp_csum_fix(ip, len, l4);
+	return true;
+}
+
+bool dpt_fwd_clamps(const __u8 *in, size_t in_len, __u32 nh_id)
+{
+	__u8 buf[PKT_MAX];
+	size_t l3;
+	__u16 type;
+
+	l3 = l3_offset(in, in_len, &type);
+	if (in_len - l3 > sizeof(buf))
+		return false;
+	memcpy(buf, in + l3, in_len - l3);
+	return clamp_model(buf, in_len - l3, dpt_nh_model(nh_id));
+}
+
 void dpt_expect_fwd(struct pkt *exp, const __u8 *in, size_t in_len, __u32 nh_id)
 {
+	__u8 ibuf[PKT_MAX];
 	const struct dpt_nh *m = dpt_nh_model(nh_id);
 	struct svc_flow_key k;
 	__u8 dmac[6], smac[6], tos;
@@ -788,7 +927,9 @@ void dpt_expect_fwd(struct pkt *exp, const __u8 *in, size_t in_len, __u32 nh_id)
 						 .flowlabel = svc_flow_hash(&k, DPT_SEED) & 0xfffff,
 						 .hlim = 64 });
 	}
-	pkt_ip_bytes(exp, inner, in_len - l3);
+	memcpy(ibuf, inner, in_len - l3);
+	clamp_model(ibuf, in_len - l3, m);
+	pkt_ip_bytes(exp, ibuf, in_len - l3);
 	pkt_finalize(exp);
 }
 
@@ -877,9 +1018,9 @@ static int snap(struct dpt_env *e, enum svc_prog prog, struct snapshot *s)
 	return err;
 }
 
-/* Exactly one counter moved, by one packet of @bytes. */
+/* Exactly one counter moved (and event @ev, if not SVC_REASON_MAX), by one packet of @bytes. */
 static bool check_stats(const struct snapshot *a, const struct snapshot *b, const char *map,
-			enum svc_reason want, size_t bytes)
+			enum svc_reason want, enum svc_reason ev, size_t bytes)
 {
 	bool ok = true;
 	int i;
@@ -887,7 +1028,8 @@ static bool check_stats(const struct snapshot *a, const struct snapshot *b, cons
 	for (i = 0; i < SVC_REASON_MAX; i++) {
 		__u64 dp = b->stats[i].packets - a->stats[i].packets;
 		__u64 db = b->stats[i].bytes - a->stats[i].bytes;
-		__u64 wp = i == (int)want ? 1 : 0, wb = i == (int)want ? bytes : 0;
+		bool w = i == (int)want || i == (int)ev;
+		__u64 wp = w ? 1 : 0, wb = w ? bytes : 0;
 
 		if (dp != wp || db != wb) {
 			tp_fail(__FILE__, __LINE__,
@@ -1045,6 +1187,10 @@ bool dpt_check(struct dpt_env *e, enum svc_prog prog, const struct pkt *in,
 		return false;
 	ok = check_stats(&before, &after,
 			 prog == SVC_PROG_ROUTER ? "router_stats" : "endpoint_stats", x->counter,
+			 x->out == DPT_OUT_FWD && prog == SVC_PROG_ROUTER &&
+					 dpt_fwd_clamps(in->buf, in->len, x->nh)
+				 ? SVC_R_EV_MSS_CLAMPED
+				 : SVC_REASON_MAX,
 			 in->len) &&
 	     ok;
 	ok = check_ids(before.rules, after.rules, WATCH_RULES, watch_rule_id, x->rule,

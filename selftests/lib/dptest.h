@@ -154,8 +154,15 @@ int dpt_stats(struct dpt_env *e, enum svc_prog prog, struct svc_counter *out);
 /* dpt_flow_key - the router's flow key of a well-formed frame, computed independently:
  * the 5-tuple, or for an ICMP error the quoted packet's tuple reversed. */
 int dpt_flow_key(const __u8 *frame, size_t len, struct svc_flow_key *k);
-/* dpt_expect_fwd - the frame the router must send for @in when it forwards it to @nh_id. */
+/* dpt_expect_fwd - the frame the router must send for @in when it forwards it to @nh_id
+ * (a SYN's MSS lowered to fit the next hop's link MTU, see dpt_fwd_clamps). */
 void dpt_expect_fwd(struct pkt *exp, const __u8 *in, size_t in_len, __u32 nh_id);
+/*
+ * dpt_fwd_clamps - whether the router must lower the MSS of @in when it forwards
+ * it to @nh_id (a SYN whose MSS does not fit the next hop's link once
+ * encapsulated); dpt_expect_fwd() builds the lowered frame.
+ */
+bool dpt_fwd_clamps(const __u8 *in, size_t in_len, __u32 nh_id);
 /* dpt_expect_decap - @in with its outer IP header removed and the ethertype set to the inner's. */
 void dpt_expect_decap(struct pkt *exp, const __u8 *in, size_t in_len);
 /* dpt_fwd_verdict - XDP_TX if next hop @nh_id leaves through DPT_IF_IN, else XDP_REDIRECT. */

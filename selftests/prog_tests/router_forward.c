@@ -300,12 +300,13 @@ static const struct dpt_fixture rows[] = {
 	  .rule = SVC_NOROUTE6 },
 	{ "mtu_fits_v4", "1260-byte packet + 20 = the 1280 MTU: forwarded", fits_v4,
 	  DPT_FWD(SVC_R_FWD_NEW, NH_MTU4, SVC_MTU4) },
-	{ "mtu_too_big_v4", "1261-byte packet + 20 > 1280", too_big_v4,
+	{ "mtu_too_big_v4", "1261-byte packet + 20 > 1280, no DF: dropped (router_mtu)", too_big_v4,
 	  DPT_DROP(SVC_R_DROP_TOO_BIG), .rule = SVC_MTU4 },
 	{ "mtu_fits_v6", "1240-byte packet + 40 = the 1280 MTU: forwarded", fits_v6,
 	  DPT_FWD(SVC_R_FWD_NEW, NH_MTU6, SVC_MTU6) },
-	{ "mtu_too_big_v6", "1241-byte packet + 40 > 1280", too_big_v6,
-	  DPT_DROP(SVC_R_DROP_TOO_BIG), .rule = SVC_MTU6 },
+	{ "mtu_too_big_v6", "1241-byte packet + 40 > 1280: ICMPv6 packet too big (router_mtu)",
+	  too_big_v6, .verdict = XDP_TX, .counter = SVC_R_ICMP_TOO_BIG, .out = DPT_OUT_ANY,
+	  .rule = SVC_MTU6 },
 	{ "no_src4", "IPv4 next hop, router has no IPv4 source", syn_v4_in_v4,
 	  DPT_DROP(SVC_R_DROP_NO_SRC), .rule = SVC_FWD4, .setup = drop_src4,
 	  .cleanup = restore_src },
@@ -320,7 +321,7 @@ static const struct dpt_fixture rows[] = {
 static void outer_fields(struct dpt_env *e)
 {
 	struct dpt_result r;
-	struct pkt in;
+	struct pkt in, exp;
 	__u8 *o = r.out + 14;
 
 	syn_v6_in_v6(&in);
@@ -335,7 +336,9 @@ static void outer_fields(struct dpt_env *e)
 	ASSERT_EQ(o[6], 41, "next header IPv6");
 	ASSERT_EQ(o[7], 64, "hop limit");
 	ASSERT_EQ(o[4] << 8 | o[5], in.len - 14, "payload length");
-	ASSERT_MEMEQ(o + 40, in.len - 14, in.buf + 14, in.len - 14, "inner packet unchanged");
+	dpt_expect_fwd(&exp, in.buf, in.len, NH_OUT6A);
+	ASSERT_MEMEQ(o + 40, in.len - 14, exp.buf + exp.len - (in.len - 14), in.len - 14,
+		     "inner packet unchanged (but the SYN's MSS, see router_mtu)");
 
 	syn_v4_in_v4(&in);
 	if (!ASSERT_OK(dpt_xdp_run(e->router_fd, e->ifindex[DPT_IF_IN], in.buf, in.len, &r),
@@ -348,7 +351,9 @@ static void outer_fields(struct dpt_env *e)
 	ASSERT_EQ(o[6] << 8 | o[7], 0, "no flags, offset 0");
 	ASSERT_EQ(o[8], 64, "TTL");
 	ASSERT_EQ(o[9], 4, "protocol IPIP");
-	ASSERT_MEMEQ(o + 20, in.len - 14, in.buf + 14, in.len - 14, "inner packet unchanged");
+	dpt_expect_fwd(&exp, in.buf, in.len, NH_OUT4A);
+	ASSERT_MEMEQ(o + 20, in.len - 14, exp.buf + exp.len - (in.len - 14), in.len - 14,
+		     "inner packet unchanged (but the SYN's MSS)");
 }
 
 /* The IPv6 flow label differs between flows (ECMP entropy), and is the flow hash's low bits. */
