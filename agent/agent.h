@@ -133,6 +133,7 @@ struct agent {
 	bool adopted; /* pinned maps existed at start */
 	char state_path[PATH_MAX + 16];
 	int lock_fd;
+	int pin_lock_fd; /* flock on the pin directory (svc_pin_dir_lock) */
 	int listen_fd;
 	int signal_fd;
 	struct agent_client *clients[SVC_AGENT_MAX_CLIENTS];
