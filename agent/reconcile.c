@@ -3,9 +3,12 @@
  * svcplaned: reconcile the desired state (registry) into the BPF maps.
  *
  * Order matters so that no packet sees a reference to something missing:
- * next hops first, then next-hop sets (each built to the side and swapped in
- * one step by svc_dp_nhset_update), then rules, bindings and prefixes; only
- * then are entries that are no longer desired deleted, in the reverse order.
+ * next hops that are (or become) up first, then next-hop sets (each built to
+ * the side and swapped in one step by svc_dp_nhset_update), then rules,
+ * bindings and prefixes; only then are entries that are no longer desired
+ * deleted, in the reverse order, and next hops that stop being up (shed,
+ * dead) marked so, once no table names them: make-before-break, no SYN of a
+ * planned change meets a down next hop.
  * Sets are rebuilt only when their membership changed since this process
  * installed them; after a restart each is built once, and since a table is a
  * function of the set and the seed only, an unchanged set's table comes out
@@ -156,7 +159,14 @@ static int prune_sets(struct agent *a, const __u64 *desired)
 	return ret;
 }
 
-static int install_nexthops(struct agent *a)
+/*
+ * Writes next hops whose new flags have SVC_NH_F_UP (@up) or lack it (!@up).
+ * Make-before-break: the up ones go first, before the sets that name them;
+ * the ones that stop being up (shed, dead: RESET) only after every set that
+ * named them was swapped for one that does not, so that no SYN hashed by an
+ * old table finds its next hop down (drop_no_nexthop).
+ */
+static int install_nexthops(struct agent *a, bool up)
 {
 	struct svc_reg *r = &a->reg;
 	int ret = 0, err;
@@ -171,7 +181,7 @@ static int install_nexthops(struct agent *a)
 		 * agent_gc; dead or shed ones get RESET so that their clients
 		 * learn it at their next packet instead of timing out.
 		 */
-		if (!v.flags)
+		if (!v.flags || !!(v.flags & SVC_NH_F_UP) != up)
 			continue;
 		if (!svc_addr_is_v4(&nh->addr))
 			v.flags |= SVC_NH_F_V6;
@@ -382,7 +392,7 @@ int agent_reconcile(struct agent *a)
 	err = svc_dp_set_router_src(a->dp, r->has_src4 ? &r->src4 : NULL,
 				    r->has_src6 ? &r->src6 : NULL);
 	ret = ret ?: err;
-	err = install_nexthops(a);
+	err = install_nexthops(a, true);
 	ret = ret ?: err;
 	err = install_sets(a, desired_sets);
 	ret = ret ?: err;
@@ -411,7 +421,7 @@ int agent_reconcile(struct agent *a)
 	}
 	qsort(dkeys, r->n_decaps, sizeof(*dkeys), addr_cmp);
 
-	/* 3. Remove what is no longer desired, entry points first. */
+	/* 3. Remove what is no longer desired, entry points first; next hops leave last. */
 	err = prune_map(a, "bindings", sizeof(*bkeys), bkeys, r->n_bindings, binding_cmp,
 			del_binding);
 	ret = ret ?: err;
@@ -424,6 +434,8 @@ int agent_reconcile(struct agent *a)
 	ret = ret ?: err;
 	err = prune_map(a, "decap_sources", sizeof(*dkeys), dkeys, r->n_decaps, addr_cmp,
 			del_decap);
+	ret = ret ?: err;
+	err = install_nexthops(a, false);
 	ret = ret ?: err;
 	err = prune_nexthops(a);
 	ret = ret ?: err;
