@@ -145,6 +145,7 @@ struct agent {
 	/* Reconcile bookkeeping. */
 	struct set_cache sets[SVC_MAX_SETS];
 	bool full_scan_done; /* stale map entries from before this process were removed */
+	__u64 retarget_sig;  /* flows_retarget: the candidates of its last walk (0: none) */
 	uint64_t reconciles, reconcile_errors;
 	double reconcile_sum; /* seconds */
 	uint64_t reconcile_bucket[SVC_RECONCILE_BUCKETS + 1];

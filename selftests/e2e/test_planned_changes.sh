@@ -26,7 +26,7 @@ e2e_init
 e2e_require nsenter python3
 step "setup: topology" topo_create
 step "setup: agents" agents_start
-step "setup: instances" echods_start --port 8080 --tcp
+step "setup: instances" echods_start --port 8080 --tcp --udp
 out=$(svc_create router "$SID" web "$VIP4:8080/tcp" 4 1 1 1 2>&1) ||
 	bail "setup: servicectl configuration" "$out"
 # Each phase opens tens of thousands of connections from one address, and the
@@ -178,4 +178,59 @@ phase drain inst1 0 "instance drain $SID $A1" "instance resume $SID $A1"
 phase shed inst2 1 "instance shed $SID $A2" "instance resume $SID $A2"
 phase del inst3 0 "instance del $SID $A3" "instance add $SID $A3 --name inst3"
 phase del_dead inst3 1 "instance del $SID $A3 --dead" "instance add $SID $A3 --name inst3"
+
+# ---- an address shared by two services ----
+# A next hop's state is per address. Shedding inst2 in service SID (TCP at
+# VIP:8080) while SID_UDP (UDP at VIP:8080) keeps inst2's address active must
+# still reset SID's connections on inst2, and only those: the agent moves
+# exactly that service's flows (the flow records its rule) to the tombstone
+# next hop 0. Then the same with del --dead.
+SID_UDP=2001:db8:5e::5
+out=$(svc_create router "$SID_UDP" webu "$VIP4:8080/udp" 4 1 1 1 2>&1) ||
+	bail "shared: servicectl configuration" "$out"
+HOLD=${E2E_HOLD:-24}
+
+# check_shared NAME TCP_JSON UDP_JSON INSTANCE: TCP connections on INSTANCE
+# reset, every other TCP connection and every UDP flow (INSTANCE's included) intact.
+check_shared() {
+	json_check "$2" "
+conns = d['connections']
+on = [c for c in conns if c['instance'] == '$4']
+note('$1: tcp: %d connections, %d on $4, their errors: %s' % (len(conns), len(on), sorted(set(c['error'] or '' for c in on))))
+if not on:
+    fail('no TCP connection on $4: nothing tested')
+for c in on:
+    if c['intact']:
+        fail('$4 connection %d still intact' % c['id'])
+    elif 'reset by peer' not in (c['error'] or ''):
+        fail('$4 connection %d ended without a reset: %s' % (c['id'], c['error']))
+for c in conns:
+    if c['instance'] != '$4' and not c['intact']:
+        fail('connection %d on %s broken: %s' % (c['id'], c['instance'], c['error']))
+" && check_hold "$3" "$HOLD" && json_check "$3" "
+n = sum(1 for c in d['connections'] if c['instance'] == '$4')
+note('$1: udp: %d flows on $4 (the other service), all intact' % n)
+if not n:
+    fail('no UDP flow on $4: nothing tested')
+"
+}
+
+# shared NAME CHANGE RESTORE
+shared() {
+	local name=$1 change=$2 restore=$3
+	step "$name: hold tcp" hold_start "$name-tcp" --target "$VIP4:8080" hold "$HOLD"
+	step "$name: hold udp" hold_start "$name-udp" --target "$VIP4:8080" --udp hold "$HOLD"
+	# shellcheck disable=SC2086
+	out=$(sctl router $change 2>&1) || bail "$name: servicectl $change" "$out"
+	hold_mark "$name-tcp" "$name-udp"
+	hold_wait "$name-tcp" 3 inst2 fail
+	hold_wait "$name-udp" 3
+	step "$name: stop" hold_stop "$name-tcp" "$name-udp"
+	check_shared "$name" "$E2E_WORK/$name-tcp.json" "$E2E_WORK/$name-udp.json" inst2
+	tap_result "$name: inst2 still serves another service: $SID's connections on it reset, the other's flows intact" $?
+	# shellcheck disable=SC2086
+	out=$(sctl router $restore 2>&1) || bail "$name: servicectl $restore" "$out"
+}
+shared shared_shed "instance shed $SID $A2" "instance resume $SID $A2"
+shared shared_dead "instance del $SID $A2 --dead" "instance add $SID $A2 --name inst2"
 exit 0
