@@ -81,16 +81,19 @@ for r in json.load(sys.stdin)["router"]:
         print("%s=%d" % (r["reason"], r["packets"]))'
 }
 
-# completed FILE: connections completed so far by the running svc-loadgen.
+# completed FILE: connections completed so far by the running svc-loadgen
+# (read without python: polled every 50 ms while 50 clients run).
 completed() {
-	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["ok"])' "$1" 2>/dev/null ||
-		echo 0
+	local n
+	n=$(grep -m1 -o '"ok": *[0-9]*' "$1" 2>/dev/null | grep -o '[0-9]*$')
+	echo "${n:-0}"
 }
 
 # served FILE NAME: connections instance NAME served so far.
 served() {
-	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["instances"].get(sys.argv[2], 0))' \
-		"$1" "$2" 2>/dev/null || echo 0
+	local n
+	n=$(grep -m1 -o "\"$2\": *[0-9]*" "$1" 2>/dev/null | grep -o '[0-9]*$')
+	echo "${n:-0}"
 }
 at_least() { [ "$($1 "$2" ${4:+"$4"})" -ge "$3" ]; }
 
