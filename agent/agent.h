@@ -133,6 +133,7 @@ struct agent {
 	bool adopted; /* pinned maps existed at start */
 	char state_path[PATH_MAX + 16];
 	int lock_fd;
+	int pin_lock_fd; /* flock on the pin directory (svc_pin_dir_lock) */
 	int listen_fd;
 	int signal_fd;
 	struct agent_client *clients[SVC_AGENT_MAX_CLIENTS];
@@ -144,6 +145,7 @@ struct agent {
 	/* Reconcile bookkeeping. */
 	struct set_cache sets[SVC_MAX_SETS];
 	bool full_scan_done; /* stale map entries from before this process were removed */
+	__u64 retarget_sig;  /* flows_retarget: the candidates of its last walk (0: none) */
 	uint64_t reconciles, reconcile_errors;
 	double reconcile_sum; /* seconds */
 	uint64_t reconcile_bucket[SVC_RECONCILE_BUCKETS + 1];

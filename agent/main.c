@@ -24,6 +24,7 @@
 #include "direct.h"
 #include "tiflow.h"
 #include "log.h"
+#include "pin.h"
 
 double agent_now_s(void)
 {
@@ -379,7 +380,7 @@ int main(int argc, char **argv)
 	}
 	svc_log_init("svcplaned", a->cfg.verbose ? SVC_LOG_DEBUG : SVC_LOG_INFO);
 	svc_reg_init(&a->reg);
-	a->lock_fd = a->listen_fd = a->signal_fd = -1;
+	a->lock_fd = a->pin_lock_fd = a->listen_fd = a->signal_fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &a->started);
 	snprintf(a->state_path, sizeof(a->state_path), "%.4000s/state.json", a->cfg.state_dir);
 
@@ -393,6 +394,16 @@ int main(int argc, char **argv)
 	err = take_lock(a);
 	if (err)
 		return 1;
+	/*
+	 * The pins are shared state too: an agent with another state directory
+	 * on the same pins would reconcile its (empty) registry into them.
+	 * --uninstall of a directory that does not exist has nothing to lock.
+	 */
+	a->pin_lock_fd = svc_pin_dir_lock(a->cfg.pin_dir, !a->cfg.uninstall);
+	if (a->pin_lock_fd < 0 && !(a->cfg.uninstall && a->pin_lock_fd == -ENOENT)) {
+		close(a->lock_fd);
+		return 1;
+	}
 	if (a->cfg.uninstall) {
 		err = uninstall(a);
 		goto out;
@@ -425,6 +436,8 @@ out:
 	svc_reg_free(&a->reg);
 	if (a->signal_fd >= 0)
 		close(a->signal_fd);
+	if (a->pin_lock_fd >= 0)
+		close(a->pin_lock_fd);
 	if (a->lock_fd >= 0)
 		close(a->lock_fd);
 	return err ? 1 : 0;

@@ -3,9 +3,12 @@
  * svcplaned: reconcile the desired state (registry) into the BPF maps.
  *
  * Order matters so that no packet sees a reference to something missing:
- * next hops first, then next-hop sets (each built to the side and swapped in
- * one step by svc_dp_nhset_update), then rules, bindings and prefixes; only
- * then are entries that are no longer desired deleted, in the reverse order.
+ * next hops that are (or become) up first, then next-hop sets (each built to
+ * the side and swapped in one step by svc_dp_nhset_update), then rules,
+ * bindings and prefixes; only then are entries that are no longer desired
+ * deleted, in the reverse order, and next hops that stop being up (shed,
+ * dead) marked so, once no table names them: make-before-break, no SYN of a
+ * planned change meets a down next hop.
  * Sets are rebuilt only when their membership changed since this process
  * installed them; after a restart each is built once, and since a table is a
  * function of the set and the seed only, an unchanged set's table comes out
@@ -156,7 +159,14 @@ static int prune_sets(struct agent *a, const __u64 *desired)
 	return ret;
 }
 
-static int install_nexthops(struct agent *a)
+/*
+ * Writes next hops whose new flags have SVC_NH_F_UP (@up) or lack it (!@up).
+ * Make-before-break: the up ones go first, before the sets that name them;
+ * the ones that stop being up (shed, dead: RESET) only after every set that
+ * named them was swapped for one that does not, so that no SYN hashed by an
+ * old table finds its next hop down (drop_no_nexthop).
+ */
+static int install_nexthops(struct agent *a, bool up)
 {
 	struct svc_reg *r = &a->reg;
 	int ret = 0, err;
@@ -171,7 +181,7 @@ static int install_nexthops(struct agent *a)
 		 * agent_gc; dead or shed ones get RESET so that their clients
 		 * learn it at their next packet instead of timing out.
 		 */
-		if (!v.flags)
+		if (!v.flags || !!(v.flags & SVC_NH_F_UP) != up)
 			continue;
 		if (!svc_addr_is_v4(&nh->addr))
 			v.flags |= SVC_NH_F_V6;
@@ -347,6 +357,163 @@ static int install_rules(struct agent *a, struct svc_lpm_key *keys, size_t *nkey
 	return ret;
 }
 
+/*
+ * Next hop 0 is no address's (ids start at 1): the tombstone. It carries
+ * SVC_NH_F_RESET only, so the router answers every TCP packet of a flow
+ * recorded to it with a RST (svc_flow_lookup) and re-resolves UDP.
+ */
+#define NH_TOMBSTONE 0
+
+static int install_tombstone(struct agent *a)
+{
+	struct svc_nexthop v = { .flags = SVC_NH_F_RESET };
+	__u32 id = NH_TOMBSTONE;
+	int fd = svc_dp_map_fd(a->dp, "nexthops");
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, &id, &v, BPF_ANY)) {
+		pr_err("map nexthops: tombstone next hop 0: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* A (rule id, next-hop id) pair: which service's flows to which address. */
+struct rt_pair {
+	__u32 rule_id, nh_id;
+};
+
+struct rt_walk {
+	const struct rt_pair *shed; /* flows to reset: a shed instance's */
+	size_t n_shed;
+	const struct rt_pair *members; /* flows to keep at a dead address: its live users' */
+	size_t n_members;
+	const __u32 *dead; /* addresses removed as dead but up for others */
+	size_t n_dead;
+	int fd;
+	size_t moved;
+	int err;
+};
+
+static bool rt_has(const struct rt_pair *p, size_t n, __u32 rule_id, __u32 nh_id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i].rule_id == rule_id && p[i].nh_id == nh_id)
+			return true;
+	return false;
+}
+
+static int rt_flow(const struct svc_flow_key *key, const struct svc_flow *val, void *arg)
+{
+	struct rt_walk *w = arg;
+	struct svc_flow f = *val;
+	bool dead = false;
+
+	if (!val->nh_id || !val->rule_id)
+		return 0; /* the tombstone already, or routed by an option (no service known) */
+	for (size_t i = 0; i < w->n_dead; i++)
+		dead |= w->dead[i] == val->nh_id;
+	if (!rt_has(w->shed, w->n_shed, val->rule_id, val->nh_id) &&
+	    !(dead && !rt_has(w->members, w->n_members, val->rule_id, val->nh_id)))
+		return 0;
+	f.nh_id = NH_TOMBSTONE;
+	/* BPF_EXIST: a flow that ended meanwhile stays ended */
+	if (bpf_map_update_elem(w->fd, key, &f, BPF_EXIST) && errno != ENOENT) {
+		w->err = -errno;
+		return 1;
+	}
+	w->moved++;
+	return 0;
+}
+
+static __u64 rt_sig(__u64 h, __u32 x)
+{
+	return (h ^ x) * 0x100000001b3ULL;
+}
+
+/*
+ * A next hop's state is per address, shared by every service with an
+ * instance there. When an instance is shed, or removed as dead, while its
+ * address still serves another service (or an explicit rule), its next hop
+ * stays up, and that instance's flows would go on: move them, and only them
+ * (the flow records the rule that resolved it), to the tombstone. Walks the
+ * flow table only when the candidates changed since the last walk; runs after
+ * the new tables are in place, so no new flow of these pairs appears.
+ */
+static int flows_retarget(struct agent *a)
+{
+	struct svc_reg *r = &a->reg;
+	size_t n_in = r->n_instances, n_hops = 0, ns = 0, nm = 0, nd = 0;
+	struct rt_pair *shed = NULL, *members = NULL;
+	__u32 *dead = NULL;
+	__u64 sig = 0xcbf29ce484222325ULL;
+	struct rt_walk w;
+	int ret = 0;
+
+	for (size_t i = 0; i < r->n_rules; i++)
+		n_hops += r->rules[i].nhops;
+	shed = malloc((n_in + 1) * sizeof(*shed));
+	members = malloc((n_in + n_hops + 1) * sizeof(*members));
+	dead = malloc((r->n_nexthops + 1) * sizeof(*dead));
+	if (!shed || !members || !dead) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < r->n_nexthops; i++)
+		if (r->nexthops[i].reset &&
+		    (svc_reg_nh_flags(r, &r->nexthops[i].addr) & SVC_NH_F_UP)) {
+			dead[nd++] = r->nexthops[i].id;
+			sig = rt_sig(sig, r->nexthops[i].id);
+		}
+	for (size_t i = 0; i < n_in; i++) {
+		const struct svc_reg_instance *in = &r->instances[i];
+		const struct svc_reg_service *s = svc_reg_service_find(r, &in->sid);
+		__u32 id = svc_reg_nh_id(r, &in->addr);
+
+		if (!s || !id)
+			continue;
+		if (in->mode == SVC_INST_SHED && (svc_reg_nh_flags(r, &in->addr) & SVC_NH_F_UP)) {
+			shed[ns++] = (struct rt_pair){ s->rule_id, id };
+			sig = rt_sig(rt_sig(sig, s->rule_id), id);
+		} else if (nd) {
+			members[nm++] = (struct rt_pair){ s->rule_id, id };
+		}
+	}
+	for (size_t i = 0; nd && i < r->n_rules; i++)
+		for (size_t h = 0; h < r->rules[i].nhops; h++)
+			members[nm++] =
+				(struct rt_pair){ r->rules[i].rule_id,
+						  svc_reg_nh_id(r, &r->rules[i].hops[h].addr) };
+	if (!ns && !nd) {
+		a->retarget_sig = 0;
+		goto out;
+	}
+	if (sig == a->retarget_sig)
+		goto out;
+	w =
+		(struct rt_walk){ shed, ns, members, nm, dead, nd, svc_dp_map_fd(a->dp, "flows"),
+				  0,	0 };
+	if (w.fd < 0) {
+		ret = w.fd;
+		goto out;
+	}
+	ret = svc_dp_flows_foreach(a->dp, rt_flow, &w);
+	ret = ret ?: w.err;
+	if (!ret) {
+		a->retarget_sig = sig;
+		if (w.moved)
+			pr_info("%zu flow(s) of shed or dead instances at addresses still in use "
+				"elsewhere: to be reset",
+				w.moved);
+	}
+out:
+	free(shed);
+	free(members);
+	free(dead);
+	return ret;
+}
+
 static void observe(struct agent *a, double secs, int err)
 {
 	int b;
@@ -387,7 +554,7 @@ int agent_reconcile(struct agent *a)
 	err = svc_dp_set_router_src(a->dp, r->has_src4 ? &r->src4 : NULL,
 				    r->has_src6 ? &r->src6 : NULL);
 	ret = ret ?: err;
-	err = install_nexthops(a);
+	err = install_nexthops(a, true);
 	ret = ret ?: err;
 	err = install_sets(a, desired_sets);
 	ret = ret ?: err;
@@ -416,7 +583,7 @@ int agent_reconcile(struct agent *a)
 	}
 	qsort(dkeys, r->n_decaps, sizeof(*dkeys), addr_cmp);
 
-	/* 3. Remove what is no longer desired, entry points first. */
+	/* 3. Remove what is no longer desired, entry points first; next hops leave last. */
 	err = prune_map(a, "bindings", sizeof(*bkeys), bkeys, r->n_bindings, binding_cmp,
 			del_binding);
 	ret = ret ?: err;
@@ -429,6 +596,12 @@ int agent_reconcile(struct agent *a)
 	ret = ret ?: err;
 	err = prune_map(a, "decap_sources", sizeof(*dkeys), dkeys, r->n_decaps, addr_cmp,
 			del_decap);
+	ret = ret ?: err;
+	err = install_nexthops(a, false);
+	ret = ret ?: err;
+	err = install_tombstone(a);
+	ret = ret ?: err;
+	err = flows_retarget(a);
 	ret = ret ?: err;
 	err = prune_nexthops(a);
 	ret = ret ?: err;

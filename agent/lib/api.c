@@ -46,7 +46,120 @@ int svc_err_set(struct svc_err *err, enum svc_api_code code, const char *fmt, ..
 	return -1;
 }
 
-/* Parses exactly @len bytes as one JSON value; no trailing bytes, valid UTF-8. */
+size_t svc_utf8_seq(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len;
+	unsigned int cp, min;
+
+	if (!n)
+		return 0;
+	if (u[0] < 0x80)
+		return 1;
+	if (u[0] >= 0xc2 && u[0] <= 0xdf) {
+		len = 2, cp = u[0] & 0x1f, min = 0x80;
+	} else if ((u[0] & 0xf0) == 0xe0) {
+		len = 3, cp = u[0] & 0x0f, min = 0x800;
+	} else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
+		len = 4, cp = u[0] & 0x07, min = 0x10000;
+	} else {
+		return 0; /* continuation byte, 0xc0/0xc1 (always overlong), 0xf5.. */
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((u[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (u[i] & 0x3f);
+	}
+	/* overlong, a UTF-16 surrogate, or beyond U+10FFFF */
+	if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+size_t svc_utf8_check(const char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n) {
+		k = svc_utf8_seq(s + i, n - i);
+		if (!k)
+			return i;
+		i += k;
+	}
+	return n;
+}
+
+static int hex4(const char *p, unsigned int *out)
+{
+	unsigned int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned int)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned int)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned int)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * The \u escapes of a parsed JSON text: json-c decodes \u0000 into a NUL that
+ * truncates the C string every consumer reads (a "sid" of "A\u0000x" would act
+ * on A), and lone surrogates into bytes that are not UTF-8. Only called once
+ * the text parsed, so every backslash is inside a string.
+ */
+static int escapes_check(const char *buf, size_t len, struct svc_err *err)
+{
+	unsigned int cp, lo;
+
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] != '\\')
+			continue;
+		if (i + 1 >= len || buf[i + 1] != 'u') {
+			i++; /* a two-character escape: skip what it escapes */
+			continue;
+		}
+		if (i + 6 > len || hex4(buf + i + 2, &cp))
+			return svc_err_set(err, SVC_API_INVALID,
+					   "malformed JSON at byte %zu: bad \\u escape", i);
+		if (cp == 0)
+			return svc_err_set(
+				err, SVC_API_INVALID,
+				"invalid string at byte %zu: \\u0000 (NUL) is not allowed", i);
+		if (cp >= 0xdc00 && cp <= 0xdfff)
+			return svc_err_set(
+				err, SVC_API_INVALID,
+				"invalid string at byte %zu: lone UTF-16 low surrogate \\u%04x", i,
+				cp);
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (i + 12 > len || buf[i + 6] != '\\' || buf[i + 7] != 'u' ||
+			    hex4(buf + i + 8, &lo) || lo < 0xdc00 || lo > 0xdfff)
+				return svc_err_set(err, SVC_API_INVALID,
+						   "invalid string at byte %zu: lone UTF-16 high "
+						   "surrogate \\u%04x",
+						   i, cp);
+			i += 6;
+		}
+		i += 5;
+	}
+	return 0;
+}
+
+/*
+ * Parses exactly @len bytes as one JSON value; no trailing bytes. Every
+ * string (and key) must be UTF-8 in its shortest form without surrogates, and
+ * contain no NUL, neither raw nor escaped: the values become C strings.
+ */
 static json_object *parse_strict(const char *buf, size_t len, struct svc_err *err)
 {
 	struct json_tokener *tok;
@@ -56,6 +169,14 @@ static json_object *parse_strict(const char *buf, size_t len, struct svc_err *er
 
 	if (memchr(buf, '\0', len))
 		return svc_err_set(err, SVC_API_INVALID, "malformed JSON: contains a NUL byte"),
+		       NULL;
+	off = svc_utf8_check(buf, len);
+	if (off != len)
+		return svc_err_set(
+			       err, SVC_API_INVALID,
+			       "malformed JSON: invalid UTF-8 at byte %zu (overlong, surrogate or "
+			       "truncated sequence)",
+			       off),
 		       NULL;
 	tok = json_tokener_new_ex(SVC_API_MAX_DEPTH);
 	if (!tok) {
@@ -84,6 +205,10 @@ static json_object *parse_strict(const char *buf, size_t len, struct svc_err *er
 		}
 	}
 	json_tokener_free(tok);
+	if (obj && escapes_check(buf, len, err)) {
+		json_object_put(obj);
+		obj = NULL;
+	}
 	return obj;
 }
 
@@ -202,10 +327,25 @@ json_object *svc_api_response_ok(json_object *result)
 	return o;
 }
 
+void svc_utf8_sanitize(char *s)
+{
+	size_t n = strlen(s), i = 0, k;
+
+	while (i < n) {
+		k = svc_utf8_seq(s + i, n - i);
+		if (!k) {
+			s[i++] = '?';
+			continue;
+		}
+		i += k;
+	}
+}
+
 json_object *svc_api_response_err(const struct svc_err *err)
 {
 	json_object *o = json_object_new_object();
 	json_object *e = json_object_new_object();
+	char msg[sizeof(err->msg)];
 
 	if (!o || !e) {
 		json_object_put(o);
@@ -213,7 +353,10 @@ json_object *svc_api_response_err(const struct svc_err *err)
 		return NULL;
 	}
 	json_object_object_add(e, "code", json_object_new_string(svc_api_code_name(err->code)));
-	json_object_object_add(e, "message", json_object_new_string(err->msg));
+	/* A message quoting an argument cut at a byte count may end mid-sequence. */
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	svc_utf8_sanitize(msg);
+	json_object_object_add(e, "message", json_object_new_string(msg));
 	json_object_object_add(o, "v", json_object_new_int(SVC_API_VERSION));
 	json_object_object_add(o, "ok", json_object_new_boolean(0));
 	json_object_object_add(o, "error", e);
@@ -306,12 +449,21 @@ int svc_api_args_only(json_object *args, const char *const *known, struct svc_er
 	return 0;
 }
 
-/* Looks up @key; returns 1 found, 0 absent+optional, -1 absent+required. */
+/*
+ * Looks up @key; returns 1 found, 0 absent+optional, -1 absent+required or
+ * null: a null is not "the default", it is a client bug that must not pass
+ * for an omitted argument.
+ */
 static int arg_get(json_object *args, const char *key, bool required, json_object **val,
 		   struct svc_err *err)
 {
-	if (json_object_object_get_ex(args, key, val) && !json_object_is_type(*val, json_type_null))
+	if (json_object_object_get_ex(args, key, val)) {
+		if (json_object_is_type(*val, json_type_null))
+			return svc_err_set(err, SVC_API_INVALID,
+					   "argument '%s' is null: give a value or leave it out",
+					   key);
 		return 1;
+	}
 	if (required)
 		return svc_err_set(err, SVC_API_INVALID, "missing argument '%s'", key);
 	return 0;

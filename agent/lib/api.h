@@ -119,4 +119,16 @@ int svc_api_arg_enum(json_object *args, const char *key, bool required, const ch
 #define SVC_NAME_MAX 63
 bool svc_name_valid(const char *name);
 
+/*
+ * svc_utf8_seq - length of the well-formed UTF-8 sequence at @s (at most @n
+ * bytes), 0 if there is none: overlong forms, UTF-16 surrogates
+ * (U+D800..U+DFFF), code points above U+10FFFF, stray continuation bytes and
+ * truncated sequences are not well-formed (RFC 3629).
+ */
+size_t svc_utf8_seq(const char *s, size_t n);
+/* svc_utf8_check - offset of the first byte of @s that is not well-formed UTF-8; @n if none. */
+size_t svc_utf8_check(const char *s, size_t n);
+/* svc_utf8_sanitize - replace each byte that starts no well-formed sequence with '?'. */
+void svc_utf8_sanitize(char *s);
+
 #endif /* SVC_API_H */

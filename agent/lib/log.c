@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
+#include "api.h"
 #include "log.h"
 
 static const char *log_prog = "svcplane";
@@ -28,15 +29,46 @@ static const char *level_prefix(enum svc_log_level level)
 	return level == SVC_LOG_WARN ? "warning: " : level == SVC_LOG_DEBUG ? "debug: " : "";
 }
 
-/* Writes one event with a single fprintf so concurrent lines do not interleave. */
+/*
+ * Writes one event with a single fprintf so concurrent lines do not interleave.
+ * One event is one line: control characters (a newline in a rejected client
+ * argument must not start a line that looks like the agent's own), DEL and
+ * bytes that are not UTF-8 are written as \n, \r, \t, \\ or \xNN.
+ */
 static void log_emit(enum svc_log_level level, char *msg)
 {
-	size_t n = strlen(msg);
+	size_t n = strlen(msg), k;
+	char *out, *o;
 
 	/* Library messages end in '\n'; ours do not: print exactly one. */
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	fprintf(stderr, "%s: %s%s\n", log_prog, level_prefix(level), msg);
+	out = malloc(4 * n + 1);
+	if (!out) {
+		fprintf(stderr, "%s: %sout of memory escaping a message\n", log_prog,
+			level_prefix(level));
+		return;
+	}
+	o = out;
+	for (size_t i = 0; i < n; i += k) {
+		unsigned char c = (unsigned char)msg[i];
+
+		k = svc_utf8_seq(msg + i, n - i);
+		if (k > 1 || (k == 1 && c >= 0x20 && c != 0x7f && c != '\\')) {
+			memcpy(o, msg + i, k);
+			o += k;
+			continue;
+		}
+		k = 1;
+		*o++ = '\\';
+		if (c == '\n' || c == '\r' || c == '\t' || c == '\\')
+			*o++ = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : '\\';
+		else
+			o += sprintf(o, "x%02x", c);
+	}
+	*o = '\0';
+	fprintf(stderr, "%s: %s%s\n", log_prog, level_prefix(level), out);
+	free(out);
 }
 
 /* Formats @fmt whole, however long: the caller frees the result (NULL: no memory). */

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* bpffs pin directories and pinned-map compatibility checks (see pin.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
@@ -74,6 +76,38 @@ int svc_pin_dir_prepare(const char *dir)
 	if (err)
 		return err;
 	return pin_mkdir_p(dir);
+}
+
+int svc_pin_dir_lock(const char *dir, bool create)
+{
+	int fd, err;
+
+	if (create) {
+		err = svc_pin_dir_prepare(dir);
+		if (err)
+			return err;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		if (err != -ENOENT || create)
+			pr_err("pin directory %s: open: %s", dir, strerror(errno));
+		return err;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		err = -errno;
+		if (errno == EWOULDBLOCK)
+			pr_err("pin directory %s is in use by another svcplaned (its lock is "
+			       "held): "
+			       "two agents on one pin directory would overwrite each other's maps; "
+			       "give each agent its own --pin-dir, or stop the other one",
+			       dir);
+		else
+			pr_err("pin directory %s: lock: %s", dir, strerror(errno));
+		close(fd);
+		return err;
+	}
+	return fd;
 }
 
 /* One map: see svc_pin_check_obj. */

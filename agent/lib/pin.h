@@ -7,6 +7,7 @@
 #define SVC_PIN_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <bpf/libbpf.h>
 
 /*
@@ -16,6 +17,15 @@
  * Returns 0 or -errno, logged with the directory named.
  */
 int svc_pin_dir_prepare(const char *dir);
+
+/*
+ * svc_pin_dir_lock - one agent per pin directory, as per state directory: an
+ * exclusive flock(2) on @dir itself (bpffs holds no regular files), held
+ * while the returned descriptor is open. @create: svc_pin_dir_prepare first;
+ * else a missing @dir is -ENOENT, not logged. Returns the descriptor or
+ * -errno (-EWOULDBLOCK: another process holds it; logged with what to do).
+ */
+int svc_pin_dir_lock(const char *dir, bool create);
 
 /*
  * svc_pin_check_obj - refuse, naming the map and what differs, a map pinned

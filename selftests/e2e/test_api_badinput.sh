@@ -138,6 +138,8 @@ t = open(sys.argv[1]).read()
 need = ['"10.0.1.2"', '198.19.0.10:80/tcp', '2001:db8:6::/48', '"prefixlen":48',
         '10.0.0.254', '"flags":3']
 missing = [n for n in need if n not in t]
+if missing:
+    print("# snapshot lacks: %s" % " ".join(missing))
 sys.exit(1 if missing else 0)
 EOF
 
@@ -301,6 +303,28 @@ cases = [
     (req("flows.list", {"limit": 0}), "invalid_argument", "out of range"),
     (req("flows.list", {"count_only": "yes"}), "invalid_argument", "true or false"),
     (req("attach", {"iface": "../etc", "prog": "router"}), "invalid_argument", "invalid name"),
+    # NUL escaped: json-c would decode it and every C-string consumer would stop there
+    (b'{"v":1,"op":"status\\u0000junk"}\n', "invalid_argument", "\\u0000 (NUL)"),
+    (b'{"v":1,"op":"service.del","args":{"sid":"2001:db8:5::2\\u0000x"}}\n', "invalid_argument", "\\u0000 (NUL)"),
+    (b'{"v":1,"op":"status","args":{"a\\u0000":1}}\n', "invalid_argument", "\\u0000 (NUL)"),
+    # raw NUL inside a string
+    (b'{"v":1,"op":"service.del","args":{"sid":"2001:db8:5::2\x00x"}}\n', "invalid_argument", "NUL"),
+    # invalid UTF-8: overlong '/', overlong NUL, encoded surrogate, > U+10FFFF; escaped lone surrogates
+    (b'{"v":1,"op":"service.del","args":{"sid":"2001:db8:5::2\xc0\xaf"}}\n', "invalid_argument", "invalid UTF-8"),
+    (b'{"v":1,"op":"service.add","args":{"sid":"2001:db8:5::9","name":"a\xc0\x80"}}\n', "invalid_argument", "invalid UTF-8"),
+    (b'{"v":1,"op":"service.add","args":{"sid":"2001:db8:5::9","name":"\xed\xa0\x80"}}\n', "invalid_argument", "invalid UTF-8"),
+    (b'{"v":1,"op":"service.add","args":{"sid":"2001:db8:5::9","name":"\xf4\x90\x80\x80"}}\n', "invalid_argument", "invalid UTF-8"),
+    (b'{"v":1,"op":"service.add","args":{"sid":"2001:db8:5::9","name":"\\ud800"}}\n', "invalid_argument", "high surrogate"),
+    (b'{"v":1,"op":"service.add","args":{"sid":"2001:db8:5::9","name":"\\udfff"}}\n', "invalid_argument", "low surrogate"),
+    # null is not "the default"
+    (req("instance.add", {"sid": SID, "addr": "10.0.1.9", "weight": None}), "invalid_argument", "argument 'weight' is null"),
+    (req("instance.del", {"sid": SID, "addr": "10.0.1.2", "dead": None}), "invalid_argument", "argument 'dead' is null"),
+    (req("service.add", {"sid": None}), "invalid_argument", "argument 'sid' is null"),
+    (b'{"v":1,"op":"status","args":null}\n', "invalid_argument", "'args' must be an object"),
+    (b'{"v":1,"op":null}\n', "invalid_argument", "'op'"),
+    (b'{"v":null,"op":"status"}\n', "invalid_argument", "'v' must be an integer"),
+    # a newline in a rejected argument: the log must not get a line of its own (checked below)
+    (req("service.add", {"sid": "x\nsvcplaned: FAKE-LINE"}), "invalid_argument", "invalid serviceID"),
 ]
 failed = False
 for data, code, text in cases:
@@ -349,6 +373,35 @@ idle.close()
 half.close()
 sys.exit(1 if failed else 0)
 EOF
+
+# ---- the log: one event, one line ----
+if grep -q '^svcplaned: FAKE-LINE' "$WORK/agent.log"; then
+	fail "log: a newline in a rejected argument made a line of its own" "$(grep -n 'FAKE-LINE' "$WORK/agent.log")"
+elif grep -qF "'x\\nsvcplaned: FAKE-LINE'" "$WORK/agent.log"; then
+	ok "log: a newline in a rejected argument is written as \\n"
+else
+	fail "log: the rejected argument is not in the log, escaped" "$(grep -n 'FAKE' "$WORK/agent.log")"
+fi
+
+# ---- a second agent on the same pins, with another state dir: refused ----
+# (else it would reconcile its empty registry into the running agent's maps)
+out=$(timeout 60 nsenter --net="/run/netns/$NS" "$BIN/svcplaned" --socket "$WORK/api2.sock" \
+	--pin-dir "$PIN" --state-dir "$WORK/state2" --mode skb 2>&1)
+rc=$?
+if [ "$rc" = 1 ] && [[ "$out" == *"pin directory $PIN is in use by another svcplaned"* ]]; then
+	ok "second agent on the same --pin-dir refused (exit 1, names the pin directory)"
+else
+	fail "second agent on the same --pin-dir refused" "rc=$rc $out"
+fi
+# --uninstall must not pull the pins from under a running agent either
+out=$(timeout 60 nsenter --net="/run/netns/$NS" "$BIN/svcplaned" --uninstall \
+	--socket "$WORK/api2.sock" --pin-dir "$PIN" --state-dir "$WORK/state2" 2>&1)
+rc=$?
+if [ "$rc" = 1 ] && [[ "$out" == *"in use by another svcplaned"* ]] && [ -e "$PIN/nexthops" ]; then
+	ok "--uninstall on a running agent's --pin-dir refused, pins kept"
+else
+	fail "--uninstall on a running agent's --pin-dir refused" "rc=$rc $out"
+fi
 
 # ---- nothing changed ----
 snapshot >"$WORK/after" 2>&1

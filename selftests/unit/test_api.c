@@ -123,6 +123,35 @@ static const struct {
 	{ "{v:1,\"op\":\"status\"}", 0, SVC_API_INVALID, "malformed JSON" },
 	{ "{\"v\":1,\"op\":\"status\",\"args\":{\"a\":[[[[[[[[[[1]]]]]]]]]]}}", 0, SVC_API_INVALID,
 	  "malformed JSON" },
+	/* NUL escaped: json-c would decode it and the C string would stop there */
+	{ "{\"v\":1,\"op\":\"status\\u0000junk\"}", 0, SVC_API_INVALID, "\\u0000 (NUL)" },
+	{ "{\"v\":1,\"op\":\"service.del\",\"args\":{\"sid\":\"fd00:5e::2\\u0000x\"}}", 0,
+	  SVC_API_INVALID, "\\u0000 (NUL)" },
+	{ "{\"v\":1,\"op\":\"status\",\"args\":{\"a\\u0000b\":1}}", 0, SVC_API_INVALID,
+	  "\\u0000 (NUL)" },
+	/* an escaped backslash before "u0000" is not an escape of NUL: accepted by the parser */
+	/* lone surrogates, escaped */
+	{ "{\"v\":1,\"op\":\"status\",\"args\":{\"s\":\"\\ud800\"}}", 0, SVC_API_INVALID,
+	  "high surrogate" },
+	{ "{\"v\":1,\"op\":\"status\",\"args\":{\"s\":\"\\ud800\\u0041\"}}", 0, SVC_API_INVALID,
+	  "high surrogate" },
+	{ "{\"v\":1,\"op\":\"status\",\"args\":{\"s\":\"\\uDC00x\"}}", 0, SVC_API_INVALID,
+	  "low surrogate" },
+	/* raw: overlong '/', overlong NUL, encoded surrogate, beyond U+10FFFF, truncated */
+	{ "{\"v\":1,\"op\":\"status\",\"args\":{\"s\":\"\xc0\xaf\"}}", 0, SVC_API_INVALID,
+	  "invalid UTF-8 at byte 34" },
+	{ "{\"v\":1,\"op\":\"status\",\"args\":{\"s\":\"\xc0\x80\"}}", 0, SVC_API_INVALID,
+	  "invalid UTF-8" },
+	{ "{\"v\":1,\"op\":\"status\",\"args\":{\"s\":\"\xe0\x80\xaf\"}}", 0, SVC_API_INVALID,
+	  "invalid UTF-8" },
+	{ "{\"v\":1,\"op\":\"status\",\"args\":{\"s\":\"\xf0\x80\x80\xaf\"}}", 0, SVC_API_INVALID,
+	  "invalid UTF-8" },
+	{ "{\"v\":1,\"op\":\"status\",\"args\":{\"s\":\"\xed\xa0\x80\"}}", 0, SVC_API_INVALID,
+	  "invalid UTF-8" },
+	{ "{\"v\":1,\"op\":\"status\",\"args\":{\"s\":\"\xf4\x90\x80\x80\"}}", 0, SVC_API_INVALID,
+	  "invalid UTF-8" },
+	{ "{\"v\":1,\"op\":\"status\",\"args\":{\"s\":\"\xe2\x82\"}}", 0, SVC_API_INVALID,
+	  "invalid UTF-8" },
 };
 
 START_TEST(test_bad_requests)
@@ -140,6 +169,55 @@ START_TEST(test_bad_requests)
 		      err.msg);
 	ck_assert_msg(strstr(err.msg, bad_requests[_i].msg), "case %d: message '%s' lacks '%s'", _i,
 		      err.msg, bad_requests[_i].msg);
+}
+END_TEST
+
+/* Well-formed strings stay accepted: a surrogate pair, "\\u0000" as text, 4-byte UTF-8. */
+START_TEST(test_good_strings)
+{
+	static const char *const good[] = {
+		"{\"v\":1,\"op\":\"status\",\"args\":{\"s\":\"\\ud83d\\ude00\"}}",
+		"{\"v\":1,\"op\":\"status\",\"args\":{\"s\":\"a\\\\u0000\"}}",
+		"{\"v\":1,\"op\":\"status\",\"args\":{\"s\":\"\xf0\x9f\x98\x80 \xc3\xa9 "
+		"\xef\xbf\xbf\"}}",
+		"{\"v\":1,\"op\":\"status\",\"args\":{\"s\":\"\\u00e9\\n\\\"\"}}",
+	};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct svc_api_request r = { .args = NULL };
+		struct svc_err err = { 0 };
+
+		ck_assert_msg(svc_api_request_parse(good[i], strlen(good[i]), &r, &err) == 0,
+			      "case %zu refused: %s", i, err.msg);
+		svc_api_request_free(&r);
+	}
+}
+END_TEST
+
+/* UTF-8 helpers: boundaries of RFC 3629, and the sanitizer of error messages. */
+START_TEST(test_utf8)
+{
+	char msg[] = "a\xc3\xa9"
+		     "b\xe2\x82";
+
+	ck_assert_uint_eq(svc_utf8_seq("\x7f", 1), 1);
+	ck_assert_uint_eq(svc_utf8_seq("\xc2\x80", 2), 2);
+	ck_assert_uint_eq(svc_utf8_seq("\xc1\xbf", 2), 0);
+	ck_assert_uint_eq(svc_utf8_seq("\xe0\xa0\x80", 3), 3);
+	ck_assert_uint_eq(svc_utf8_seq("\xe0\x9f\xbf", 3), 0);
+	ck_assert_uint_eq(svc_utf8_seq("\xed\x9f\xbf", 3), 3);
+	ck_assert_uint_eq(svc_utf8_seq("\xed\xa0\x80", 3), 0);
+	ck_assert_uint_eq(svc_utf8_seq("\xee\x80\x80", 3), 3);
+	ck_assert_uint_eq(svc_utf8_seq("\xf0\x90\x80\x80", 4), 4);
+	ck_assert_uint_eq(svc_utf8_seq("\xf0\x8f\xbf\xbf", 4), 0);
+	ck_assert_uint_eq(svc_utf8_seq("\xf4\x8f\xbf\xbf", 4), 4);
+	ck_assert_uint_eq(svc_utf8_seq("\xf4\x90\x80\x80", 4), 0);
+	ck_assert_uint_eq(svc_utf8_seq("\xf0\x90\x80", 3), 0);
+	ck_assert_uint_eq(svc_utf8_seq("\x80", 1), 0);
+	ck_assert_uint_eq(svc_utf8_check("ab\xc3\xa9\xff", 5), 4);
+	svc_utf8_sanitize(msg);
+	ck_assert_str_eq(msg, "a\xc3\xa9"
+			      "b??");
 }
 END_TEST
 
@@ -226,8 +304,15 @@ START_TEST(test_args)
 	ck_assert_int_eq(svc_api_arg_sid(a, "missing", false, &sid, &err), 0);
 	ck_assert_int_eq(svc_api_arg_sid(a, "missing", true, &sid, &err), -1);
 	ck_assert_str_eq(err.msg, "missing argument 'missing'");
-	ck_assert_int_eq(svc_api_arg_sid(a, "nul", false, &sid, &err), 0); /* null = absent */
-	ck_assert_int_eq(svc_api_arg_sid(a, "w", true, &sid, &err), -1);   /* wrong type */
+	/* null is not "absent": an error, required or not */
+	ck_assert_int_eq(svc_api_arg_sid(a, "nul", false, &sid, &err), -1);
+	ck_assert_int_eq(err.code, SVC_API_INVALID);
+	ck_assert_str_eq(err.msg, "argument 'nul' is null: give a value or leave it out");
+	ck_assert_int_eq(svc_api_arg_str(a, "nul", true, &s, &err), -1);
+	ck_assert_int_eq(svc_api_arg_uint(a, "nul", false, 0, 9, &u, &err), -1);
+	ck_assert_int_eq(svc_api_arg_bool(a, "nul", false, &b, &err), -1);
+	ck_assert_int_eq(svc_api_arg_enum(a, "nul", false, states, &e, &err), -1);
+	ck_assert_int_eq(svc_api_arg_sid(a, "w", true, &sid, &err), -1); /* wrong type */
 	ck_assert_int_eq(svc_api_arg_uint(a, "w", true, 1, 1000, &u, &err), 1);
 	ck_assert_uint_eq(u, 5);
 	ck_assert_int_eq(svc_api_arg_uint(a, "big", true, 1, 1000, &u, &err), -1);
@@ -295,6 +380,8 @@ int main(void)
 	tcase_add_test(tc, test_response_round_trip);
 	tcase_add_loop_test(tc, test_bad_requests, 0,
 			    sizeof(bad_requests) / sizeof(bad_requests[0]));
+	tcase_add_test(tc, test_good_strings);
+	tcase_add_test(tc, test_utf8);
 	tcase_add_test(tc, test_size_limit);
 	tcase_add_test(tc, test_bad_responses);
 	tcase_add_test(tc, test_args);

@@ -94,6 +94,25 @@ static void libbpf_says(enum libbpf_print_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * One event, one line: a newline (or any control character, or a byte that
+ * is not UTF-8) inside a message, e.g. a client's rejected argument, cannot
+ * start a line that reads like the agent's own.
+ */
+START_TEST(test_control_chars_escaped)
+{
+	char *out;
+
+	capture_begin();
+	svc_log(SVC_LOG_WARN, "api: rejected '%s'",
+		"x\nsvcplaned: ready\r\t\x1b[2J\\ \xc3\xa9\xff");
+	out = capture_end();
+	ck_assert_str_eq(out, "test_log: warning: api: rejected 'x\\nsvcplaned: ready\\r\\t"
+			      "\\x1b[2J\\\\ \xc3\xa9\\xff'\n");
+	free(out);
+}
+END_TEST
+
 /* A verifier log of @lines lines that ends with the error and the statistics. */
 static char *verifier_log(int lines)
 {
@@ -104,7 +123,8 @@ static char *verifier_log(int lines)
 
 	ck_assert_ptr_nonnull(f);
 	for (i = 0; i < lines - 3; i++)
-		fprintf(f, "%d: (b7) r1 = 0                        ; R1_w=0 R10=fp0 fp-%d=mmmmmmmm\n",
+		fprintf(f,
+			"%d: (b7) r1 = 0                        ; R1_w=0 R10=fp0 fp-%d=mmmmmmmm\n",
 			i, 8 * (i % 64));
 	fprintf(f, "%s\n", VERIFIER_ERROR);
 	fprintf(f, "R3 min value is outside of the allowed memory range\n");
@@ -131,7 +151,8 @@ START_TEST(test_long_message_whole)
 	capture_begin();
 	svc_log(SVC_LOG_ERROR, "%s", msg);
 	out = capture_end();
-	ck_assert_msg(strstr(out, "END-MARK\n"), "message cut short: %zu bytes printed", strlen(out));
+	ck_assert_msg(strstr(out, "END-MARK\n"), "message cut short: %zu bytes printed",
+		      strlen(out));
 	ck_assert_int_eq(count_lines(out), 1);
 	free(out);
 }
@@ -209,8 +230,8 @@ START_TEST(test_libbpf_other_messages)
 		    "Permission denied");
 	libbpf_says(LIBBPF_DEBUG, "libbpf: not shown at level WARN\n");
 	out = capture_end();
-	ck_assert_str_eq(out,
-			 "test_log: warning: libbpf: prog 'x': BPF program load failed: Permission denied\n");
+	ck_assert_str_eq(out, "test_log: warning: libbpf: prog 'x': BPF program load failed: "
+			      "Permission denied\n");
 	free(out);
 }
 END_TEST
@@ -222,6 +243,7 @@ static Suite *log_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_long_message_whole);
+	tcase_add_test(tc, test_control_chars_escaped);
 	tcase_add_test(tc, test_verifier_log_tail_and_file);
 	tcase_add_test(tc, test_verifier_log_default_dir);
 	tcase_add_test(tc, test_verifier_log_unwritable);
