@@ -323,6 +323,9 @@ static int start(struct agent *a)
 	else
 		pr_info("no pinned maps under %s: created them, rebuilding from the registry",
 			a->cfg.pin_dir);
+	err = agent_opt_key_setup(a);
+	if (err)
+		return err;
 	err = agent_reconcile(a);
 	if (err) {
 		pr_err("initial reconcile failed: %s", strerror(-err));

@@ -215,8 +215,12 @@ struct svc_delay_event {
 	  "event, not a verdict: TIFID/flowID named an unknown or down instance (hash used)") \
 	X(EV_OPT_STRIPPED, "ev_opt_stripped",                                                       \
 	  "event, not a verdict: svcplane options stripped for an instance without svcplane")     \
-	X(EV_OPT_NOT_STRIPPED, "ev_opt_not_stripped",                                               \
-	  "event, not a verdict: options to strip left in place (unparsable/unsupported)")
+	X(DROP_NOT_STRIPPED, "drop_not_stripped",                                                   \
+	  "options to strip could not be (malformed, headers over 128 bytes): dropped")            \
+	X(EV_OPT_POLICY, "ev_opt_policy",                                                           \
+	  "event, not a verdict: TIFID/flowID named an instance its service's rule does not allow") \
+	X(EV_OPT_FORGED, "ev_opt_forged",                                                           \
+	  "event, not a verdict: TIFID/flowID failed the keyed check (forged or stale key)")
 /* clang-format on */
 
 enum svc_reason {

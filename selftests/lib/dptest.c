@@ -403,6 +403,10 @@ static int std_extras(struct dpt_env *e)
 	return err;
 }
 
+const __u8 dpt_opt_key[SVC_OPT_KEY_BYTES] = {
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+};
+
 static int std_config(struct dpt_env *e)
 {
 	struct svc_addr s4, s6;
@@ -413,6 +417,9 @@ static int std_config(struct dpt_env *e)
 		return -EINVAL;
 	err = svc_dp_set_router_src(e->dp, &s4, &s6);
 	if (!ASSERT_OK(err, "svc_dp_set_router_src"))
+		return err;
+	err = svc_dp_set_opt_key(e->dp, dpt_opt_key);
+	if (!ASSERT_OK(err, "svc_dp_set_opt_key"))
 		return err;
 	/* Every next hop up while the tables are built, then the "down" ones go down. */
 	for (i = 0; i < sizeof(nh_table) / sizeof(nh_table[0]); i++)
@@ -877,9 +884,9 @@ static int snap(struct dpt_env *e, enum svc_prog prog, struct snapshot *s)
 	return err;
 }
 
-/* Exactly one counter moved, by one packet of @bytes. */
+/* Exactly one counter moved (and event @ev, if not 0), by one packet of @bytes. */
 static bool check_stats(const struct snapshot *a, const struct snapshot *b, const char *map,
-			enum svc_reason want, size_t bytes)
+			enum svc_reason want, enum svc_reason ev, size_t bytes)
 {
 	bool ok = true;
 	int i;
@@ -887,7 +894,8 @@ static bool check_stats(const struct snapshot *a, const struct snapshot *b, cons
 	for (i = 0; i < SVC_REASON_MAX; i++) {
 		__u64 dp = b->stats[i].packets - a->stats[i].packets;
 		__u64 db = b->stats[i].bytes - a->stats[i].bytes;
-		__u64 wp = i == (int)want ? 1 : 0, wb = i == (int)want ? bytes : 0;
+		bool w = i == (int)want || (ev && i == (int)ev);
+		__u64 wp = w ? 1 : 0, wb = w ? bytes : 0;
 
 		if (dp != wp || db != wb) {
 			tp_fail(__FILE__, __LINE__,
@@ -1045,7 +1053,7 @@ bool dpt_check(struct dpt_env *e, enum svc_prog prog, const struct pkt *in,
 		return false;
 	ok = check_stats(&before, &after,
 			 prog == SVC_PROG_ROUTER ? "router_stats" : "endpoint_stats", x->counter,
-			 in->len) &&
+			 x->event, in->len) &&
 	     ok;
 	ok = check_ids(before.rules, after.rules, WATCH_RULES, watch_rule_id, x->rule,
 		       "rule_stats") &&

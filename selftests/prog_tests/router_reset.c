@@ -366,8 +366,8 @@ static void strip_nothing_to_strip(struct dpt_env *e)
 			  "fwd_new");
 		ASSERT_EQ(after[SVC_R_EV_OPT_STRIPPED].packets,
 			  before[SVC_R_EV_OPT_STRIPPED].packets, "no ev_opt_stripped");
-		ASSERT_EQ(after[SVC_R_EV_OPT_NOT_STRIPPED].packets,
-			  before[SVC_R_EV_OPT_NOT_STRIPPED].packets, "no ev_opt_not_stripped");
+		ASSERT_EQ(after[SVC_R_DROP_NOT_STRIPPED].packets,
+			  before[SVC_R_DROP_NOT_STRIPPED].packets, "no drop_not_stripped");
 	}
 	set_dead(e, NH_OUT4A, false);
 }
