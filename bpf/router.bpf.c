@@ -216,6 +216,7 @@ static __always_inline int svc_route_by_option(struct xdp_md *ctx, struct svc_pk
 	}
 	if (r == SVC_OPT_RESUME) {
 		svc_flow_record(p, instance, rule_id);
+		svc_resumed_record(p, instance, rule_id);
 		return svc_forward(ctx, p, instance, hash, SVC_R_FWD_RESUME);
 	}
 	return svc_forward(ctx, p, instance, hash, SVC_R_FWD_FLOWID);
@@ -247,9 +248,16 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 	 * old flow with the same 5-tuple (a reused client port) is still in the
 	 * table, so that a draining or dead instance never gets new connections.
 	 */
-	if (p->key.proto == IPPROTO_TCP && !p->is_icmp && svc_is_new_flow(p))
+	if (p->key.proto == IPPROTO_TCP && !p->is_icmp && svc_is_new_flow(p)) {
+		svc_resumed_forget(p);
 		return svc_resolve(ctx, p, &sid, hash);
+	}
 	nh_id = svc_flow_lookup(p, &reset);
+	if (!nh_id && !reset && p->key.proto == IPPROTO_TCP) {
+		nh_id = svc_resumed_lookup(p, &reset);
+		if (nh_id && !p->is_icmp)
+			return svc_forward(ctx, p, nh_id, hash, SVC_R_FWD_RESUMED_HIT);
+	}
 	if (reset && p->key.proto == IPPROTO_TCP && !p->is_icmp)
 		return svc_reset_reply(ctx, p);
 	if (nh_id)

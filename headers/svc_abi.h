@@ -220,7 +220,9 @@ struct svc_delay_event {
 	X(EV_OPT_POLICY, "ev_opt_policy",                                                           \
 	  "event, not a verdict: TIFID/flowID named an instance its service's rule does not allow") \
 	X(EV_OPT_FORGED, "ev_opt_forged",                                                           \
-	  "event, not a verdict: TIFID/flowID failed the keyed check (forged or stale key)")
+	  "event, not a verdict: TIFID/flowID failed the keyed check (forged or stale key)")        \
+	X(FWD_RESUMED_HIT, "fwd_resumed_hit",                                                       \
+	  "packet of a resumed flow the flow table lost: sent to its instance (resumed_flows)")
 /* clang-format on */
 
 enum svc_reason {

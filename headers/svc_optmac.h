@@ -41,6 +41,19 @@ struct svc_set_member_key {
 
 #define SVC_MAX_SET_MEMBERS 65536
 
+/*
+ * resumed_flows (LRU, pinned): key struct svc_flow_key, value struct svc_flow.
+ * Connections opened by a resumed SYN (routed by its TIFID, which later
+ * packets do not carry) are recorded here as well as in flows. Only a genuine,
+ * in-policy TIFID writes it, so a flood of new connections, which evicts
+ * flows entries, does not touch it: a lost flows entry is found here again
+ * instead of falling back to the consistent hash, which would pick another
+ * instance. Pinned: it survives an agent restart like flows.
+ */
+#ifndef SVC_MAX_RESUMED_FLOWS
+#define SVC_MAX_RESUMED_FLOWS 65536
+#endif
+
 static __always_inline __u64 svc_rotl64(__u64 x, int b)
 {
 	return (x << b) | (x >> (64 - b));

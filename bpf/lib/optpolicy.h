@@ -23,6 +23,56 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } set_members SEC(".maps");
 
+/* Connections opened by a resumed SYN (headers/svc_optmac.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SVC_MAX_RESUMED_FLOWS);
+	__type(key, struct svc_flow_key);
+	__type(value, struct svc_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} resumed_flows SEC(".maps");
+
+/* svc_resumed_record - remember a resumed connection's instance apart from flows. */
+static __always_inline void svc_resumed_record(const struct svc_pkt *p, __u32 nh_id, __u32 rule_id)
+{
+	struct svc_flow f = {
+		.nh_id = nh_id,
+		.rule_id = rule_id,
+		.last_seen_ns = bpf_ktime_get_ns(),
+	};
+
+	bpf_map_update_elem(&resumed_flows, &p->key, &f, BPF_ANY);
+}
+
+/* svc_resumed_forget - a bare SYN opens a new connection on this 5-tuple: not a resumed one. */
+static __always_inline void svc_resumed_forget(const struct svc_pkt *p)
+{
+	bpf_map_delete_elem(&resumed_flows, &p->key);
+}
+
+/*
+ * svc_resumed_lookup - the instance of a resumed connection whose flows entry
+ * is gone (0: none, or not up; *reset as in svc_flow_lookup). Written back to
+ * flows, so the next packet hits there.
+ */
+static __always_inline __u32 svc_resumed_lookup(const struct svc_pkt *p, bool *reset)
+{
+	struct svc_nexthop *nh;
+	struct svc_flow *f;
+
+	f = bpf_map_lookup_elem(&resumed_flows, &p->key);
+	if (!f)
+		return 0;
+	nh = bpf_map_lookup_elem(&nexthops, &f->nh_id);
+	if (!nh || !(nh->flags & SVC_NH_F_UP)) {
+		*reset = nh && (nh->flags & SVC_NH_F_RESET);
+		return 0;
+	}
+	if (!p->is_icmp)
+		svc_flow_record(p, f->nh_id, f->rule_id);
+	return f->nh_id;
+}
+
 /**
  * svc_opt_id_genuine - the id of an option naming @instance passes the keyed check
  * @route: SVC_OPT_RESUME (@id: the 48-bit TIFID) or SVC_OPT_FLOWID (@id: the flowID)
