@@ -199,6 +199,26 @@ static void genuine(struct dpt_env *e, bool v6, bool resume)
 	expect_fwd(e, &in, nh, resume ? SVC_R_FWD_RESUME : SVC_R_FWD_FLOWID, 0, 0);
 }
 
+/*
+ * Membership follows the set: with NH_OUT4B removed from SVC_W4's set (the
+ * agent's svc_dp_nhset_update prunes set_members), its genuine flowID is out
+ * of policy; put back, it routes again.
+ */
+static void member_removed(struct dpt_env *e)
+{
+	const struct svc_ch_member only_a[] = { DPT_M(NH_OUT4A, 1) };
+	const struct svc_ch_member both[] = { DPT_M(NH_OUT4A, 1), DPT_M(NH_OUT4B, 3) };
+	struct pkt in;
+
+	flowid_pkt(&in, false, SVC_W4, NH_OUT4B, false);
+	if (dpt_set_nhset(e, SVC_W4, only_a, 1))
+		return;
+	expect_fwd(e, &in, NH_OUT4A, SVC_R_FWD_CH_MISS, SVC_W4, SVC_R_EV_OPT_POLICY);
+	if (dpt_set_nhset(e, SVC_W4, both, 2))
+		return;
+	expect_fwd(e, &in, NH_OUT4B, SVC_R_FWD_FLOWID, 0, 0);
+}
+
 /* Without a deployment key no id is trusted (ev_opt_forged), even a well-keyed one. */
 static void no_key(struct dpt_env *e)
 {
@@ -402,5 +422,7 @@ TEST(router_policy)
 		options_past_ip4(&e);
 	if (tp_subtest("no_key_no_trust_v4"))
 		no_key(&e);
+	if (tp_subtest("member_removed_from_set_v4"))
+		member_removed(&e);
 	dpt_env_close(&e);
 }
