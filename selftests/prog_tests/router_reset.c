@@ -84,8 +84,8 @@ static void check_rst(const struct pkt *in, const struct dpt_result *r, bool v6,
  * Establish a flow on @nh, kill @nh, send a packet of the flow (with @trailer
  * bytes after its IP packet): RST, XDP_TX.
  */
-static void reset_flow_t(struct dpt_env *e, int svc, __u32 nh, bool v6, __u8 flags,
-			 size_t payload, size_t trailer)
+static void reset_flow_t(struct dpt_env *e, int svc, __u32 nh, bool v6, __u8 flags, size_t payload,
+			 size_t trailer)
 {
 	struct dpt_expect fwd = { .verdict = dpt_fwd_verdict(nh),
 				  .counter = SVC_R_FWD_NEW,
