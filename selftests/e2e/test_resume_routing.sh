@@ -7,7 +7,7 @@
 # uninstalled (programs detached, pins removed) and started again from its state
 # file: new maps, flow table empty (checked). The client then sends SYNs carrying
 # a completed TIFID (TI-flow option kind 253: initiator half + responder half =
-# instance id << 8 | random bits, the instance id being the router's next-hop id
+# instance id << 8 | keyed check, the instance id being the router's next-hop id
 # of the instance host), crafted with a raw socket. All SYNs of one family share
 # one 5-tuple, so a 5-tuple hash could send them to one instance only: each must
 # reach the instance its own TIFID names. Checked on the wire at every instance
