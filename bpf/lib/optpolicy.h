@@ -92,7 +92,7 @@ static __always_inline bool svc_opt_id_genuine(const struct svc_pkt *p, int rout
 
 /**
  * svc_opt_in_policy - may the packet of service @sid go to @instance?
- * Returns the rule that allows it through @rule (NULL when the flow table did).
+ * @rule_id: out: the id of the rule that allows it, or of the flow entry that does
  */
 static __always_inline bool svc_opt_in_policy(const struct svc_pkt *p, const struct svc_sid *sid,
 					      __u16 instance, __u32 *rule_id)
