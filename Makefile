@@ -55,11 +55,19 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(if $(BENCH_SRCS),$(BIN)/svc-bench) \
 	$(patsubst bench/tools/%.c,$(BIN)/bench/%,$(wildcard bench/tools/*.c))
 
+# Fuzzer (make fuzz; run_tests.sh runs it too): selftests/fuzz/*.c + the selftest library.
+FUZZ_SRCS := $(wildcard selftests/fuzz/*.c)
+FUZZ_BINS := $(patsubst selftests/fuzz/%.c,$(BIN)/%,$(FUZZ_SRCS))
+SELFTEST_LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(wildcard selftests/lib/*.c))
+FUZZ_SEED ?= 1
+FUZZ_COUNT ?= 200000
+
 TOOL_SRCS := $(wildcard selftests/tools/*.c)
 TOOL_BINS := $(patsubst selftests/tools/%.c,$(BIN)/tools/%,$(TOOL_SRCS))
 
 PROGRAMS := $(if $(AGENT_SRCS),$(BIN)/svcplaned) $(if $(CLI_SRCS),$(BIN)/servicectl)
-TEST_BINS := $(UNIT_BINS) $(TOOL_BINS) $(if $(wildcard selftests/prog_tests/*.c),$(BIN)/test_progs)
+TEST_BINS := $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_BINS) \
+	$(if $(wildcard selftests/prog_tests/*.c),$(BIN)/test_progs)
 
 ifeq ($(V),1)
 Q :=
@@ -71,7 +79,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all bpf tests check vmcheck demo bench deps install clean format
+.PHONY: all bpf tests check vmcheck demo bench deps install clean format fuzz
 
 all: bpf $(PROGRAMS) $(TOOL_BINS)
 
@@ -131,6 +139,12 @@ $(BIN)/test_progs: $(patsubst %.c,$(OBJ)/%.o,$(PROGTEST_SRCS)) $(LIB)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# The router fuzzer: one program per source, linked with the selftest library.
+$(BIN)/%: $(OBJ)/selftests/fuzz/%.o $(SELFTEST_LIB_OBJS) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 # Test tools (traffic generators, servers) used by the end-to-end tests and the demo.
 $(BIN)/tools/%: $(OBJ)/selftests/tools/%.o $(LIB)
 	$(call msg,LINK,$@)
@@ -162,6 +176,12 @@ check: deps
 
 # The same build tested inside another kernel under QEMU (KERNEL=release in
 # /boot; default Debian 12's stock 6.1): object loads, unit, test_progs, e2e.
+# The router fuzzer with its policy oracle (ASan build): FUZZ_SEED, FUZZ_COUNT
+# (defaults 1 and 200000, what make check runs); e.g. make fuzz FUZZ_COUNT=5000000.
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory SAN=1 tests
+	$(Q).output-san/bin/svc-fuzz --seed $(FUZZ_SEED) --count $(FUZZ_COUNT)
+
 vmcheck: deps
 	$(Q)$(MAKE) --no-print-directory SAN=1 tests
 	$(Q)KERNEL=$(KERNEL) scripts/vmcheck.sh .output-san

@@ -198,6 +198,8 @@ int agent_state_save(struct agent *a, char *why, size_t whylen);
 /* reconcile.c: desired state -> maps. */
 /* agent_reconcile - write the whole desired state into the maps and remove what is not desired. */
 int agent_reconcile(struct agent *a);
+/* agent_opt_key_setup - the option key (--opt-key, the state dir, else generated) into the maps. */
+int agent_opt_key_setup(struct agent *a);
 /* agent_neigh_refresh - re-resolve the neighbours of the next hops in use (periodic). */
 void agent_neigh_refresh(struct agent *a);
 /* agent_gc - zero next hops that no longer have a user nor a recently active flow. */

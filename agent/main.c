@@ -330,6 +330,9 @@ static int start(struct agent *a)
 	 * minutes of a QEMU/TCG guest agent's start).
 	 */
 	a->full_scan_done = !a->adopted;
+	err = agent_opt_key_setup(a);
+	if (err)
+		return err;
 	err = agent_reconcile(a);
 	if (err) {
 		pr_err("initial reconcile failed: %s", strerror(-err));

@@ -9,6 +9,7 @@
 #include "lib/csum.h"
 #include "lib/optedit.h"
 #include "lib/direct_maps.h"
+#include "lib/optkey.h"
 #include "../headers/svc_hash.h"
 
 /* tc verdicts vmlinux.h has no #define for. */
@@ -104,13 +105,30 @@ static __always_inline enum svc_direct_reason svc_direct_stamp(struct __sk_buff 
 							       const struct svc_direct_cfg *cfg,
 							       int *act)
 {
+	const struct svc_opt_key *k = svc_opt_key_get();
+	struct svc_flow_key fk = {};
 	__u8 opt[SVC_FLOWID_LEN];
+	__u16 bits;
 	__u32 fid;
 	int r;
 
 	if (!cfg->instance_id || !bpf_map_lookup_elem(&direct_local, &p->key.src))
 		return SVC_DR_TX_PASS;
-	fid = svc_flowid_make(cfg->instance_id, (__u16)bpf_get_prandom_u32());
+	/*
+	 * The flow bits are the keyed check of the client -> service flow as a
+	 * router keys it (headers/svc_optmac.h); without a deployment key they are
+	 * random and no router trusts the flowID.
+	 */
+	bits = (__u16)bpf_get_prandom_u32();
+	if (k) {
+		fk.src = p->key.dst;
+		fk.dst = p->key.src;
+		fk.sport = p->key.dport;
+		fk.dport = p->key.sport;
+		fk.proto = p->key.proto;
+		bits = svc_flowid_mac(k->k, &fk, cfg->instance_id);
+	}
+	fid = svc_flowid_make(cfg->instance_id, bits);
 	svc_flowid_opt_put(opt, fid);
 	/* A SYN-ACK is far below any MTU: only the 40 octets of option space can run out. */
 	r = svc_skb_opt_insert(skb, p, opt, sizeof(opt), 0);

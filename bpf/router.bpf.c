@@ -14,6 +14,7 @@
 #include "lib/reset.h"
 #include "lib/optedit.h"
 #include "lib/mtu.h"
+#include "lib/optpolicy.h"
 
 /*
  * svc_signal - health signals in return traffic, which is for no service: a
@@ -142,8 +143,8 @@ __noinline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id, _
 			fc->ok = ok_reason;
 			bpf_tail_call(ctx, &router_tail, SVC_TAIL_STRIP);
 		}
-		/* No stage loaded: the packet goes on with its options. */
-		svc_count(&router_stats, SVC_R_EV_OPT_NOT_STRIPPED, p->len);
+		/* No stage loaded: strip or drop, never forward the options. */
+		return svc_verdict(p, SVC_R_DROP_NOT_STRIPPED, XDP_DROP);
 	}
 	return svc_xmit(ctx, p, nh_id, nh, hash, ok_reason);
 }
@@ -189,23 +190,37 @@ static __always_inline int svc_resolve(struct xdp_md *ctx, struct svc_pkt *p,
 
 /*
  * svc_route_by_option - stateless routing by an instance named in the packet:
- * a resumed SYN's completed TIFID, or a flowID. Returns SVC_CONTINUE when
- * there is none, or it names an instance that is unknown or down (counted).
+ * a resumed SYN's completed TIFID, or a flowID, inside policy (optpolicy.h).
+ * Returns SVC_CONTINUE when there is none, or it is forged (ev_opt_forged),
+ * outside its service's rule (ev_opt_policy), or names an instance that is
+ * unknown or down (ev_stale_instance).
  */
-static __always_inline int svc_route_by_option(struct xdp_md *ctx, struct svc_pkt *p, __u32 hash)
+static __always_inline int svc_route_by_option(struct xdp_md *ctx, struct svc_pkt *p,
+					       const struct svc_sid *sid, __u32 hash)
 {
 	__u16 instance = 0;
+	__u32 rule_id = 0;
+	__u64 id = 0;
 	int r;
 
-	r = svc_tcp_instance(ctx, p, &instance);
+	r = svc_tcp_instance(ctx, p, &instance, &id);
 	if (r == SVC_OPT_NONE)
 		return SVC_CONTINUE;
+	if (!svc_opt_id_genuine(p, r, id, instance)) {
+		svc_count(&router_stats, SVC_R_EV_OPT_FORGED, p->len);
+		return SVC_CONTINUE;
+	}
+	if (!svc_opt_in_policy(p, sid, instance, &rule_id)) {
+		svc_count(&router_stats, SVC_R_EV_OPT_POLICY, p->len);
+		return SVC_CONTINUE;
+	}
 	if (!svc_nexthop_up(instance)) {
 		svc_count(&router_stats, SVC_R_EV_STALE_INSTANCE, p->len);
 		return SVC_CONTINUE;
 	}
 	if (r == SVC_OPT_RESUME) {
-		svc_flow_record(p, instance, 0);
+		svc_flow_record(p, instance, rule_id);
+		svc_resumed_record(p, instance, rule_id);
 		return svc_forward(ctx, p, instance, hash, SVC_R_FWD_RESUME);
 	}
 	return svc_forward(ctx, p, instance, hash, SVC_R_FWD_FLOWID);
@@ -229,7 +244,7 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 	}
 	hash = svc_flow_hash(&p->key, ch_seed);
 	if (p->l4_hlen > SVC_TCPHDR_MIN && !p->is_icmp) {
-		ret = svc_route_by_option(ctx, p, hash);
+		ret = svc_route_by_option(ctx, p, &sid, hash);
 		if (ret != SVC_CONTINUE)
 			return ret;
 	}
@@ -238,9 +253,16 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 	 * old flow with the same 5-tuple (a reused client port) is still in the
 	 * table, so that a draining or dead instance never gets new connections.
 	 */
-	if (p->key.proto == IPPROTO_TCP && !p->is_icmp && svc_is_new_flow(p))
+	if (p->key.proto == IPPROTO_TCP && !p->is_icmp && svc_is_new_flow(p)) {
+		svc_resumed_forget(p);
 		return svc_resolve(ctx, p, &sid, hash);
+	}
 	nh_id = svc_flow_lookup(p, &reset);
+	if (!nh_id && !reset && p->key.proto == IPPROTO_TCP) {
+		nh_id = svc_resumed_lookup(p, &reset);
+		if (nh_id && !p->is_icmp)
+			return svc_forward(ctx, p, nh_id, hash, SVC_R_FWD_RESUMED_HIT);
+	}
 	if (reset && p->key.proto == IPPROTO_TCP && !p->is_icmp)
 		return svc_reset_reply(ctx, p);
 	if (nh_id)
@@ -286,12 +308,13 @@ int svc_router_strip_xdp(struct xdp_md *ctx)
 	r = svc_xdp_opt_strip_svc(ctx, &p);
 	if (r == SVC_OPTEDIT_ERR) {
 		act = svc_verdict(&p, SVC_R_DROP_OPTEDIT, XDP_DROP);
+	} else if (r != SVC_OPTEDIT_OK && r != SVC_OPTEDIT_NONE) {
+		/* Malformed options, or headers past what the stage can edit: strip or drop. */
+		act = svc_verdict(&p, SVC_R_DROP_NOT_STRIPPED, XDP_DROP);
 	} else {
 		/* NONE: options, but none of svcplane's (e.g. timestamps): no event. */
 		if (r == SVC_OPTEDIT_OK)
 			svc_count(&router_stats, SVC_R_EV_OPT_STRIPPED, in_len);
-		else if (r != SVC_OPTEDIT_NONE)
-			svc_count(&router_stats, SVC_R_EV_OPT_NOT_STRIPPED, in_len);
 		nh = bpf_map_lookup_elem(&nexthops, &fc->nh_id);
 		act = svc_xmit(ctx, &p, fc->nh_id, nh, fc->hash, fc->ok);
 	}

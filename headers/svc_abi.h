@@ -215,14 +215,20 @@ struct svc_delay_event {
 	  "event, not a verdict: TIFID/flowID named an unknown or down instance (hash used)") \
 	X(EV_OPT_STRIPPED, "ev_opt_stripped",                                                       \
 	  "event, not a verdict: svcplane options stripped for an instance without svcplane")     \
-	X(EV_OPT_NOT_STRIPPED, "ev_opt_not_stripped",                                               \
-	  "event, not a verdict: options to strip left in place (unparsable/unsupported)")   \
+	X(DROP_NOT_STRIPPED, "drop_not_stripped",                                                   \
+	  "options to strip could not be (malformed, headers over 128 bytes): dropped")            \
 	X(ICMP_TOO_BIG, "icmp_too_big",                                                             \
 	  "too big for the egress MTU: answered with ICMP frag-needed/packet-too-big")          \
 	X(EV_MSS_CLAMPED, "ev_mss_clamped",                                                         \
 	  "event, not a verdict: a SYN's MSS lowered so encapsulated segments fit the MTU")     \
 	X(EV_ICMP_RATELIMITED, "ev_icmp_ratelimited",                                               \
-	  "event, not a verdict: too-big packet not answered (ICMP rate limit): drop_too_big")
+	  "event, not a verdict: too-big packet not answered (ICMP rate limit): drop_too_big")  \
+	X(EV_OPT_POLICY, "ev_opt_policy",                                                           \
+	  "event, not a verdict: TIFID/flowID named an instance its service's rule does not allow") \
+	X(EV_OPT_FORGED, "ev_opt_forged",                                                           \
+	  "event, not a verdict: TIFID/flowID failed the keyed check (forged or stale key)")        \
+	X(FWD_RESUMED_HIT, "fwd_resumed_hit",                                                       \
+	  "packet of a resumed flow the flow table lost: sent to its instance (resumed_flows)")
 /* clang-format on */
 
 enum svc_reason {

@@ -42,8 +42,10 @@
 /*
  * The responder half names the instance that serves the flow: its top 16 bits
  * are the responder host's instance id (svc_tiflow_cfg.instance_id), the low
- * 8 bits are per-flow random bits. A router reads the instance from a resumed
- * SYN's completed TIFID without any flow state.
+ * 8 bits are the keyed check svc_tifid_mac() under the deployment key
+ * (headers/svc_optmac.h; per-flow random bits when no key is set). A router
+ * reads the instance from a resumed SYN's completed TIFID without any flow
+ * state, and trusts it only if the check holds.
  */
 #define SVC_TIFID_INSTANCE_SHIFT 8
 #define SVC_TIFID_RAND_MASK 0xffU
@@ -139,7 +141,9 @@ static __always_inline void svc_tiflow_unpack(const struct svc_tiflow_opt *o,
 
 /*
  * flowID: 32 bits = instance id (high 16 bits, the same value as the top 16
- * bits of the TIFID responder half) | 16 flow bits (random per connection).
+ * bits of the TIFID responder half) | 16 flow bits: the keyed check
+ * svc_flowid_mac() of the connection under the deployment key
+ * (headers/svc_optmac.h; random when no key is set).
  */
 #define SVC_FLOWID_INSTANCE_SHIFT 16
 #define SVC_FLOWID_FLOW_MASK 0xffffU

@@ -116,6 +116,12 @@ done
 if [ -x "$SVC_BIN/test_progs" ] && selected test_progs; then
 	run_one "test_progs" "$SVC_BIN/test_progs"
 fi
+# Tier 2b: the router fuzzer with its policy oracle, bounded (FUZZ_SEED, FUZZ_COUNT).
+for t in "$SVC_BIN"/svc-fuzz; do
+	[ -x "$t" ] || continue
+	selected fuzz/router || continue
+	run_one fuzz/router "$t" --seed "${FUZZ_SEED:-1}" --count "${FUZZ_COUNT:-200000}"
+done
 # Tier 3: end-to-end tests in network namespaces.
 for t in selftests/e2e/test_*.sh; do
 	[ -f "$t" ] || continue

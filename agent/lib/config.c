@@ -168,6 +168,22 @@ static int set_path(char *dst, size_t size, const char *key, const char *v, char
 	return 0;
 }
 
+int svc_opt_key_parse(const char *v, __u8 key[16])
+{
+	unsigned int b;
+	int i;
+
+	if (strlen(v) != 32)
+		return -EINVAL;
+	for (i = 0; i < 16; i++) {
+		if (!isxdigit((unsigned char)v[2 * i]) || !isxdigit((unsigned char)v[2 * i + 1]) ||
+		    sscanf(v + 2 * i, "%2x", &b) != 1)
+			return -EINVAL;
+		key[i] = (__u8)b;
+	}
+	return 0;
+}
+
 int svc_cfg_set(struct svc_agent_cfg *cfg, const char *key, const char *v, char *err, size_t errlen)
 {
 	if (!strcmp(key, "socket"))
@@ -194,6 +210,12 @@ int svc_cfg_set(struct svc_agent_cfg *cfg, const char *key, const char *v, char 
 				 errlen);
 	if (!strcmp(key, "seed"))
 		return parse_u32(key, v, 0, 0xffffffffULL, &cfg->seed, err, errlen);
+	if (!strcmp(key, "opt-key")) {
+		if (svc_opt_key_parse(v, cfg->opt_key))
+			return cfg_err(err, errlen, "opt-key: not 32 hexadecimal digits");
+		cfg->has_opt_key = true;
+		return 0;
+	}
 	if (!strcmp(key, "verbose"))
 		return parse_bool(key, v, &cfg->verbose, err, errlen);
 	if (!strcmp(key, "register-to"))
@@ -330,6 +352,7 @@ static const struct {
 	{ "src", 0, true },
 	{ "flows", 0, true },
 	{ "seed", 0, true },
+	{ "opt-key", 0, true },
 	{ "register-to", 0, true },
 	{ "registry", 0, true },
 	{ "instance-addr", 0, true },
@@ -451,6 +474,10 @@ const char *svc_cfg_usage(void)
 	       "  --flows N            flow table size (default 262144)\n"
 	       "  --seed N             deployment seed: flow hash and consistent-hash tables\n"
 	       "                       (the same on every router of a deployment)\n"
+	       "  --opt-key HEX32      deployment option key (128 bits): routers trust a\n"
+	       "                       flowID/TIFID only if keyed with it; the same on every\n"
+	       "                       router and endpoint (default: the one in the state dir,\n"
+	       "                       generated at first start)\n"
 	       "  --registry etcd://HOST:PORT[,HOST:PORT...][/PREFIX]  keep the desired state\n"
 	       "                       in etcd, shared by every agent of the deployment\n"
 	       "                       (default 'local': the state file alone)\n"

@@ -41,6 +41,9 @@ const char *svc_delay_reinject_name(enum svc_delay_reinject m);
 /* Longest config file line. */
 #define SVC_CFG_LINE_MAX 1024
 
+/* svc_opt_key_parse - 32 hex digits into a 16-octet option key. 0 or -EINVAL. */
+int svc_opt_key_parse(const char *v, __u8 key[16]);
+
 struct svc_agent_cfg {
 	char config[PATH_MAX];					  /* --config FILE, "" if none */
 	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* --socket */
@@ -56,6 +59,8 @@ struct svc_agent_cfg {
 	bool has_src4, has_src6;
 	__u32 flows;	      /* --flows: flow table size, 0 = library default */
 	__u32 seed;	      /* --seed: deployment seed (flow hash, consistent-hash tables) */
+	__u8 opt_key[16];     /* --opt-key: deployment option key (flowID/TIFID keyed check) */
+	bool has_opt_key;
 	bool verbose;	      /* -v */
 	bool uninstall;	      /* --uninstall */
 	bool discard_corrupt; /* --discard-corrupt-state: start empty on a corrupt state file */

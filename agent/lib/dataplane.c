@@ -24,6 +24,7 @@
 #include "neigh.h"
 #include "pin.h"
 #include "direct.h"
+#include "svc_optmac.h"
 
 struct svc_dp {
 	struct router_bpf *router;
@@ -772,6 +773,75 @@ static int dp_inner_create(__u32 set_id, const __u32 *table)
 	return fd;
 }
 
+/* dp_members_add - set_members: every member of @set_id present (before its table is installed). */
+static int dp_members_add(struct svc_dp *dp, __u32 set_id, const struct svc_ch_member *m, size_t n)
+{
+	int fd = bpf_map__fd(dp->router->maps.set_members), err;
+	struct svc_set_member_key k;
+	__u32 zero = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		k.set_id = set_id;
+		k.nh_id = m[i].nh_id;
+		err = bpf_map_update_elem(fd, &k, &zero, BPF_ANY);
+		if (err) {
+			err = -errno;
+			pr_err("map set_members: set %u: add next hop %u: %s", set_id, k.nh_id,
+			       dp_strerror(err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* dp_members_prune - set_members: drop @set_id's entries not in @m (after the table swap). */
+static int dp_members_prune(struct svc_dp *dp, __u32 set_id, const struct svc_ch_member *m,
+			    size_t n)
+{
+	int fd = bpf_map__fd(dp->router->maps.set_members), err;
+	struct svc_set_member_key k, next, *gone = NULL;
+	size_t i, ngone = 0, cap = 0;
+	bool keep, first = true;
+
+	for (;;) {
+		err = bpf_map_get_next_key(fd, first ? NULL : &k, &next);
+		if (err)
+			break;
+		first = false;
+		k = next;
+		if (k.set_id != set_id)
+			continue;
+		keep = false;
+		for (i = 0; i < n && !keep; i++)
+			keep = m[i].nh_id == k.nh_id;
+		if (keep)
+			continue;
+		if (ngone == cap) {
+			void *p = realloc(gone, (cap ? cap * 2 : 16) * sizeof(*gone));
+
+			if (!p) {
+				free(gone);
+				return -ENOMEM;
+			}
+			gone = p;
+			cap = cap ? cap * 2 : 16;
+		}
+		gone[ngone++] = k;
+	}
+	err = 0;
+	for (i = 0; i < ngone; i++) {
+		if (bpf_map_delete_elem(fd, &gone[i]) && errno != ENOENT) {
+			err = -errno;
+			pr_err("map set_members: set %u: remove next hop %u: %s", set_id,
+			       gone[i].nh_id, dp_strerror(err));
+			break;
+		}
+	}
+	free(gone);
+	return err;
+}
+
 int svc_dp_nhset_update(struct svc_dp *dp, __u32 set_id, const struct svc_ch_member *members,
 			size_t n)
 {
@@ -805,10 +875,15 @@ int svc_dp_nhset_update(struct svc_dp *dp, __u32 set_id, const struct svc_ch_mem
 	if (err && err != -ENOENT)
 		goto cleanup;
 	installed = !err;
-	err = 0;
-	/* Same table as installed (e.g. an agent restart re-applying its state): keep it. */
-	if (installed && !memcmp(prev, table, SVC_CH_SIZE * sizeof(*table)))
+	/* Members first: an option naming a new member is in policy once its slots are. */
+	err = dp_members_add(dp, set_id, members, n);
+	if (err)
 		goto cleanup;
+	/* Same table as installed (e.g. an agent restart re-applying its state): keep it. */
+	if (installed && !memcmp(prev, table, SVC_CH_SIZE * sizeof(*table))) {
+		err = dp_members_prune(dp, set_id, members, n);
+		goto cleanup;
+	}
 	inner = dp_inner_create(set_id, table);
 	if (inner < 0) {
 		err = inner;
@@ -819,6 +894,8 @@ int svc_dp_nhset_update(struct svc_dp *dp, __u32 set_id, const struct svc_ch_mem
 				  BPF_ANY);
 	if (err)
 		pr_err("map ch_tables: set %u: install table: %s", set_id, dp_strerror(err));
+	else
+		err = dp_members_prune(dp, set_id, members, n);
 cleanup:
 	if (inner >= 0)
 		close(inner);
@@ -830,11 +907,29 @@ cleanup:
 int svc_dp_nhset_delete(struct svc_dp *dp, __u32 set_id)
 {
 	char what[32];
+	int err;
 
 	if (!dp || set_id >= SVC_MAX_SETS)
 		return -EINVAL;
 	snprintf(what, sizeof(what), "set %u", set_id);
-	return dp_delete(dp->router->maps.ch_tables, &set_id, what);
+	err = dp_delete(dp->router->maps.ch_tables, &set_id, what);
+	if (err)
+		return err;
+	return dp_members_prune(dp, set_id, NULL, 0);
+}
+
+int svc_dp_set_opt_key(struct svc_dp *dp, const __u8 *key)
+{
+	struct svc_opt_key k = { 0 };
+	__u32 zero = 0;
+
+	if (!dp)
+		return -EINVAL;
+	if (key) {
+		memcpy(k.k, key, sizeof(k.k));
+		k.flags = SVC_OPT_KEY_F_SET;
+	}
+	return dp_update(dp->router->maps.opt_key, &zero, &k, "option key");
 }
 
 int svc_dp_decap_source_update(struct svc_dp *dp, const struct svc_addr *src)

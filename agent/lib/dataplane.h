@@ -114,6 +114,13 @@ int svc_dp_nexthops_read(struct svc_dp *dp, struct svc_nexthop *all);
 int svc_dp_nhset_update(struct svc_dp *dp, __u32 set_id, const struct svc_ch_member *members,
 			size_t n);
 int svc_dp_nhset_delete(struct svc_dp *dp, __u32 set_id);
+/*
+ * svc_dp_set_opt_key - the deployment's option key (SVC_OPT_KEY_BYTES octets,
+ * headers/svc_optmac.h) in the pinned opt_key map shared with the direct and
+ * TI-flow programs; NULL clears it (then no flowID/TIFID is trusted).
+ */
+#define SVC_OPT_KEY_BYTES 16
+int svc_dp_set_opt_key(struct svc_dp *dp, const __u8 *key);
 /* svc_dp_nhset_read - copy set @set_id's table (SVC_CH_SIZE ids) into @table. -ENOENT if none. */
 int svc_dp_nhset_read(struct svc_dp *dp, __u32 set_id, __u32 *table);
 

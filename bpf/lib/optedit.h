@@ -95,6 +95,7 @@ struct svc_optwalk {
 	__u32 syn;		   /* in: the header is a SYN's (a TI-flow option may resume) */
 	__u32 route;		   /* enum svc_opt_route of the first option naming an instance */
 	__u32 instance;		   /* that option's instance */
+	__u64 id;		   /* that option's id: the 48-bit TIFID or the flowID */
 };
 
 /* State of the header copy from s->old to s->new. */
@@ -158,6 +159,7 @@ static long svc_optwalk_cb(__u32 i, void *arg)
 	__u32 start = w->off;
 	__u8 kind = 0, len = 0;
 	__u16 instance = 0;
+	__u64 id = 0;
 	int r;
 
 	r = svc_tcpopt_step(h, w->hlen, &w->off, &kind, &len);
@@ -178,10 +180,11 @@ static long svc_optwalk_cb(__u32 i, void *arg)
 	if (kind == tiflow_kind && len == SVC_TIFLOW_LEN && !w->ti_off)
 		w->ti_off = start;
 	if (!w->route) {
-		r = svc_opt_instance(h, start, kind, len, w->syn, &instance);
+		r = svc_opt_instance(h, start, kind, len, w->syn, &instance, &id);
 		if (r != SVC_OPT_NONE) {
 			w->route = r;
 			w->instance = instance;
+			w->id = id;
 		}
 	}
 	if (svc_opt_is_match(h, start, kind, len, &w->m[0]) ||
@@ -430,6 +433,7 @@ static __always_inline void svc_optedit_set_opt(struct svc_optedit_scratch *s, c
 /**
  * svc_tcp_instance - the instance a TCP packet's options name, for stateless routing
  * @instance: out: the instance id (a next-hop id)
+ * @id: out: the option's id (48-bit TIFID or flowID), for the keyed check
  *
  * The first option that names one counts: a SYN's TI-flow option with a
  * completed TIFID (resume), or a flowID option. Returns enum svc_opt_route.
@@ -437,7 +441,7 @@ static __always_inline void svc_optedit_set_opt(struct svc_optedit_scratch *s, c
  * before them, or as if it had none.
  */
 static __always_inline int svc_tcp_instance(struct xdp_md *ctx, const struct svc_pkt *p,
-					    __u16 *instance)
+					    __u16 *instance, __u64 *id)
 {
 	/* The router's strip stage reuses the scratch later: it is free by then. */
 	struct svc_optedit_scratch *s = svc_optedit_scratch();
@@ -452,6 +456,7 @@ static __always_inline int svc_tcp_instance(struct xdp_md *ctx, const struct svc
 	if (!s->w.route)
 		return SVC_OPT_NONE;
 	*instance = s->w.instance;
+	*id = s->w.id;
 	return s->w.route == SVC_OPT_RESUME ? SVC_OPT_RESUME : SVC_OPT_FLOWID;
 }
 

@@ -27,6 +27,17 @@ struct svc_pkt {
 	__u8 icmp_unreach;	 /* is_icmp, and it is a destination-unreachable error */
 };
 
+/*
+ * svc_past_ip - @end (a pointer into the frame at @data) lies past the IP
+ * packet's own length (p->l3_off + p->ip_len). Headers are read only inside
+ * the IP packet: bytes after it (Ethernet padding, a trailer) are carried but
+ * never parsed (docs/datapath.md, "Strict lengths").
+ */
+static __always_inline bool svc_past_ip(const struct svc_pkt *p, void *data, void *end)
+{
+	return (__u32)(end - data) > p->l3_off + p->ip_len;
+}
+
 /* svc_verdict - record why a packet got @act and return @act. */
 static __always_inline int svc_verdict(struct svc_pkt *p, enum svc_reason reason, int act)
 {
@@ -156,7 +167,7 @@ static __always_inline int svc_parse_ip6(void *data, void *data_end, struct svc_
 			break;
 		if (nexthdr == NEXTHDR_FRAGMENT) {
 			fh = cur;
-			if ((void *)(fh + 1) > data_end)
+			if ((void *)(fh + 1) > data_end || svc_past_ip(p, data, fh + 1))
 				return svc_verdict(p, SVC_R_DROP_BAD_IP6, XDP_DROP);
 			if (fh->frag_off & bpf_htons(0xfff8))
 				return svc_verdict(p, SVC_R_PASS_FRAGMENT, XDP_PASS);
@@ -166,11 +177,11 @@ static __always_inline int svc_parse_ip6(void *data, void *data_end, struct svc_
 		}
 		oh = cur;
 		/* Every extension header is at least 8 bytes. */
-		if (cur + 8 > data_end)
+		if (cur + 8 > data_end || svc_past_ip(p, data, cur + 8))
 			return svc_verdict(p, SVC_R_DROP_BAD_IP6, XDP_DROP);
 		cur += svc_ext_len(nexthdr, oh);
 		nexthdr = oh->nexthdr;
-		if (cur > data_end)
+		if (cur > data_end || svc_past_ip(p, data, cur))
 			return svc_verdict(p, SVC_R_DROP_BAD_IP6, XDP_DROP);
 	}
 	if (svc_is_ext_hdr(nexthdr))
@@ -192,10 +203,10 @@ static __always_inline int svc_parse_ports(void *data, void *l4, void *data_end,
 
 	p->l4_off = l4 - data;
 	if (p->key.proto == IPPROTO_TCP) {
-		if ((void *)(th + 1) > data_end)
+		if ((void *)(th + 1) > data_end || svc_past_ip(p, data, th + 1))
 			return svc_verdict(p, SVC_R_DROP_BAD_L4, XDP_DROP);
 		doff = th->doff * 4;
-		if (doff < sizeof(*th) || l4 + doff > data_end)
+		if (doff < sizeof(*th) || l4 + doff > data_end || svc_past_ip(p, data, l4 + doff))
 			return svc_verdict(p, SVC_R_DROP_BAD_L4, XDP_DROP);
 		p->key.sport = th->source;
 		p->key.dport = th->dest;
@@ -205,7 +216,7 @@ static __always_inline int svc_parse_ports(void *data, void *l4, void *data_end,
 		return SVC_CONTINUE;
 	}
 	if (p->key.proto == IPPROTO_UDP) {
-		if ((void *)(uh + 1) > data_end)
+		if ((void *)(uh + 1) > data_end || svc_past_ip(p, data, uh + 1))
 			return svc_verdict(p, SVC_R_DROP_BAD_L4, XDP_DROP);
 		p->key.sport = uh->source;
 		p->key.dport = uh->dest;
@@ -219,7 +230,7 @@ static __always_inline int svc_parse_ports(void *data, void *l4, void *data_end,
  * @q (its L4 header) and set p->key to the flow of the client that the quoted
  * packet (VIP -> client) belongs to: addresses and ports swapped.
  */
-static __always_inline int svc_quoted_flow(void *q, void *data_end, struct svc_pkt *p,
+static __always_inline int svc_quoted_flow(void *data, void *q, void *data_end, struct svc_pkt *p,
 					   const struct svc_addr *qsrc, const struct svc_addr *qdst,
 					   __u8 qproto)
 {
@@ -228,7 +239,7 @@ static __always_inline int svc_quoted_flow(void *q, void *data_end, struct svc_p
 	if (qproto != IPPROTO_TCP && qproto != IPPROTO_UDP)
 		return svc_verdict(p, SVC_R_PASS_ICMP_OTHER, XDP_PASS);
 	/* RFC 792 guarantees 8 bytes of the quoted L4 header. */
-	if (q + 8 > data_end)
+	if (q + 8 > data_end || svc_past_ip(p, data, q + 8))
 		return svc_verdict(p, SVC_R_PASS_ICMP_OTHER, XDP_PASS);
 	p->key.src = *qdst;
 	p->key.dst = *qsrc;
@@ -240,45 +251,48 @@ static __always_inline int svc_quoted_flow(void *q, void *data_end, struct svc_p
 }
 
 /* svc_parse_icmp4 - an ICMPv4 unreachable / time-exceeded error: the flow it quotes. */
-static __always_inline int svc_parse_icmp4(void *l4, void *data_end, struct svc_pkt *p)
+static __always_inline int svc_parse_icmp4(void *data, void *l4, void *data_end,
+					   struct svc_pkt *p)
 {
 	struct icmphdr *ic = l4;
 	struct iphdr *qi;
 	struct svc_addr qs, qd;
 	__u32 qihl;
 
-	if ((void *)(ic + 1) > data_end)
+	if ((void *)(ic + 1) > data_end || svc_past_ip(p, data, ic + 1))
 		return svc_verdict(p, SVC_R_PASS_ICMP_OTHER, XDP_PASS);
 	if (ic->type != ICMP_DEST_UNREACH && ic->type != ICMP_TIME_EXCEEDED)
 		return svc_verdict(p, SVC_R_PASS_NO_SERVICE, XDP_PASS);
 	p->icmp_unreach = ic->type == ICMP_DEST_UNREACH;
 	qi = (void *)(ic + 1);
-	if ((void *)(qi + 1) > data_end || qi->version != 4 || qi->ihl < 5)
+	if ((void *)(qi + 1) > data_end || svc_past_ip(p, data, qi + 1) || qi->version != 4 ||
+	    qi->ihl < 5)
 		return svc_verdict(p, SVC_R_PASS_ICMP_OTHER, XDP_PASS);
 	qihl = qi->ihl * 4;
 	svc_addr_set_v4(&qs, qi->saddr);
 	svc_addr_set_v4(&qd, qi->daddr);
-	return svc_quoted_flow((void *)qi + qihl, data_end, p, &qs, &qd, qi->protocol);
+	return svc_quoted_flow(data, (void *)qi + qihl, data_end, p, &qs, &qd, qi->protocol);
 }
 
 /* svc_parse_icmp6 - an ICMPv6 unreachable / packet-too-big error: the flow it quotes. */
-static __always_inline int svc_parse_icmp6(void *l4, void *data_end, struct svc_pkt *p)
+static __always_inline int svc_parse_icmp6(void *data, void *l4, void *data_end,
+					   struct svc_pkt *p)
 {
 	struct icmp6hdr *ic = l4;
 	struct ipv6hdr *qi;
 	struct svc_addr qs, qd;
 
-	if ((void *)(ic + 1) > data_end)
+	if ((void *)(ic + 1) > data_end || svc_past_ip(p, data, ic + 1))
 		return svc_verdict(p, SVC_R_PASS_ICMP_OTHER, XDP_PASS);
 	if (ic->icmp6_type != ICMPV6_DEST_UNREACH && ic->icmp6_type != ICMPV6_PKT_TOOBIG)
 		return svc_verdict(p, SVC_R_PASS_NO_SERVICE, XDP_PASS);
 	p->icmp_unreach = ic->icmp6_type == ICMPV6_DEST_UNREACH;
 	qi = (void *)(ic + 1);
-	if ((void *)(qi + 1) > data_end)
+	if ((void *)(qi + 1) > data_end || svc_past_ip(p, data, qi + 1))
 		return svc_verdict(p, SVC_R_PASS_ICMP_OTHER, XDP_PASS);
 	svc_addr_set_v6(&qs, &qi->saddr);
 	svc_addr_set_v6(&qd, &qi->daddr);
-	return svc_quoted_flow(qi + 1, data_end, p, &qs, &qd, qi->nexthdr);
+	return svc_quoted_flow(data, qi + 1, data_end, p, &qs, &qd, qi->nexthdr);
 }
 
 /**
@@ -305,9 +319,9 @@ static __always_inline int svc_parse(struct xdp_md *ctx, struct svc_pkt *p)
 	if (!l4)
 		return svc_verdict(p, SVC_R_DROP_BAD_L4, XDP_DROP);
 	if (p->key.proto == IPPROTO_ICMP && p->l3_proto == ETH_P_IP)
-		return svc_parse_icmp4(l4, data_end, p);
+		return svc_parse_icmp4(data, l4, data_end, p);
 	if (p->key.proto == IPPROTO_ICMPV6 && p->l3_proto == ETH_P_IPV6)
-		return svc_parse_icmp6(l4, data_end, p);
+		return svc_parse_icmp6(data, l4, data_end, p);
 	return svc_parse_ports(data, l4, data_end, p);
 }
 

@@ -32,9 +32,9 @@ static __always_inline __u16 svc_hdr16(const __u8 *h, __u32 off)
  * starts at @start, if it is a TI-flow resume (SYN only) or a flowID.
  */
 static __always_inline int svc_opt_instance(const __u8 *h, __u32 start, __u8 kind, __u8 len,
-					    bool syn, __u16 *instance)
+					    bool syn, __u16 *instance, __u64 *id)
 {
-	__u32 resp;
+	__u32 resp, ini;
 
 	if (syn && kind == tiflow_kind && len == SVC_TIFLOW_LEN) {
 		/* tifid[3..5], the responder half, is at option offset 5..7. */
@@ -42,13 +42,17 @@ static __always_inline int svc_opt_instance(const __u8 *h, __u32 start, __u8 kin
 		       ((__u32)svc_hdr16(h, start + 6));
 		if (!resp)
 			return SVC_OPT_NONE; /* a new flow: responder half still zero */
+		ini = ((__u32)h[(start + 2) & (SVC_TCPHDR_BUF - 1)] << 16) |
+		      ((__u32)svc_hdr16(h, start + 3));
 		*instance = resp >> SVC_TIFID_INSTANCE_SHIFT;
+		*id = svc_tifid_make(ini, resp);
 		return SVC_OPT_RESUME;
 	}
 	if (kind == SVC_FLOWID_KIND && len == SVC_FLOWID_LEN &&
 	    svc_hdr16(h, start + 2) == flowid_exid) {
 		/* flowID at option offset 4..7; its high 16 bits are the instance. */
 		*instance = svc_hdr16(h, start + 4);
+		*id = ((__u32)*instance << 16) | svc_hdr16(h, start + 6);
 		return SVC_OPT_FLOWID;
 	}
 	return SVC_OPT_NONE;

@@ -29,6 +29,7 @@
 #include "tiflow_maps.h"
 #include "tiflow_opt.h"
 #include "tiflow_prf.h"
+#include "optkey.h"
 
 #define TIFLOW_SOL_TCP 6
 #define TIFLOW_ENOENT 2
@@ -230,8 +231,13 @@ static __always_inline void tiflow_responder_vals(const struct svc_tiflow_cfg *c
 						  const struct tiflow_prf_in *in, __u32 *half,
 						  __u64 *tiseq)
 {
+	const struct svc_opt_key *k = svc_opt_key_get();
 	__u64 h = tiflow_siphash(cfg->key, (const __u64 *)in, 8);
 	__u32 r = (h >> 48) & SVC_TIFID_RAND_MASK;
+
+	/* With a deployment key the low bits are the keyed check routers verify on a resume. */
+	if (k)
+		r = svc_tifid_mac(k->k, in->half_i, in->instance);
 
 	*tiseq = h & SVC_TI48_MASK;
 	if (!*tiseq)

@@ -30,6 +30,9 @@ TOOLS=$SVC_BIN/tools
 XDP_PASS_OBJ=$SVC_BIN/../selftests/progs/xdp_pass.bpf.o
 E2E_NAME=$(basename "$0" .sh)
 E2E_WAIT=${E2E_WAIT:-120} # seconds: the deadline of every wait for an outcome
+# The deployment option key every agent of a test gets (--opt-key): routers
+# trust the flowIDs and TIFIDs the instance hosts key with it.
+E2E_OPT_KEY=${E2E_OPT_KEY:-000102030405060708090a0b0c0d0e0f}
 
 # Address plan (198.18.0.0/15 and 2001:db8::/32 only).
 CLIENT4=198.18.0.1
@@ -306,7 +309,7 @@ agent_start() {
 	echo "---- start $(date +%T.%N)" >>"$(agent_log "$name")"
 	nsenter --net="/run/netns/$ns" "$SVC_BIN/svcplaned" --socket "$(agent_sock "$name")" \
 		--pin-dir "$(agent_pin "$name")" --state-dir "$(agent_state "$name")" \
-		--metrics "127.0.0.1:$port" "$@" >>"$(agent_log "$name")" 2>&1 &
+		--metrics "127.0.0.1:$port" --opt-key "$E2E_OPT_KEY" "$@" >>"$(agent_log "$name")" 2>&1 &
 	AGENT_PID[$name]=$!
 	E2E_PIDS+=("$!")
 	# ready = it says so AND the API answers; an agent that exits early is a failure

@@ -7,13 +7,15 @@
 # uninstalled (programs detached, pins removed) and started again from its state
 # file: new maps, flow table empty (checked). The client then sends SYNs carrying
 # a completed TIFID (TI-flow option kind 253: initiator half + responder half =
-# instance id << 8 | random bits, the instance id being the router's next-hop id
+# instance id << 8 | keyed check, the instance id being the router's next-hop id
 # of the instance host), crafted with a raw socket. All SYNs of one family share
 # one 5-tuple, so a 5-tuple hash could send them to one instance only: each must
 # reach the instance its own TIFID names. Checked on the wire at every instance
 # (tcpdump in its namespace, TIFIDs parsed here), by the instances' endpoint
-# counters and by the router's fwd_resume counter. A TIFID naming an unknown
-# instance falls back to the consistent hash (ev_stale_instance).
+# counters and by the router's fwd_resume counter. The responder halves carry
+# the keyed check under the test's deployment key (svc-optmac). A genuine TIFID
+# naming an instance outside the service's set (ev_opt_policy) and a forged one
+# (ev_opt_forged) fall back to the consistent hash.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -145,8 +147,13 @@ else:
 EOF
 }
 
-# TIFID for instance host address A: initiator half 0x5e5e00 + I, responder (nh << 8) | I
-tifid_for() { printf '%06x%06x' $((0x5e5e00 + $2)) $(((${NH[$1]} << 8) | $2)); }
+# TIFID for instance host address A: initiator half 0x5e5e00 + I, responder
+# nh << 8 | the keyed check under the deployment key (svc-optmac)
+tifid_for() {
+	local ini
+	ini=$(printf '%06x' $((0x5e5e00 + $2)))
+	echo "$ini$("$TOOLS/svc-optmac" tifid "$E2E_OPT_KEY" "$ini" "${NH[$1]}")"
+}
 
 expect="$E2E_WORK/expect.txt" # lines: instance-number tifid family
 : >"$expect"
@@ -164,9 +171,15 @@ for fam in 4 6; do
 		sent=$((sent + 1))
 	done
 done
-# a TIFID naming an instance that does not exist: the consistent hash decides
-STALE=$(printf '%06x%06x' 0x5e5eff $(((999 << 8) | 1)))
+# a genuine TIFID naming an instance outside the service's set (one that does
+# not exist): out of policy, the consistent hash decides
+STALE=5e5eff$("$TOOLS/svc-optmac" tifid "$E2E_OPT_KEY" 5e5eff 999)
+# a forged TIFID (wrong keyed check) naming a real instance: ignored too
+GENUINE=$("$TOOLS/svc-optmac" tifid "$E2E_OPT_KEY" 5e5efe "${NH[$(inst_addr4 1)]}") ||
+	bail "svc-optmac" "failed"
+FORGED=5e5efe$(printf '%06x' $((0x$GENUINE ^ 1)))
 send_syn "$CLIENT4" "$VIP4" $((CPORT + 1)) "$STALE" "$PORT" || bail "send a stale SYN" "send failed"
+send_syn "$CLIENT4" "$VIP4" $((CPORT + 2)) "$FORGED" "$PORT" || bail "send a forged SYN" "send failed"
 
 # wait until the instances decapsulated all 7 SYNs (bounded)
 decapped() {
@@ -176,7 +189,7 @@ import json, sys
 b, a, n = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), int(sys.argv[3])
 def dec(d, i):
     return sum(x['packets'] for x in d['inst%d' % i]['endpoint'] if x['reason'] == 'decap')
-sys.exit(0 if sum(dec(a, i) - dec(b, i) for i in range(1, n + 1)) >= 7 else 1)
+sys.exit(0 if sum(dec(a, i) - dec(b, i) for i in range(1, n + 1)) >= 8 else 1)
 EOF
 }
 wait_until "$E2E_WAIT" decapped
@@ -197,12 +210,12 @@ b, a, n, sent = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), int(
 fails = []
 def router(d, r):
     return sum(x['packets'] for x in d['router']['router'] if x['reason'] == r)
-rd = dict((r, router(a, r) - router(b, r)) for r in ('fwd_resume', 'ev_stale_instance', 'fwd_new', 'fwd_flow_hit', 'fwd_ch_miss'))
+rd = dict((r, router(a, r) - router(b, r)) for r in ('fwd_resume', 'ev_opt_policy', 'ev_opt_forged', 'fwd_new', 'fwd_flow_hit', 'fwd_ch_miss'))
 print('# router: ' + ', '.join('%s +%d' % kv for kv in rd.items()))
 if rd['fwd_resume'] != sent:
     fails.append('fwd_resume +%d, want %d' % (rd['fwd_resume'], sent))
-if rd['ev_stale_instance'] != 1 or rd['fwd_new'] != 1:
-    fails.append('stale TIFID: ev_stale_instance +%d, fwd_new +%d, want 1 and 1' % (rd['ev_stale_instance'], rd['fwd_new']))
+if rd['ev_opt_policy'] != 1 or rd['ev_opt_forged'] != 1 or rd['fwd_new'] != 2:
+    fails.append('out-of-policy and forged TIFIDs: ev_opt_policy +%d, ev_opt_forged +%d, fwd_new +%d, want 1, 1 and 2' % (rd['ev_opt_policy'], rd['ev_opt_forged'], rd['fwd_new']))
 for i in range(1, n + 1):
     def dec(d):
         return sum(x['packets'] for x in d['inst%d' % i]['endpoint'] if x['reason'] == 'decap')
@@ -211,11 +224,12 @@ for m in fails:
     print('# ' + m)
 sys.exit(1 if fails else 0)
 EOF
-tap_result "router: $sent resumed SYNs counted fwd_resume, the stale one hashed (ev_stale_instance)" $?
+tap_result "router: $sent resumed SYNs counted fwd_resume, the out-of-policy and the forged one hashed (ev_opt_policy, ev_opt_forged)" $?
 
-python3 - "$E2E_WORK" "$expect" "$N_INST" "$PORT" "$CPORT" "$STALE" <<'EOF'
+python3 - "$E2E_WORK" "$expect" "$N_INST" "$PORT" "$CPORT" "$STALE" "$FORGED" <<'EOF'
 import struct, sys
-work, expect, n, port, cport, stale = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6], 16)
+work, expect, n, port, cport = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+stale = (int(sys.argv[6], 16), int(sys.argv[7], 16))
 want = {}
 for line in open(expect):
     i, t, fam = line.split()
@@ -271,15 +285,15 @@ for i in range(1, n + 1):
         if dp != port or seg[13] & 0x12 != 0x02:
             continue
         t = tifid_of(seg)
-        if t == stale:
+        if t in stale:
             stale_seen += 1
         elif t is not None:
             got.add(t)
     print('# inst%d received resumed SYNs with TIFIDs %s' % (i, ' '.join('%012x' % t for t in sorted(got))))
     if got != want.get(i, set()):
         fails.append('inst%d: TIFIDs %s, want %s' % (i, sorted('%012x' % t for t in got), sorted('%012x' % t for t in want.get(i, set()))))
-if stale_seen != 1:
-    fails.append('the stale-TIFID SYN reached %d instances, want 1' % stale_seen)
+if stale_seen != 2:
+    fails.append('the out-of-policy and forged SYNs reached %d instances, want 2' % stale_seen)
 for m in fails:
     print('# ' + m)
 sys.exit(1 if fails else 0)

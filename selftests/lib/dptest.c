@@ -403,6 +403,10 @@ static int std_extras(struct dpt_env *e)
 	return err;
 }
 
+const __u8 dpt_opt_key[SVC_OPT_KEY_BYTES] = {
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+};
+
 static int std_config(struct dpt_env *e)
 {
 	struct svc_addr s4, s6;
@@ -413,6 +417,9 @@ static int std_config(struct dpt_env *e)
 		return -EINVAL;
 	err = svc_dp_set_router_src(e->dp, &s4, &s6);
 	if (!ASSERT_OK(err, "svc_dp_set_router_src"))
+		return err;
+	err = svc_dp_set_opt_key(e->dp, dpt_opt_key);
+	if (!ASSERT_OK(err, "svc_dp_set_opt_key"))
 		return err;
 	/* Every next hop up while the tables are built, then the "down" ones go down. */
 	for (i = 0; i < sizeof(nh_table) / sizeof(nh_table[0]); i++)
@@ -1018,9 +1025,9 @@ static int snap(struct dpt_env *e, enum svc_prog prog, struct snapshot *s)
 	return err;
 }
 
-/* Exactly one counter moved (and event @ev, if not SVC_REASON_MAX), by one packet of @bytes. */
+/* Exactly one counter moved (and events @ev, @ev2, each if not 0), by one packet of @bytes. */
 static bool check_stats(const struct snapshot *a, const struct snapshot *b, const char *map,
-			enum svc_reason want, enum svc_reason ev, size_t bytes)
+			enum svc_reason want, enum svc_reason ev, enum svc_reason ev2, size_t bytes)
 {
 	bool ok = true;
 	int i;
@@ -1028,7 +1035,7 @@ static bool check_stats(const struct snapshot *a, const struct snapshot *b, cons
 	for (i = 0; i < SVC_REASON_MAX; i++) {
 		__u64 dp = b->stats[i].packets - a->stats[i].packets;
 		__u64 db = b->stats[i].bytes - a->stats[i].bytes;
-		bool w = i == (int)want || i == (int)ev;
+		bool w = i == (int)want || (ev && i == (int)ev) || (ev2 && i == (int)ev2);
 		__u64 wp = w ? 1 : 0, wb = w ? bytes : 0;
 
 		if (dp != wp || db != wb) {
@@ -1187,10 +1194,11 @@ bool dpt_check(struct dpt_env *e, enum svc_prog prog, const struct pkt *in,
 		return false;
 	ok = check_stats(&before, &after,
 			 prog == SVC_PROG_ROUTER ? "router_stats" : "endpoint_stats", x->counter,
+			 x->event,
 			 x->out == DPT_OUT_FWD && prog == SVC_PROG_ROUTER &&
 					 dpt_fwd_clamps(in->buf, in->len, x->nh)
 				 ? SVC_R_EV_MSS_CLAMPED
-				 : SVC_REASON_MAX,
+				 : 0,
 			 in->len) &&
 	     ok;
 	ok = check_ids(before.rules, after.rules, WATCH_RULES, watch_rule_id, x->rule,

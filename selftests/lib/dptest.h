@@ -34,6 +34,10 @@ enum dpt_if {
 #define DPT_SRC4 "10.1.0.1"		 /* router_cfg src4: outer source */
 #define DPT_SRC6 "fd00:1::1"		 /* router_cfg src6 */
 #define DPT_SEED 0x5eed5eedU		 /* ch_seed given to svc_dp_open */
+/* The deployment option key of the test router (svc_dp_set_opt_key), as k[0], k[1]. */
+extern const __u8 dpt_opt_key[SVC_OPT_KEY_BYTES];
+#define DPT_OPT_K0 0x0706050403020100ULL
+#define DPT_OPT_K1 0x0f0e0d0c0b0a0908ULL
 
 /* The model of one next hop: what the router must produce when it picks it. */
 struct dpt_nh {
@@ -217,6 +221,7 @@ struct dpt_expect {
 	__u32 rule;	       /* rule_stats[rule] counts one packet; 0: no rule may count */
 	bool malformed;	       /* input deliberately invalid: no input checksum check */
 	enum dpt_if ifdev;     /* ingress interface; DPT_IF_NONE = DPT_IF_IN */
+	enum svc_reason event; /* an EV_* counter that counts the frame too; 0: none may */
 };
 
 /*

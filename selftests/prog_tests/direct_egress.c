@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include "direct_test.h"
 #include "svc_hash.h"
+#include "svc_optmac.h"
 
 /* Instances of the client-side fixtures and how the test namespace reaches their hosts. */
 static const struct dinst {
@@ -712,7 +713,18 @@ static void stamp_tests(struct dtest *t)
 	for (i = 0; i < sizeof(scases) / sizeof(scases[0]); i++)
 		if (tp_subtest(scases[i].name))
 			stamp_one(t, &scases[i]);
-	if (tp_subtest("stamp_flow_bits_random")) {
+	if (tp_subtest("stamp_flow_bits_keyed")) {
+		/* With the deployment key: the keyed check of the client -> VIP flow. */
+		static const __u64 k[2] = { DPT_OPT_K0, DPT_OPT_K1 };
+		struct svc_flow_key fk;
+
+		dtest_key(&fk, false, 43000, 80);
+		ASSERT_EQ(stamp_one(t, &scases[0]),
+			  svc_flowid_make(STAMP_ID, svc_flowid_mac(k, &fk, STAMP_ID)),
+			  "flowID = instance << 16 | keyed check");
+	}
+	if (tp_subtest("stamp_flow_bits_random_without_key") &&
+	    ASSERT_OK(svc_dp_set_opt_key(t->e.dp, NULL), "clear key")) {
 		for (i = 0; i < 8; i++) {
 			seen[i] = stamp_one(t, &scases[0]);
 			for (j = 0; j < i && seen[j] != seen[i]; j++)
@@ -720,6 +732,7 @@ static void stamp_tests(struct dtest *t)
 			distinct += j == i;
 		}
 		ASSERT_GE(distinct, 2, "distinct flowIDs over 8 SYN-ACKs");
+		ASSERT_OK(svc_dp_set_opt_key(t->e.dp, dpt_opt_key), "restore key");
 	}
 	if (tp_subtest("local_service_removed")) {
 		struct scase c = scases[0];

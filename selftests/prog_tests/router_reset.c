@@ -40,12 +40,14 @@ static __u32 rd32(const __u8 *p)
  * no options or payload, seq = the input's ACK (or RST+ACK acknowledging a
  * segment without ACK), valid checksums.
  */
-static void check_rst(const struct pkt *in, const struct dpt_result *r, bool v6, bool in_ack)
+static void check_rst(const struct pkt *in, const struct dpt_result *r, bool v6, bool in_ack,
+		      size_t trailer)
 {
 	size_t l3 = 14, ihl = v6 ? 40 : 20, l4 = l3 + ihl;
 	const __u8 *o = r->out, *i = in->buf;
 	__u32 in_seq = rd32(i + l4 + 4), in_ack_no = rd32(i + l4 + 8);
-	size_t in_payload = in->len - l4 - ((i[l4 + 12] >> 4) * 4);
+	/* The segment ends where the IP packet does, not where the frame does. */
+	size_t in_payload = in->len - trailer - l4 - ((i[l4 + 12] >> 4) * 4);
 
 	if (!ASSERT_EQ(r->out_len, l4 + 20, "RST frame length (no options, no payload)"))
 		return;
@@ -78,8 +80,12 @@ static void check_rst(const struct pkt *in, const struct dpt_result *r, bool v6,
 	dpt_verify_csums("RST", o, r->out_len, v6 ? 1 : 2);
 }
 
-/* Establish a flow on @nh, kill @nh, send a packet of the flow: RST, XDP_TX. */
-static void reset_flow(struct dpt_env *e, int svc, __u32 nh, bool v6, __u8 flags, size_t payload)
+/*
+ * Establish a flow on @nh, kill @nh, send a packet of the flow (with @trailer
+ * bytes after its IP packet): RST, XDP_TX.
+ */
+static void reset_flow_t(struct dpt_env *e, int svc, __u32 nh, bool v6, __u8 flags, size_t payload,
+			 size_t trailer)
 {
 	struct dpt_expect fwd = { .verdict = dpt_fwd_verdict(nh),
 				  .counter = SVC_R_FWD_NEW,
@@ -99,13 +105,20 @@ static void reset_flow(struct dpt_env *e, int svc, __u32 nh, bool v6, __u8 flags
 		dpt_tcp4(&syn, dpt_vip4(svc), 44000, 80, TCP_F_SYN, 0);
 		dpt_tcp4(&data, dpt_vip4(svc), 44000, 80, flags, payload);
 	}
+	memset(data.buf + data.len, 0xee, trailer);
+	data.len += trailer;
 	if (!ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") ||
 	    !dpt_check(e, SVC_PROG_ROUTER, &syn, &fwd, NULL) || !set_dead(e, nh, true))
 		goto out;
 	if (dpt_check(e, SVC_PROG_ROUTER, &data, &rst, &r))
-		check_rst(&data, &r, v6, flags & TCP_F_ACK);
+		check_rst(&data, &r, v6, flags & TCP_F_ACK, trailer);
 out:
 	set_dead(e, nh, false);
+}
+
+static void reset_flow(struct dpt_env *e, int svc, __u32 nh, bool v6, __u8 flags, size_t payload)
+{
+	reset_flow_t(e, svc, nh, v6, flags, payload, 0);
 }
 
 /* A RST from the client to a dead instance is dropped, never answered. */
@@ -366,8 +379,8 @@ static void strip_nothing_to_strip(struct dpt_env *e)
 			  "fwd_new");
 		ASSERT_EQ(after[SVC_R_EV_OPT_STRIPPED].packets,
 			  before[SVC_R_EV_OPT_STRIPPED].packets, "no ev_opt_stripped");
-		ASSERT_EQ(after[SVC_R_EV_OPT_NOT_STRIPPED].packets,
-			  before[SVC_R_EV_OPT_NOT_STRIPPED].packets, "no ev_opt_not_stripped");
+		ASSERT_EQ(after[SVC_R_DROP_NOT_STRIPPED].packets,
+			  before[SVC_R_DROP_NOT_STRIPPED].packets, "no drop_not_stripped");
 	}
 	set_dead(e, NH_OUT4A, false);
 }
@@ -399,6 +412,11 @@ TEST(router_reset)
 		reset_flow(&e, SVC_FWD6, NH_OUT6A, true, TCP_F_ACK | TCP_F_PSH, 20);
 	if (tp_subtest("fin_no_ack_v4"))
 		reset_flow(&e, SVC_FWD4, NH_OUT4A, false, TCP_F_FIN, 0);
+	/* A trailer after the IP packet is not payload: the RST's ACK counts the IP length. */
+	if (tp_subtest("trailer_not_acked_v4"))
+		reset_flow_t(&e, SVC_FWD4, NH_OUT4A, false, TCP_F_PSH, 10, 6);
+	if (tp_subtest("trailer_not_acked_v6"))
+		reset_flow_t(&e, SVC_FWD6, NH_OUT6A, true, TCP_F_PSH, 10, 6);
 	if (tp_subtest("rst_not_answered_v4"))
 		rst_not_answered(&e);
 	if (tp_subtest("udp_not_reset_v4"))

@@ -65,7 +65,7 @@ int optedit_xdp(struct xdp_md *ctx)
 		s = svc_optedit_scratch();
 		r = SVC_OPTEDIT_UNSUPP;
 		if (s && p.l4_hlen >= SVC_TCPHDR_MIN && p.l4_hlen <= SVC_TCPHDR_MAX &&
-		    !bpf_xdp_load_bytes(ctx, p.l4_off, s->old, p.l4_hlen))
+		    !bpf_xdp_load_bytes(ctx, p.l4_off, s->old, SVC_BOUND1(p.l4_hlen, SVC_TCPHDR_BUF)))
 			r = svc_optedit_find(s, p.l4_hlen, &found_fid, &found_tifid);
 	}
 	record(r);

@@ -109,6 +109,12 @@ static const struct {
 	{ "seed", "0", 1, NULL },
 	{ "seed", "4294967295", 1, NULL },
 	{ "seed", "4294967296", 0, "out of range" },
+	{ "opt-key", "000102030405060708090a0b0c0d0e0f", 1, NULL },
+	{ "opt-key", "000102030405060708090A0B0C0D0E0F", 1, NULL },
+	{ "opt-key", "000102030405060708090a0b0c0d0e", 0, "not 32 hexadecimal digits" },
+	{ "opt-key", "000102030405060708090a0b0c0d0e0f0", 0, "not 32 hexadecimal digits" },
+	{ "opt-key", "0x0102030405060708090a0b0c0d0e0f", 0, "not 32 hexadecimal digits" },
+	{ "opt-key", " 00102030405060708090a0b0c0d0e0f", 0, "not 32 hexadecimal digits" },
 	{ "verbose", "yes", 1, NULL },
 	{ "verbose", "maybe", 0, "not true or false" },
 	{ "discard-corrupt-state", "true", 1, NULL },
@@ -170,6 +176,13 @@ START_TEST(test_values_applied)
 	ck_assert_int_eq(c.mode, SVC_XDP_SKB);
 	ck_assert_int_eq(svc_cfg_set(&c, "seed", "42", err, sizeof(err)), 0);
 	ck_assert_uint_eq(c.seed, 42);
+	ck_assert_int_eq(
+		svc_cfg_set(&c, "opt-key", "00112233445566778899aabbccddeeff", err, sizeof(err)),
+		0);
+	ck_assert(c.has_opt_key);
+	ck_assert_uint_eq(c.opt_key[0], 0x00);
+	ck_assert_uint_eq(c.opt_key[1], 0x11);
+	ck_assert_uint_eq(c.opt_key[15], 0xff);
 	ck_assert_int_eq(svc_cfg_set(&c, "delay-unresolvable", "rst", err, sizeof(err)), 0);
 	ck_assert(c.delay_rst);
 	ck_assert_int_eq(svc_cfg_set(&c, "delay-unresolvable", "drop", err, sizeof(err)), 0);
