@@ -55,6 +55,7 @@ static const struct {
 } feat_helpers[] = {
 	{ SVC_FEAT_XDP, BPF_PROG_TYPE_XDP, BPF_FUNC_map_lookup_elem },
 	{ SVC_FEAT_XDP, BPF_PROG_TYPE_XDP, BPF_FUNC_map_update_elem },
+	{ SVC_FEAT_XDP, BPF_PROG_TYPE_XDP, BPF_FUNC_map_delete_elem },
 	{ SVC_FEAT_XDP, BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_ns },
 	{ SVC_FEAT_XDP, BPF_PROG_TYPE_XDP, BPF_FUNC_tail_call },
 	{ SVC_FEAT_XDP, BPF_PROG_TYPE_XDP, BPF_FUNC_redirect },

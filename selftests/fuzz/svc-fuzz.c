@@ -662,6 +662,49 @@ static void violation(const struct pkt *in, const struct dpt_result *r, unsigned
 	}
 }
 
+/* The TCP checksum sum over pseudo header and segment of the IP packet @ip, folded. */
+static __u16 tcp_sum(const __u8 *ip, size_t len, const struct view *v)
+{
+	__u32 sum = v->v6 ? pkt_csum_add(0, ip + 8, 32) : pkt_csum_add(0, ip + 12, 8);
+	__u16 f;
+
+	sum += IPPROTO_TCP + (__u32)(len - v->l4);
+	f = pkt_csum_fold(pkt_csum_add(sum, ip + v->l4, len - v->l4));
+	return f == 0xffff ? 0 : f; /* one's complement: +0 and -0 */
+}
+
+/*
+ * same_or_clamped - @out is the input IP packet @in (@len bytes), or, for a TCP
+ * SYN, @in with the value of one MSS option (kind 2, length 4) lowered and the
+ * TCP checksum updated to match (the router's MSS clamp, docs/datapath.md
+ * "Path MTU"). Nothing else may differ; a wrong checksum stays exactly as wrong.
+ */
+static bool same_or_clamped(const __u8 *out, const __u8 *in, size_t len, const struct view *v)
+{
+	size_t l4 = v->l4, hlen, k, m = 0;
+
+	if (!memcmp(out, in, len))
+		return true;
+	if (v->proto != IPPROTO_TCP || l4 + 20 > len || !(in[l4 + 13] & TCP_F_SYN))
+		return false;
+	hlen = (size_t)(in[l4 + 12] >> 4) * 4;
+	if (hlen < 20 || l4 + hlen > len)
+		return false;
+	for (k = l4 + 22; k + 2 <= l4 + hlen && !m; k++) {
+		if (in[k - 2] == 2 && in[k - 1] == 4 && (out[k] != in[k] || out[k + 1] != in[k + 1]))
+			m = k;
+	}
+	if (!m)
+		return false;
+	for (k = 0; k < len; k++) {
+		if (out[k] != in[k] && k != m && k != m + 1 && k != l4 + 16 && k != l4 + 17)
+			return false;
+	}
+	if (((unsigned)out[m] << 8 | out[m + 1]) >= ((unsigned)in[m] << 8 | in[m + 1]))
+		return false;
+	return tcp_sum(out, len, v) == tcp_sum(in, len, v);
+}
+
 /* Check an encapsulated output for @in (viewed as @v). */
 static void check_encap(struct ctx *c, const struct pkt *in, const struct view *v, __u32 held,
 			const struct dpt_result *r, unsigned long long i)
@@ -706,7 +749,8 @@ static void check_encap(struct ctx *c, const struct pkt *in, const struct view *
 		return;
 	}
 	inner_off = 14 + ohl;
-	if (olen < inner_off + v->ip_len || memcmp(o + inner_off, in->buf + v->l3, v->ip_len)) {
+	if (olen < inner_off + v->ip_len ||
+	    !same_or_clamped(o + inner_off, in->buf + v->l3, v->ip_len, v)) {
 		violation(in, r, i, "inner packet not the input's IP packet");
 		return;
 	}
