@@ -691,7 +691,8 @@ static bool same_or_clamped(const __u8 *out, const __u8 *in, size_t len, const s
 	if (hlen < 20 || l4 + hlen > len)
 		return false;
 	for (k = l4 + 22; k + 2 <= l4 + hlen && !m; k++) {
-		if (in[k - 2] == 2 && in[k - 1] == 4 && (out[k] != in[k] || out[k + 1] != in[k + 1]))
+		if (in[k - 2] == 2 && in[k - 1] == 4 &&
+		    (out[k] != in[k] || out[k + 1] != in[k + 1]))
 			m = k;
 	}
 	if (!m)
