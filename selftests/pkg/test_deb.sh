@@ -144,11 +144,17 @@ check "the unit names /usr/sbin/svcplaned" 'grep -q "^ExecStart=/usr/sbin/svcpla
 check "systemd-analyze verify svcplaned.service" 'systemd-analyze verify --man=no /lib/systemd/system/svcplaned.service; [ ! -s /tmp/check.out ] || { cat /tmp/check.out; false; }'
 exposure=\$(systemd-analyze security --offline=yes /lib/systemd/system/svcplaned.service 2>&1 | sed -n 's/.*Overall exposure level for svcplaned.service: \([0-9.]*\).*/\1/p')
 check "systemd-analyze security: exposure \$exposure < 5" 'awk -v e="\$exposure" "BEGIN { exit !(e != \"\" && e + 0 < 5) }"'
-# the agent runs and stops; its pins stay (what a restart adopts)
-unshare --net svcplaned --config /etc/svcplane/svcplaned.conf --metrics off >/tmp/agent.log 2>&1 &
+# the agent runs in a network namespace of its own (kept in /run/svc-netns),
+# attaches its endpoint program to that namespace's lo through libxdp (the
+# installed library and dispatcher), and stops; programs and pins stay
+touch /run/svc-netns
+unshare --net=/run/svc-netns true
+innet() { nsenter --net=/run/svc-netns "\$@"; }
+nsenter --net=/run/svc-netns svcplaned --config /etc/svcplane/svcplaned.conf --metrics off >/tmp/agent.log 2>&1 &
 pid=\$!
 for i in \$(seq 1 1200); do grep -q "svcplaned: ready" /tmp/agent.log && break; kill -0 \$pid 2>/dev/null || break; sleep 0.1; done
 check "svcplaned starts (unit's config file, own netns)" 'grep -q "svcplaned: ready" /tmp/agent.log || { cat /tmp/agent.log; false; }'
+check "servicectl attach lo endpoint --mode skb (libxdp)" 'innet ip link set lo up && servicectl attach lo endpoint --mode skb && servicectl -j status | grep -Eq "\"attached\": ?true"'
 kill -TERM \$pid
 st=0
 wait \$pid || st=\$?
@@ -156,8 +162,9 @@ check "svcplaned stops with status 0, maps stay pinned" '[ \$st = 0 ] && [ -n "\
 dpkg-query -L svcplane | sort >/tmp/files
 
 # ---- 4. removal ----
-dpkg -r svcplane >/tmp/remove.log 2>&1 || { echo "not ok - $name: dpkg -r failed"; sed 's/^/# /' /tmp/remove.log; exit 1; }
-check "dpkg -r: the prerm detached and unpinned (no /sys/fs/bpf/svcplane)" '[ ! -e /sys/fs/bpf/svcplane ] || { ls -R /sys/fs/bpf; cat /tmp/remove.log; false; }'
+# (in the agent's namespace: the prerm's svcplaned --uninstall detaches from its interfaces)
+innet dpkg -r svcplane >/tmp/remove.log 2>&1 || { echo "not ok - $name: dpkg -r failed"; sed 's/^/# /' /tmp/remove.log; exit 1; }
+check "dpkg -r: the prerm detached and unpinned (no /sys/fs/bpf/svcplane, no XDP on lo)" '[ ! -e /sys/fs/bpf/svcplane ] && ! innet ip link show lo | grep -q xdp || { innet ip link show lo; ls -R /sys/fs/bpf; cat /tmp/remove.log; false; }'
 check "dpkg -r: no file of the package left but the conffile" 'left=\$(while read -r f; do [ -f "\$f" ] && echo "\$f"; done </tmp/files); [ "\$left" = /etc/svcplane/svcplaned.conf ] || { echo "left: \$left"; false; }'
 dpkg --purge svcplane >/tmp/purge.log 2>&1 || { echo "not ok - $name: dpkg --purge failed"; sed 's/^/# /' /tmp/purge.log; exit 1; }
 # the dependencies apt-get installed for it go too (recommended ones included)
