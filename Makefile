@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# svcplane: one entry point. make | make check | make vmcheck | make demo | make bench | make install
+# svcplane: one entry point. make | make check | make vmcheck | make demo | make bench
+#   make install | make uninstall | make deb | make dist | make man
 #
 # BPF:  bpf/*.bpf.c, selftests/progs/*.bpf.c -> $(OUTPUT)/%.bpf.o -> $(OUTPUT)/skel/%.skel.h
 # C:    agent/lib/*.c -> libsvc.a; agent/*.c -> svcplaned; cli/*.c -> servicectl
@@ -21,6 +22,9 @@ BPFTOOL ?= bpftool
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 BIN := $(OUTPUT)/bin
+GEN := $(OUTPUT)/gen
+# scripts/version.sh: git describe, or .version in a release tarball (make dist).
+VERSION := $(shell scripts/version.sh)
 SKEL := $(OUTPUT)/skel
 OBJ := $(OUTPUT)/obj
 
@@ -79,9 +83,13 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all bpf tests check vmcheck demo bench deps install clean format fuzz
+.PHONY: all bpf programs tests check vmcheck demo bench deps install uninstall man deb dist \
+	clean format fuzz FORCE
 
 all: bpf $(PROGRAMS) $(TOOL_BINS)
+
+# The two installed programs alone (what the Debian package builds).
+programs: $(PROGRAMS)
 
 bpf: $(SKELS)
 
@@ -112,7 +120,17 @@ $(SKEL)/%.skel.h: $(OUTPUT)/bench/progs/%.bpf.o
 $(OBJ)/%.o: %.c $(USER_HDRS) $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# The version header is rewritten only when the version changes: then version.o
+# alone recompiles and the programs relink.
+$(GEN)/svc_version_gen.h: FORCE
+	$(Q)mkdir -p $(dir $@)
+	$(Q)echo '#define SVC_VERSION_STRING "$(VERSION)"' >$@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(OBJ)/agent/lib/version.o: $(GEN)/svc_version_gen.h
+$(OBJ)/agent/lib/version.o: CFLAGS += -I$(GEN)
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -193,11 +211,85 @@ bench: deps all $(BENCH_BINS)
 	$(Q)if [ -x scripts/bench.sh ]; then scripts/bench.sh $(OUTPUT); \
 	else echo "bench: not built yet (issue 6)"; fi
 
+# Man pages: help2man runs each program's --help and --version, so the page and
+# the help text cannot drift; servicectl's page adds every command group's help.
+MANPAGES := $(OUTPUT)/man/svcplaned.8 $(OUTPUT)/man/servicectl.8
+man: $(MANPAGES)
+
+$(OUTPUT)/man/svcplaned.8: $(BIN)/svcplaned deploy/svcplaned.h2m
+	$(call msg,MAN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)help2man -N -s 8 -S svcplane -m "System Administration" \
+		-n "the svcplane agent (service-centric XDP data plane)" \
+		-i deploy/svcplaned.h2m -o $@ $(BIN)/svcplaned
+
+$(OUTPUT)/man/servicectl.8: $(BIN)/servicectl deploy/servicectl.h2m scripts/man-commands.sh
+	$(call msg,MAN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)scripts/man-commands.sh $(BIN)/servicectl >$@.h2m
+	$(Q)help2man -N -s 8 -S svcplane -m "System Administration" \
+		-n "control the svcplane agent" \
+		-i deploy/servicectl.h2m -i $@.h2m -o $@ $(BIN)/servicectl
+	$(Q)rm -f $@.h2m
+
+# The unit names the installed agent: @SBINDIR@ becomes $(PREFIX)/sbin.
+$(OUTPUT)/deploy/svcplaned.service: deploy/svcplaned.service.in FORCE
+	$(Q)mkdir -p $(dir $@)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+		-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< >$@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc] [SYSTEMDUNITDIR=...]
+# The config file is installed only where none exists (it is the operator's).
 PREFIX ?= /usr/local
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BIN)/svcplaned $(DESTDIR)$(PREFIX)/sbin/svcplaned
-	install -m 0755 $(BIN)/servicectl $(DESTDIR)$(PREFIX)/bin/servicectl
+SYSCONFDIR ?= /etc
+SBINDIR := $(PREFIX)/sbin
+BINDIR := $(PREFIX)/bin
+MANDIR := $(PREFIX)/share/man
+DOCDIR := $(PREFIX)/share/doc/svcplane
+COMPLETIONDIR := $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCS := README.md LICENSE $(wildcard docs/*.md)
+CONF := $(DESTDIR)$(SYSCONFDIR)/svcplane/svcplaned.conf
+
+install: programs man $(OUTPUT)/deploy/svcplaned.service
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(COMPLETIONDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/svcplane
+	install -m 0755 $(BIN)/svcplaned $(DESTDIR)$(SBINDIR)/svcplaned
+	install -m 0755 $(BIN)/servicectl $(DESTDIR)$(BINDIR)/servicectl
+	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 scripts/servicectl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/servicectl
+	install -m 0644 $(OUTPUT)/deploy/svcplaned.service $(DESTDIR)$(SYSTEMDUNITDIR)/svcplaned.service
+	@if [ -e $(CONF) ]; then echo "install: $(CONF) exists, kept"; \
+	else echo "install -m 0644 deploy/svcplaned.conf.example $(CONF)"; \
+		install -m 0644 deploy/svcplaned.conf.example $(CONF); fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		echo "systemctl daemon-reload"; systemctl daemon-reload; fi
+
+# Removes what make install installed with the same PREFIX/DESTDIR; the config
+# file only if unchanged. The programs stay attached: svcplaned --uninstall first.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/svcplaned $(DESTDIR)$(BINDIR)/servicectl \
+		$(DESTDIR)$(MANDIR)/man8/svcplaned.8 $(DESTDIR)$(MANDIR)/man8/servicectl.8 \
+		$(DESTDIR)$(COMPLETIONDIR)/servicectl $(DESTDIR)$(SYSTEMDUNITDIR)/svcplaned.service \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@if cmp -s deploy/svcplaned.conf.example $(CONF); then \
+		echo "rm -f $(CONF)"; rm -f $(CONF); rmdir $(dir $(CONF)) 2>/dev/null || true; \
+	elif [ -e $(CONF) ]; then echo "uninstall: $(CONF) was changed, kept"; fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		echo "systemctl daemon-reload"; systemctl daemon-reload; fi
+
+# make deb: the Debian package (dpkg-buildpackage, debhelper) of the working tree,
+# into $(OUTPUT)/deb/. make dist: a release tarball with its version fixed in .version.
+deb:
+	$(Q)scripts/mkdeb.sh $(OUTPUT)/deb "$(VERSION)"
+
+dist:
+	$(Q)mkdir -p $(OUTPUT)
+	$(Q)scripts/mkdist.sh $(OUTPUT) "$(VERSION)"
 
 format:
 	clang-format -i $(wildcard agent/*.c agent/*.h agent/lib/*.c agent/lib/*.h cli/*.c cli/*.h \

@@ -15,8 +15,8 @@
 #include "kfeatures.h"
 #include "registry.h"
 #include "route.h"
+#include "version.h"
 
-#define SVC_AGENT_VERSION "0.1.0"
 /* Concurrent API clients; more are refused with an error line. */
 #define SVC_AGENT_MAX_CLIENTS 64
 /* An API client silent this long is disconnected. */

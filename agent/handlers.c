@@ -1228,7 +1228,7 @@ static int op_status(struct agent *a, json_object *args, json_object *res, struc
 
 	(void)args;
 	(void)err;
-	put_str(ag, "version", SVC_AGENT_VERSION);
+	put_str(ag, "version", svc_version());
 	put_int(ag, "pid", getpid());
 	put_int(ag, "uptime_s",
 		(int64_t)(agent_now_s() - (double)a->started.tv_sec - a->started.tv_nsec / 1e9));

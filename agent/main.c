@@ -25,6 +25,7 @@
 #include "tiflow.h"
 #include "log.h"
 #include "pin.h"
+#include "version.h"
 
 double agent_now_s(void)
 {
@@ -379,6 +380,10 @@ int main(int argc, char **argv)
 	}
 	if (a->cfg.help) {
 		fputs(svc_cfg_usage(), stdout);
+		return 0;
+	}
+	if (a->cfg.version) {
+		printf("svcplaned %s\n", svc_version());
 		return 0;
 	}
 	svc_log_init("svcplaned", a->cfg.verbose ? SVC_LOG_DEBUG : SVC_LOG_INFO);

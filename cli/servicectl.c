@@ -19,6 +19,7 @@
 #include "ctl.h"
 #include "dump.h"
 #include "print.h"
+#include "version.h"
 
 /* How long to wait for the agent's answer. */
 #define REPLY_TIMEOUT_MS 30000
@@ -181,6 +182,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "Try 'servicectl --help'.\n");
 		svc_ctl_inv_free(&inv);
 		return ret;
+	}
+	if (inv.version) {
+		printf("servicectl %s\n", svc_version());
+		return SVC_CTL_EXIT_OK;
 	}
 	if (inv.help) {
 		svc_ctl_help(stdout, &inv);

@@ -4,7 +4,7 @@
 #define SVC_DIRECT_H
 
 /*
- * The direct path (DESIGN.md, packet path 4): on a client host that runs
+ * The direct path (docs/design.md, packet path 4): on a client host that runs
  * svcplane, only the SYN of a connection to a service goes through a service
  * router. The client's tc ingress program learns from the SYN-ACK which
  * instance serves the connection (a flowID option stamped by the instance

@@ -9,6 +9,24 @@
 # servicectl stats. Everything it created is removed at the end, also on Ctrl-C.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+# Ctrl-C: the terminal's interrupt reaches this shell alone. The demo itself
+# (agents, servers, load generators, servicectl) runs in a session of its own,
+# so nothing of it dies half-way and reports a false failure; this shell says
+# so once and tells the demo to clean up (SIGTERM), then waits for it.
+if [ -z "${SVC_DEMO_INNER:-}" ]; then
+	SVC_DEMO_INNER=1 setsid -w "$PWD/scripts/demo.sh" "$@" &
+	demo_pid=$!
+	interrupted=0
+	trap 'interrupted=1; printf "\ninterrupted: cleaning up\n"; kill -TERM "$demo_pid" 2>/dev/null' INT TERM
+	while :; do
+		wait "$demo_pid"
+		rc=$?
+		kill -0 "$demo_pid" 2>/dev/null || break
+	done
+	[ "$interrupted" = 1 ] && exit 130
+	exit "$rc"
+fi
 OUT=${1:-.output}
 export SVC_BIN="$PWD/$OUT/bin"
 export E2E_PREFIX=svcdemo E2E_PIN_PREFIX=svc-demo
@@ -37,16 +55,23 @@ run_ctl() {
 	return "${PIPESTATUS[0]}"
 }
 
-# table FILE: requests per instance from an svc-loadgen result.
+# table FILE EXPECTED: requests per instance from an svc-loadgen result, each
+# instance's share beside the one its weight gives (EXPECTED: "inst1=25 ...",
+# a text such as "25->50" where the set changed during the run).
 table() {
-	python3 - "$1" <<'EOF'
+	python3 - "$1" "$2" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
+exp = dict(x.split("=", 1) for x in sys.argv[2].split())
 ok, inst = d["ok"], d["instances"]
-print("      %-10s %9s %7s" % ("instance", "requests", "share"))
-for n in sorted(inst):
-    print("      %-10s %9d %6.1f%%  %s" % (n, inst[n], 100.0 * inst[n] / ok if ok else 0,
-                                          "#" * round(40.0 * inst[n] / ok if ok else 0)))
+print("      %-10s %9s %9s %9s" % ("instance", "requests", "share", "expected"))
+for n in sorted(set(inst) | set(exp)):
+    k = inst.get(n, 0)
+    if k == 0 and exp.get(n) == "0":
+        continue  # a removed instance that got nothing, as expected
+    print("      %-10s %9d %8.1f%% %8s%%  %s" % (n, k, 100.0 * k / ok if ok else 0,
+                                               exp.get(n, "?"),
+                                               "#" * round(40.0 * k / ok if ok else 0)))
 print("      %d requests answered, %d failed%s" % (ok, d["failed"],
       (": " + json.dumps(d["failure_reasons"])) if d["failed"] else ""))
 EOF
@@ -74,7 +99,8 @@ mountpoint -q /sys/fs/bpf || die "bpffs not mounted at /sys/fs/bpf (make deps mo
 E2E_ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 E2E_WORK=$(mktemp -d "/tmp/svc-demo-$E2E_ID.XXXXXX") || die "mktemp failed"
 trap e2e_cleanup EXIT
-trap 'printf "\n%sinterrupted: cleaning up%s\n" "$B" "$N"; E2E_LOGS_ON_FAIL=0; exit 130' INT TERM
+# SIGTERM from the outer shell (Ctrl-C): clean up quietly, it has said why
+trap 'E2E_LOGS_ON_FAIL=0; exit 130' INT TERM
 
 printf '%ssvcplane demo%s: one HTTP service, three instances, a service router in XDP\n' "$B" "$N"
 
@@ -115,7 +141,7 @@ if command -v curl >/dev/null; then
 	client_run curl -s --max-time 5 "http://$VIP4/" | sed 's/^/        /'
 fi
 loadgen "$E2E_WORK/first.json" --target "$VIP4:80" --concurrency 4 http "$FIRST"
-table "$E2E_WORK/first.json"
+table "$E2E_WORK/first.json" "inst1=25 inst2=25 inst3=50"
 
 step "Removing inst3 while requests keep flowing"
 # about 180 requests a second: 2 clients, each pausing 10 ms between requests
@@ -131,8 +157,14 @@ touch "$E2E_WORK/live.stop"
 wait_until 30 pid_gone "$live_pid" || die "load generator did not stop"
 wait "$live_pid"
 say "requests sent while inst3 was removed (per-second progress):"
-sed 's/^svc-loadgen: */        /' "$E2E_WORK/live.json.log"
-table "$E2E_WORK/live.json"
+# the removal came when $before requests were answered: before the first
+# progress line past that
+awk -v b="$before" -v m="${B}--- inst3 removed here (servicectl instance del) ---${N}" '
+	{ sub(/^svc-loadgen: */, "") }
+	{ for (i = 1; i < NF; i++) if ($i == "ok") n = $(i + 1) }
+	!done && n + 0 > b + 0 { print "        " m; done = 1 }
+	{ print "        " $0 }' "$E2E_WORK/live.json.log"
+table "$E2E_WORK/live.json" "inst1=25->50 inst2=25->50 inst3=50->0"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(1 if d["failed"] else 0)' \
 	"$E2E_WORK/live.json" && say "${G}no request failed during the live removal${N}" ||
 	say "${R}some requests failed during the removal (see above)${N}"
@@ -144,17 +176,25 @@ say "inst3 freed after $((($(now_ms) - t0) / 1000)) s."
 run_ctl instance list "$SID"
 say "new distribution, $FIRST requests after the removal:"
 loadgen "$E2E_WORK/after.json" --target "$VIP4:80" --concurrency 4 http "$FIRST"
-table "$E2E_WORK/after.json"
+table "$E2E_WORK/after.json" "inst1=50 inst2=50 inst3=0"
 
-step "Counters: servicectl stats (rows that are zero left out)"
+step "Counters: servicectl stats (rows that are all zero left out)"
 printf '      %s$ servicectl stats%s\n' "$D" "$N"
-# reason rows "name packets bytes" with 0 packets are noise for a person
-# (the endpoint section is empty on the router: that program runs on the instance hosts)
+# A row whose numbers are all 0 is noise for a person; a section (its "name:"
+# line and column header) is printed only with a row left. The endpoint
+# section is all zero on the router: that program runs on the instance hosts.
 sctl router stats 2>&1 | awk '
-	/^endpoint:/ { skip = 1 }
-	skip && /^$/ { skip = 0; next }
-	skip || (NF == 3 && $2 == "0" && $3 == "0") { next }
-	{ print "        " $0 }'
+	function flush() { printf "%s", held; held = "" }
+	/^$/ { held = ""; next }
+	/:$/ || ($0 !~ /[0-9a-z]/) { held = held "        " $0 "\n"; next }
+	{
+		nums = 0; nonzero = 0
+		for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) { nums++; if ($i != "0") nonzero = 1 }
+		if (nums > 0 && !nonzero) next
+		flush(); print "        " $0
+	}'
+say "services count the packets their rule resolved (new connections), instances"
+say "every packet forwarded to them (docs/servicectl.md, \"Statistics\")."
 say "instance hosts (endpoint program, packets decapsulated):"
 for i in 1 2 3; do
 	sctl_j "inst$i" stats | python3 -c '

@@ -18,8 +18,11 @@ pkgs=(
 	iproute2 util-linux procps psmisc iputils-ping ethtool tcpdump jq python3 curl hostname
 	# multi-host registry (test_etcd, test_multirouter)
 	etcd-server etcd-client
-	# scripts/fresh-check.sh: a fresh Debian 12 chroot
+	# scripts/fresh-check.sh and the package test: a fresh Debian 12 chroot
 	debootstrap
+	# make deb, make man: debhelper/dpkg-buildpackage, man pages from --help;
+	# systemd-analyze (verify, security) for the unit's tests
+	debhelper dpkg-dev fakeroot help2man cpio systemd
 	# make vmcheck: Debian 12's stock kernel under QEMU, an initrd with 9p
 	qemu-system-x86 linux-image-amd64 initramfs-tools
 )

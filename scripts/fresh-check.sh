@@ -35,24 +35,7 @@ for c in debootstrap unshare chroot git findmnt; do
 	command -v "$c" >/dev/null || die "$c not installed (make deps installs debootstrap)"
 done
 
-# mirror_from_apt: the URI of the first "deb" source for bookworm (one-line or deb822 format).
-mirror_from_apt() {
-	local f
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -r "$f" ] || continue
-		sed -E 's/\[[^]]*\]//' "$f" | awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }'
-	done
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -r "$f" ] || continue
-		awk 'function flush() { if (deb && suite && uri != "") { print uri; exit } }
-			/^[ \t]*$/ { flush(); deb = suite = 0; uri = ""; next }
-			/^Types:/ { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
-			/^URIs:/ { uri = $2 }
-			/^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "bookworm") suite = 1 }
-			END { flush() }' "$f"
-	done
-}
-mirror=${FRESH_MIRROR:-$(mirror_from_apt | head -n 1)}
+mirror=${FRESH_MIRROR:-$(scripts/apt-mirror.sh | head -n 1)}
 [ -n "$mirror" ] || die "no bookworm source in /etc/apt: set FRESH_MIRROR"
 cache=/var/cache/apt/archives
 [ "${FRESH_APT_CACHE:-1}" = 1 ] && [ -d "$cache" ] || cache=

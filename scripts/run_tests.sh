@@ -6,7 +6,7 @@
 # non-zero without reporting a failure counts as one failed test.
 #
 # TESTS="pattern..." runs only the tests whose name (load/bpf/router.bpf.o,
-# unit/test_ch, test_progs, e2e/test_weights) contains one of the
+# unit/test_ch, test_progs, e2e/test_weights, pkg/test_deb) contains one of the
 # space-separated patterns. TEST_TIMEOUT=seconds bounds each test (1800).
 #
 # Tier 0, load/: svc-progload loads every BPF object into this kernel and
@@ -127,6 +127,14 @@ for t in selftests/e2e/test_*.sh; do
 	[ -f "$t" ] || continue
 	selected "e2e/$(basename "$t" .sh)" || continue
 	run_one "e2e/$(basename "$t" .sh)" bash "$t"
+done
+# Tier 4: the tree as a product: documentation links, the systemd unit's
+# capabilities (the e2e tests again, under the unit's capability set), the
+# Debian package installed into a fresh chroot.
+for t in selftests/pkg/test_*.sh; do
+	[ -f "$t" ] || continue
+	selected "pkg/$(basename "$t" .sh)" || continue
+	run_one "pkg/$(basename "$t" .sh)" bash "$t"
 done
 
 # A requested test that does not exist (renamed, not built) is a failure.

@@ -363,6 +363,7 @@ static const struct {
 	{ "uninstall", 0, false },
 	{ "verbose", 'v', false },
 	{ "help", 'h', false },
+	{ "version", 0, false },
 	{ "discard-corrupt-state", 0, false },
 };
 
@@ -442,6 +443,8 @@ int svc_cfg_parse_args(struct svc_agent_cfg *cfg, int argc, char **argv, char *e
 			continue;
 		if (!strcmp(name, "help")) {
 			cfg->help = true;
+		} else if (!strcmp(name, "version")) {
+			cfg->version = true;
 		} else if (!strcmp(name, "uninstall")) {
 			cfg->uninstall = true;
 		} else if (!agent_opts[k].has_arg) {
@@ -498,5 +501,9 @@ const char *svc_cfg_usage(void)
 	       "                       aside as state.json.corrupt)\n"
 	       "  --uninstall          detach every svcplane program, remove the pins, exit\n"
 	       "  -v, --verbose        debug logging\n"
-	       "  -h, --help           this text\n";
+	       "  -h, --help           this text\n"
+	       "  --version            print the version and exit\n"
+	       "\n"
+	       "Exit status: 0 clean exit (programs stay attached), 1 start failed or runtime\n"
+	       "error, 2 bad option or config file (a restart cannot fix it).\n";
 }

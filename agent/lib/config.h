@@ -65,6 +65,7 @@ struct svc_agent_cfg {
 	bool uninstall;	      /* --uninstall */
 	bool discard_corrupt; /* --discard-corrupt-state: start empty on a corrupt state file */
 	bool help;	      /* -h/--help was given */
+	bool version;	      /* --version was given */
 	/* --registry: etcd URL of the shared registry, "" = the state file alone. */
 	char registry[1024];
 	/* Register on bind: the router agent's API socket ("" = off), our address, the lease. */

@@ -1180,6 +1180,10 @@ int svc_ctl_parse(int argc, char **argv, struct svc_ctl_inv *inv, char *err, siz
 			inv->help = true;
 			return SVC_CTL_EXIT_OK;
 		}
+		if (!strcmp(a, "--version")) {
+			inv->version = true;
+			return SVC_CTL_EXIT_OK;
+		}
 		r = global_opt(argv, argc, &i, inv, err, errlen);
 		if (r < 0)
 			return SVC_CTL_EXIT_USAGE;
@@ -1294,7 +1298,8 @@ void svc_ctl_help(FILE *f, const struct svc_ctl_inv *inv)
 		   "Options:\n"
 		   "  -j, --json             print results as JSON (stable snake_case keys)\n"
 		   "  -s, --socket PATH      agent socket (default /run/svcplane/api.sock)\n"
-		   "  -h, --help             this text\n\n"
+		   "  -h, --help             this text\n"
+		   "      --version          print the version and exit\n\n"
 		   "Commands:\n");
 	for (const struct svc_ctl_cmd *c = svc_ctl_commands; c->group; c++) {
 		char words[64], line[160];

@@ -114,6 +114,7 @@ struct svc_ctl_inv {
 	bool json;		       /* -j/--json */
 	const char *socket;	       /* -s/--socket, NULL = default */
 	bool help;		       /* print help (for cmd, or group, or everything) */
+	bool version;		       /* --version: print the version */
 	const char *group;	       /* group word when help is for a group */
 	const struct svc_ctl_cmd *cmd; /* the command (NULL for top-level/group help) */
 	json_object *request;	       /* the request to send (owned), NULL with help */

@@ -25,6 +25,8 @@
 # sleep stands in for synchronisation. Timings are `make bench`'s business.
 
 E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# SVC_AGENT_WRAP="CMD ARGS": every agent runs as CMD ARGS svcplaned ... (the unit's
+# capability test runs them under setpriv).
 SVC_BIN=${SVC_BIN:-$E2E_ROOT/.output-san/bin}
 TOOLS=$SVC_BIN/tools
 XDP_PASS_OBJ=$SVC_BIN/../selftests/progs/xdp_pass.bpf.o
@@ -198,7 +200,7 @@ topo_create() {
 		ip -n "$NS_CLIENT" route add default via "$ROUTER4" &&
 		ip -n "$NS_CLIENT" -6 route add default via "$ROUTER6" || return 1
 	# A real NIC fills in the TCP/UDP checksum before the wire; a veth hands
-	# the router's XDP program a CHECKSUM_PARTIAL packet instead (PLATFORM.md).
+	# the router's XDP program a CHECKSUM_PARTIAL packet instead (docs/testing.md).
 	in_ns "$NS_CLIENT" ethtool -K "$(if_client)" tx off >/dev/null || return 1
 	# A veth receives what its peer sends with XDP_TX (the router's RSTs to a
 	# dead instance's clients) only when it runs an XDP program itself.
@@ -307,7 +309,8 @@ agent_start() {
 	mkdir -p "$(agent_state "$name")"
 	: >>"$(agent_log "$name")"
 	echo "---- start $(date +%T.%N)" >>"$(agent_log "$name")"
-	nsenter --net="/run/netns/$ns" "$SVC_BIN/svcplaned" --socket "$(agent_sock "$name")" \
+	# shellcheck disable=SC2086 # SVC_AGENT_WRAP: a command prefix, split on blanks
+	nsenter --net="/run/netns/$ns" ${SVC_AGENT_WRAP:-} "$SVC_BIN/svcplaned" --socket "$(agent_sock "$name")" \
 		--pin-dir "$(agent_pin "$name")" --state-dir "$(agent_state "$name")" \
 		--metrics "127.0.0.1:$port" --opt-key "$E2E_OPT_KEY" "$@" >>"$(agent_log "$name")" 2>&1 &
 	AGENT_PID[$name]=$!
