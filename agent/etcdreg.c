@@ -338,6 +338,7 @@ int agent_etcd_start(struct agent *a)
 	}
 	/* calls run in the main loop: a dead endpoint must not hold it long */
 	svc_etcd_set_timeouts(e->cli, SVC_AGENT_ETCD_CONNECT_MS, SVC_AGENT_ETCD_REQUEST_MS);
+	svc_etcd_set_budget(e->cli, SVC_AGENT_ETCD_CALL_MS, SVC_AGENT_ETCD_HOLD_MS);
 	svc_regkv_base(svc_etcd_prefix(e->cli), e->base, sizeof(e->base));
 	svc_etcd_prefix_end(e->base, e->end);
 	a->etcd = e;
@@ -842,6 +843,7 @@ json_object *agent_etcd_status(struct agent *a)
 	json_object_object_add(o, "rebuilds", json_object_new_int64((int64_t)e->rebuilds));
 	json_object_object_add(o, "failovers",
 			       json_object_new_int64((int64_t)svc_etcd_failovers(e->cli)));
+	json_object_object_add(o, "held", json_object_new_int64((int64_t)svc_etcd_held(e->cli)));
 	json_object_object_add(o, "lease", json_object_new_int64(e->lease));
 	return o;
 }
