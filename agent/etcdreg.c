@@ -50,6 +50,7 @@ struct agent_etcd {
 	struct svc_regkv_list mirror; /* sorted by key */
 	bool unsorted;		      /* records appended since the last sort */
 	int64_t rev;		      /* every change up to here is in the mirror */
+	int64_t applied;	      /* ... and in the registry and maps (last rebuild) */
 	bool synced;		      /* listed since start */
 	bool dirty;		      /* mirror changed since the last rebuild */
 	bool down_logged;	      /* the current outage was logged */
@@ -190,6 +191,7 @@ static int rebuild(struct agent *a)
 	svc_reg_free(&r);
 	e->dirty = false;
 	e->rebuilds++;
+	e->applied = e->rev;
 	if (agent_state_save(a, why, sizeof(why)))
 		pr_err("registry: save the etcd state to the cache: %s", why);
 	return agent_reconcile(a);
@@ -595,7 +597,20 @@ static void catch_up(struct agent *a, int64_t rev)
 		rebuild(a);
 }
 
+static int commit(struct agent *a, const struct svc_reg *before, struct svc_err *err);
+
+/* An operator's op: its etcd calls are tried even during a hold (svc_etcd_set_budget). */
 int agent_etcd_commit(struct agent *a, const struct svc_reg *before, struct svc_err *err)
+{
+	int ret;
+
+	svc_etcd_set_urgent(E(a)->cli, true);
+	ret = commit(a, before, err);
+	svc_etcd_set_urgent(E(a)->cli, false);
+	return ret;
+}
+
+static int commit(struct agent *a, const struct svc_reg *before, struct svc_err *err)
 {
 	struct agent_etcd *e = E(a);
 	struct svc_regkv_list want;
@@ -832,6 +847,7 @@ json_object *agent_etcd_status(struct agent *a)
 	json_object_object_add(o, "synced", json_object_new_boolean(e->synced));
 	json_object_object_add(o, "watching", json_object_new_boolean(e->w != NULL));
 	json_object_object_add(o, "revision", json_object_new_int64(e->rev));
+	json_object_object_add(o, "applied_revision", json_object_new_int64(e->applied));
 	json_object_object_add(o, "records", json_object_new_int64((int64_t)e->mirror.n));
 	json_object_object_add(o, "skipped", json_object_new_int64((int64_t)e->skipped));
 	json_object_object_add(o, "lists", json_object_new_int64((int64_t)e->lists));

@@ -37,6 +37,7 @@ struct svc_etcd {
 	double hold_until, hold_s; /* monotonic s; current hold length */
 	int hold_err;
 	char hold_msg[ERR_MAX]; /* the failure that started the hold */
+	bool urgent;		/* svc_etcd_set_urgent */
 	uint64_t failovers, held;
 	char ep_str[SVC_ETCD_HOST_MAX + 16];
 	char err[ERR_MAX];
@@ -422,6 +423,11 @@ void svc_etcd_set_budget(struct svc_etcd *e, long call_ms, long hold_max_ms)
 	e->hold_max_ms = hold_max_ms;
 }
 
+void svc_etcd_set_urgent(struct svc_etcd *e, bool on)
+{
+	e->urgent = on;
+}
+
 uint64_t svc_etcd_held(const struct svc_etcd *e)
 {
 	return e->held;
@@ -513,7 +519,7 @@ static int call(struct svc_etcd *e, const char *path, json_object *req, json_obj
 	int ret = -EIO;
 
 	*resp = NULL;
-	if (e->hold_until > t0) {
+	if (e->hold_until > t0 && !e->urgent) {
 		e->held++;
 		return seterr(e, e->hold_err, "%s (every endpoint failed; next attempt in %.1f s)",
 			      e->hold_msg, e->hold_until - t0);

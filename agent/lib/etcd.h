@@ -79,6 +79,11 @@ void svc_etcd_set_timeouts(struct svc_etcd *e, long connect_ms, long request_ms)
  * with the next call that reaches the cluster.
  */
 void svc_etcd_set_budget(struct svc_etcd *e, long call_ms, long hold_max_ms);
+/*
+ * svc_etcd_set_urgent - while on, calls ignore the hold (an operator's request is
+ * tried, within the budget; a success ends the hold); background retries are not.
+ */
+void svc_etcd_set_urgent(struct svc_etcd *e, bool on);
 /* svc_etcd_held - calls failed at once during such a hold. */
 uint64_t svc_etcd_held(const struct svc_etcd *e);
 /* svc_etcd_prefix - the URL's key prefix ("" if none). */

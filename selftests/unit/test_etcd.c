@@ -486,6 +486,11 @@ START_TEST(test_budget_hold)
 	ck_assert_uint_eq(svc_etcd_held(e), 1);
 	ck_assert_ptr_nonnull(strstr(svc_etcd_error(e), "next attempt in"));
 	ck_assert_ptr_nonnull(strstr(svc_etcd_error(e), strchr(u, '/') + 2));
+	/* an urgent call (an operator's) is tried during the hold */
+	svc_etcd_set_urgent(e, true);
+	ck_assert_int_eq(svc_etcd_put(e, "/t8/k", "v", 1, 0, NULL), -ECONNREFUSED);
+	ck_assert_uint_eq(svc_etcd_held(e), 1);
+	ck_assert_ptr_null(strstr(svc_etcd_error(e), "next attempt in"));
 	svc_etcd_close(e);
 
 	/*
