@@ -53,7 +53,17 @@ class Agent:
         self.name = os.path.basename(self.sock).rsplit(".", 1)[0]
         self.ch = bpf_obj_get(self.pin + "/ch_tables")
 
+    resets = 0  # API connections the agent closed before answering (retried)
+
     def call(self, op, args=None, timeout=None):
+        for _ in range(10):
+            try:
+                return self.call_once(op, args, timeout)
+            except ConnectionResetError:
+                Agent.resets += 1
+        return self.call_once(op, args, timeout)
+
+    def call_once(self, op, args=None, timeout=None):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(timeout)
         s.connect(self.sock)
@@ -162,7 +172,6 @@ def churn(n, sids, agents):
     tmpl_n = json.loads(nh_val)
     id_key, id_val = etcd_range(BASE + "ids/")[0]
     tmpl_id = json.loads(id_val)
-    base_records = agents[0].registry()["records"]
     rss0 = [a.rss_kib() for a in agents]
     recs = []
     for k in range(n):
@@ -175,50 +184,59 @@ def churn(n, sids, agents):
                      (BASE + "nexthops/" + addr, json.dumps(dict(tmpl_n, addr=addr, id=nid))),
                      (BASE + "instances/%s/%s" % (sid, addr), json.dumps(i))])
 
-    def wait_records(want, t0):
+    def wait_applied(rev, t0):
+        """until every router's registry and maps are rebuilt at revision rev or later"""
         done = [None] * len(agents)
-        end = time.monotonic() + 600
+        end = time.monotonic() + 900
         while None in done and time.monotonic() < end:
             for j, a in enumerate(agents):
-                if done[j] is None and a.registry()["records"] == want:
+                t = time.monotonic()
+                applied = done[j] is None and a.registry()["applied_revision"] >= rev
+                api_ms.append((time.monotonic() - t) * 1e3)
+                if applied:
                     done[j] = time.monotonic() - t0
             time.sleep(0.01)
         return done
 
+    def rebuilds():
+        return [a.registry()["rebuilds"] for a in agents]
+
     out = {"instances": n, "services": len(sids), "routers": len(agents)}
-    t0 = time.monotonic()
-    batch = []
-    for r in recs:
-        batch += r
-        if len(batch) >= 120:
-            etcd_txn(puts=batch)
-            batch = []
-    if batch:
-        etcd_txn(puts=batch)
-    t_written = time.monotonic() - t0
-    done = wait_records(base_records + 3 * n, t0)
-    rss1 = [a.rss_kib() for a in agents]
-    out["add"] = {"written_s": round(t_written, 2),
-                  "etcd_write_rate_per_s": round(n / t_written),
-                  "every_router_s": round(max(d for d in done if d) if all(done) else -1, 2),
-                  "applied_rate_per_s": round(n / max(done)) if all(done) else None}
-    out["rss_kib_before"], out["rss_kib_after_add"] = rss0, rss1
+
+    api_ms = []
+
+    def phase(name, txns):
+        rb0, t0, rev, r0 = rebuilds(), time.monotonic(), 0, Agent.resets
+        del api_ms[:]
+        for puts, dels in txns:
+            rev = etcd_txn(puts=puts, dels=dels)
+        t_written = time.monotonic() - t0
+        done = wait_applied(rev, t0)
+        ok = all(d is not None for d in done)
+        out[name] = {"txns": len(txns), "written_s": round(t_written, 2),
+                     "etcd_write_rate_per_s": round(n / t_written),
+                     "every_router_s": round(max(done), 2) if ok else None,
+                     "applied_rate_per_s": round(n / max(done)) if ok else None,
+                     "rebuilds": [b - a for a, b in zip(rb0, rebuilds())],
+                     # the routers' status calls meanwhile: how long their main loops were away
+                     "status_ms": summary(api_ms), "status_resets": Agent.resets - r0}
+        out["rss_kib_after_" + name] = [a.rss_kib() for a in agents]
+
+    def batches(items, key):
+        txns, cur = [], []
+        for it in items:
+            cur += it
+            if len(cur) >= 120:
+                txns.append(key(cur))
+                cur = []
+        if cur:
+            txns.append(key(cur))
+        return txns
+
+    out["rss_kib_before"] = rss0
+    phase("add", batches(recs, lambda b: (b, ())))
     # removal: the instances go (ids and next hops stay, as they do in a deployment)
-    t0 = time.monotonic()
-    batch = []
-    for r in recs:
-        batch.append(r[2][0])
-        if len(batch) >= 120:
-            etcd_txn(dels=batch)
-            batch = []
-    if batch:
-        etcd_txn(dels=batch)
-    t_written = time.monotonic() - t0
-    done = wait_records(base_records + 2 * n, t0)
-    out["remove"] = {"written_s": round(t_written, 2),
-                     "every_router_s": round(max(done), 2) if all(done) else -1,
-                     "applied_rate_per_s": round(n / max(done)) if all(done) else None}
-    out["rss_kib_after_remove"] = [a.rss_kib() for a in agents]
+    phase("remove", batches([[r[2][0]] for r in recs], lambda b: ((), b)))
     # clean: ids and next hops too
     batch = []
     for r in recs:
@@ -227,8 +245,8 @@ def churn(n, sids, agents):
             etcd_txn(dels=batch)
             batch = []
     if batch:
-        etcd_txn(dels=batch)
-    wait_records(base_records, time.monotonic())
+        rev = etcd_txn(dels=batch)
+        wait_applied(rev, time.monotonic())
     return out
 
 

@@ -47,8 +47,11 @@ mgmt() {
 }
 step "setup: mgmt namespace" mgmt
 step "setup: 3-member etcd cluster" mr_etcd_start_all
+# a router; the churn's instance addresses (198.18.64.0/18) are reached through a
+# gateway on its mgmt link, as instance hosts behind a router are (one neighbour)
 router() { # N
 	mr_router_add "r$1" "$1" &&
+		ip -n "$(ns_name "r$1")" route add 198.18.64.0/18 via "$MGMT.1" &&
 		agent_start "r$1" "$(ns_name "r$1")" --src "198.18.1.$1" --registry "$REG" &&
 		wait_until "$E2E_WAIT" synced "r$1"
 }
