@@ -332,9 +332,17 @@ int agent_op_direct_unmap(struct agent *a, json_object *args, json_object *res,
 int agent_op_direct_show(struct agent *a, json_object *args, json_object *res, struct svc_err *err);
 
 /* etcdreg.c: the registry on etcd (--registry). */
-/* etcd calls from the main loop: connect and whole-request limits (ms). */
+/*
+ * etcd calls run in the main loop (API, registration, reconcile wait on them):
+ * connect and request limits per endpoint, a bound on one call over every
+ * endpoint, and the longest hold during which calls fail at once after one
+ * found no endpoint (svc_etcd_set_budget). With every member hung the loop
+ * loses at most CALL_MS once per hold instead of 3 x REQUEST_MS per call.
+ */
 #define SVC_AGENT_ETCD_CONNECT_MS 500
-#define SVC_AGENT_ETCD_REQUEST_MS 2000
+#define SVC_AGENT_ETCD_REQUEST_MS 1500
+#define SVC_AGENT_ETCD_CALL_MS 2500
+#define SVC_AGENT_ETCD_HOLD_MS 5000
 /* An op whose etcd transaction lost a race is re-run on the fresh registry this many times. */
 #define SVC_ETCD_OP_TRIES 4
 /* agent_etcd_start - with --registry: list, rebuild, watch (etcd away: keep the cached state). */

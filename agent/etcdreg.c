@@ -50,6 +50,7 @@ struct agent_etcd {
 	struct svc_regkv_list mirror; /* sorted by key */
 	bool unsorted;		      /* records appended since the last sort */
 	int64_t rev;		      /* every change up to here is in the mirror */
+	int64_t applied;	      /* ... and in the registry and maps (last rebuild) */
 	bool synced;		      /* listed since start */
 	bool dirty;		      /* mirror changed since the last rebuild */
 	bool down_logged;	      /* the current outage was logged */
@@ -190,6 +191,7 @@ static int rebuild(struct agent *a)
 	svc_reg_free(&r);
 	e->dirty = false;
 	e->rebuilds++;
+	e->applied = e->rev;
 	if (agent_state_save(a, why, sizeof(why)))
 		pr_err("registry: save the etcd state to the cache: %s", why);
 	return agent_reconcile(a);
@@ -338,6 +340,7 @@ int agent_etcd_start(struct agent *a)
 	}
 	/* calls run in the main loop: a dead endpoint must not hold it long */
 	svc_etcd_set_timeouts(e->cli, SVC_AGENT_ETCD_CONNECT_MS, SVC_AGENT_ETCD_REQUEST_MS);
+	svc_etcd_set_budget(e->cli, SVC_AGENT_ETCD_CALL_MS, SVC_AGENT_ETCD_HOLD_MS);
 	svc_regkv_base(svc_etcd_prefix(e->cli), e->base, sizeof(e->base));
 	svc_etcd_prefix_end(e->base, e->end);
 	a->etcd = e;
@@ -594,7 +597,20 @@ static void catch_up(struct agent *a, int64_t rev)
 		rebuild(a);
 }
 
+static int commit(struct agent *a, const struct svc_reg *before, struct svc_err *err);
+
+/* An operator's op: its etcd calls are tried even during a hold (svc_etcd_set_budget). */
 int agent_etcd_commit(struct agent *a, const struct svc_reg *before, struct svc_err *err)
+{
+	int ret;
+
+	svc_etcd_set_urgent(E(a)->cli, true);
+	ret = commit(a, before, err);
+	svc_etcd_set_urgent(E(a)->cli, false);
+	return ret;
+}
+
+static int commit(struct agent *a, const struct svc_reg *before, struct svc_err *err)
 {
 	struct agent_etcd *e = E(a);
 	struct svc_regkv_list want;
@@ -831,6 +847,7 @@ json_object *agent_etcd_status(struct agent *a)
 	json_object_object_add(o, "synced", json_object_new_boolean(e->synced));
 	json_object_object_add(o, "watching", json_object_new_boolean(e->w != NULL));
 	json_object_object_add(o, "revision", json_object_new_int64(e->rev));
+	json_object_object_add(o, "applied_revision", json_object_new_int64(e->applied));
 	json_object_object_add(o, "records", json_object_new_int64((int64_t)e->mirror.n));
 	json_object_object_add(o, "skipped", json_object_new_int64((int64_t)e->skipped));
 	json_object_object_add(o, "lists", json_object_new_int64((int64_t)e->lists));
@@ -842,6 +859,7 @@ json_object *agent_etcd_status(struct agent *a)
 	json_object_object_add(o, "rebuilds", json_object_new_int64((int64_t)e->rebuilds));
 	json_object_object_add(o, "failovers",
 			       json_object_new_int64((int64_t)svc_etcd_failovers(e->cli)));
+	json_object_object_add(o, "held", json_object_new_int64((int64_t)svc_etcd_held(e->cli)));
 	json_object_object_add(o, "lease", json_object_new_int64(e->lease));
 	return o;
 }

@@ -8,6 +8,7 @@
 #   5. registry: instance death and registration -> data plane      (bench_registry.sh)
 #   6. TI-flow negotiation: connect time and bulk with and without   (bench_tiflow.sh)
 #   7. availability: DELAY first connect, health check, shed timings (bench_avail.sh)
+#   8. multi-host: etcd write -> every router, registry churn, etcd away (bench_etcd.sh)
 # Usage: scripts/bench.sh OUTPUT_DIR (the build's output, e.g. .output). Root only.
 # BENCH_QUICK=1 runs a short version (fewer rounds, flow tables up to 1 M) for development;
 # BENCH_ONLY="packet ctl live" picks figures (default: all).
@@ -245,6 +246,7 @@ elapsed "figure 4"
 { [ -z "${BENCH_ONLY:-}" ] || want registry; } && { scripts/bench_registry.sh "$out" "$results/$run_id.registry.json" || failed+=("registry"); }
 { [ -z "${BENCH_ONLY:-}" ] || want tiflow; } && { scripts/bench_tiflow.sh "$out" "$results/$run_id.tiflow.json" || failed+=("tiflow"); }
 { [ -z "${BENCH_ONLY:-}" ] || want avail; } && { scripts/bench_avail.sh "$out" "$results/$run_id.avail.json" || failed+=("avail"); }
+{ [ -z "${BENCH_ONLY:-}" ] || want etcd; } && { scripts/bench_etcd.sh "$out" "$results/$run_id.etcd.json" || failed+=("etcd"); }
 
 # ---- the run's JSON: figures + machine
 frags=()

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <time.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <sodium.h>
@@ -32,7 +33,12 @@ struct svc_etcd {
 	CURL *curl; /* unary calls: keeps the connection open between calls */
 	struct curl_slist *hdrs;
 	long connect_ms, request_ms;
-	uint64_t failovers;
+	long call_ms, hold_max_ms; /* svc_etcd_set_budget */
+	double hold_until, hold_s; /* monotonic s; current hold length */
+	int hold_err;
+	char hold_msg[ERR_MAX]; /* the failure that started the hold */
+	bool urgent;		/* svc_etcd_set_urgent */
+	uint64_t failovers, held;
 	char ep_str[SVC_ETCD_HOST_MAX + 16];
 	char err[ERR_MAX];
 };
@@ -411,6 +417,30 @@ void svc_etcd_set_timeouts(struct svc_etcd *e, long connect_ms, long request_ms)
 	e->request_ms = request_ms;
 }
 
+void svc_etcd_set_budget(struct svc_etcd *e, long call_ms, long hold_max_ms)
+{
+	e->call_ms = call_ms;
+	e->hold_max_ms = hold_max_ms;
+}
+
+void svc_etcd_set_urgent(struct svc_etcd *e, bool on)
+{
+	e->urgent = on;
+}
+
+uint64_t svc_etcd_held(const struct svc_etcd *e)
+{
+	return e->held;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 const char *svc_etcd_prefix(const struct svc_etcd *e)
 {
 	return e->url.prefix;
@@ -485,15 +515,30 @@ static int answer_error(struct svc_etcd *e, json_object *o, const char *path, lo
 static int call(struct svc_etcd *e, const char *path, json_object *req, json_object **resp)
 {
 	const char *body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	double t0 = mono_s();
 	int ret = -EIO;
 
 	*resp = NULL;
+	if (e->hold_until > t0 && !e->urgent) {
+		e->held++;
+		return seterr(e, e->hold_err, "%s (every endpoint failed; next attempt in %.1f s)",
+			      e->hold_msg, e->hold_until - t0);
+	}
 	for (size_t tries = 0; tries < e->url.n; tries++) {
 		struct buf b = { .max = RESP_MAX };
 		char url[SVC_ETCD_HOST_MAX + 64];
+		long limit = e->request_ms, http = 0;
 		json_object *o;
 		CURLcode rc;
-		long http = 0;
+
+		if (e->call_ms) {
+			long left = e->call_ms - (long)((mono_s() - t0) * 1e3);
+
+			if (left <= 0)
+				break; /* ret: the last endpoint's failure */
+			if (left < limit)
+				limit = left;
+		}
 
 		ep_url(e, e->cur, path, url, sizeof(url));
 		curl_easy_reset(e->curl);
@@ -502,8 +547,9 @@ static int call(struct svc_etcd *e, const char *path, json_object *req, json_obj
 		curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(e->curl, CURLOPT_TCP_NODELAY, 1L);
-		curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, e->connect_ms);
-		curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, e->request_ms);
+		curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS,
+				 e->connect_ms < limit ? e->connect_ms : limit);
+		curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, limit);
 		curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, buf_write);
 		curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, &b);
 		rc = curl_easy_perform(e->curl);
@@ -530,15 +576,26 @@ static int call(struct svc_etcd *e, const char *path, json_object *req, json_obj
 			json_object_put(o);
 			if (ret == -EAGAIN)
 				goto next;
+			e->hold_s = 0; /* the cluster answered */
 			return ret;
 		}
 		*resp = o;
+		e->hold_s = 0;
 		return 0;
 	next:
 		if (e->url.n > 1) {
 			e->cur = (e->cur + 1) % e->url.n;
 			e->failovers++;
 		}
+	}
+	/* no endpoint reached (or none with a leader): hold further calls for a while */
+	if (e->hold_max_ms) {
+		e->hold_s = e->hold_s ? e->hold_s * 2 : 0.25;
+		if (e->hold_s > e->hold_max_ms / 1e3)
+			e->hold_s = e->hold_max_ms / 1e3;
+		e->hold_until = mono_s() + e->hold_s;
+		e->hold_err = ret;
+		snprintf(e->hold_msg, sizeof(e->hold_msg), "%s", e->err);
 	}
 	return ret;
 }

@@ -70,6 +70,22 @@ int svc_etcd_open(const char *url, struct svc_etcd **out, char *why, size_t whyl
 void svc_etcd_close(struct svc_etcd *e);
 /* svc_etcd_set_timeouts - connect and whole-request time limits of unary calls (ms). */
 void svc_etcd_set_timeouts(struct svc_etcd *e, long connect_ms, long request_ms);
+/*
+ * svc_etcd_set_budget - bound what a caller's thread can lose to an unreachable
+ * cluster: one unary call, over every endpoint, takes at most @call_ms (0: no
+ * bound beyond the per-endpoint limits); after a call failed on every endpoint,
+ * further calls fail at once (the same error, saying when the next attempt is)
+ * for a hold that doubles from 250 ms up to @hold_max_ms (0: no hold) and ends
+ * with the next call that reaches the cluster.
+ */
+void svc_etcd_set_budget(struct svc_etcd *e, long call_ms, long hold_max_ms);
+/*
+ * svc_etcd_set_urgent - while on, calls ignore the hold (an operator's request is
+ * tried, within the budget; a success ends the hold); background retries are not.
+ */
+void svc_etcd_set_urgent(struct svc_etcd *e, bool on);
+/* svc_etcd_held - calls failed at once during such a hold. */
+uint64_t svc_etcd_held(const struct svc_etcd *e);
 /* svc_etcd_prefix - the URL's key prefix ("" if none). */
 const char *svc_etcd_prefix(const struct svc_etcd *e);
 /* svc_etcd_error - why the last call on @e failed. */

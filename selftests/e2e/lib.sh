@@ -633,11 +633,15 @@ svc_create() {
 
 # router_counter REASON: packets the router program counted for REASON
 # (servicectl -j stats: {"router": [{"reason", "packets", "bytes"}...]}).
-router_counter() {
-	sctl_j router stats | python3 -c '
+router_counter() { agent_counter router "$1"; }
+# agent_counter AGENT REASON: the same on another agent's router program; REASON
+# ending in * sums every reason with that prefix (fwd_*: every forwarded packet).
+agent_counter() {
+	sctl_j "$1" stats | python3 -c '
 import json, sys
-d = json.load(sys.stdin)
-print(sum(r["packets"] for r in d["router"] if r["reason"] == sys.argv[1]))' "$1"
+d, want = json.load(sys.stdin), sys.argv[1]
+match = (lambda r: r.startswith(want[:-1])) if want.endswith("*") else (lambda r: r == want)
+print(sum(r["packets"] for r in d["router"] if match(r["reason"])))' "$2"
 }
 
 # ---- cleanup ----
@@ -687,4 +691,92 @@ e2e_cleanup() {
 		fi
 	fi
 	exit "$rc"
+}
+
+# ---- comparing routers: consistent-hash tables and route lookups ----
+
+# ch_table AGENT SID OUT: the service's consistent-hash table as the agent's
+# pinned maps hold it (one next-hop id per line, slot order; bpftool).
+ch_table() {
+	local agent=$1 sid=$2 out=$3 set key inner
+	set=$(sctl_j "$agent" service show "$sid" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["service"]["set_id"])') ||
+		return 1
+	key=$(printf '%d %d %d %d' $((set & 255)) $((set >> 8 & 255)) $((set >> 16 & 255)) \
+		$((set >> 24)))
+	# shellcheck disable=SC2086
+	inner=$(bpftool -j map lookup pinned "$(agent_pin "$agent")/ch_tables" key $key |
+		python3 -c '
+import json, sys
+v = json.load(sys.stdin)["value"]
+print(int.from_bytes(bytes(int(b, 16) for b in v), "little") if isinstance(v, list) else v)') ||
+		return 1
+	bpftool -j map dump id "$inner" | python3 -c '
+import json, sys
+rows = json.load(sys.stdin)
+def num(x):
+    return int.from_bytes(bytes(int(b, 16) for b in x), "little") if isinstance(x, list) else int(x)
+vals = sorted((num(r["key"]), num(r["value"])) for r in rows)
+assert [k for k, _ in vals] == list(range(len(vals))), "keys not 0..n-1"
+print("\n".join(str(v) for _, v in vals))' >"$out" && [ -s "$out" ]
+}
+
+# ch_differ NAME FILE1 FILE2: percentage of slots that differ (printed); 0 if identical.
+ch_differ() {
+	python3 - "$@" <<'PYEOF'
+import sys
+name, a, b = sys.argv[1], open(sys.argv[2]).read().split(), open(sys.argv[3]).read().split()
+if len(a) != len(b) or len(a) != 65537:
+    print("# %s: %d and %d slots (want 65537)" % (name, len(a), len(b)))
+    sys.exit(1)
+n = sum(1 for x, y in zip(a, b) if x != y)
+print("# %s: %d of %d slots differ (%.3f %%), %d distinct ids" % (name, n, len(a), 100.0 * n / len(a), len(set(a))))
+sys.exit(1 if n else 0)
+PYEOF
+}
+
+# route_queries N SRC: N random route-lookup queries from address SRC (route_lookups.py
+# input: "SRC:SPORT", every other one "SRC:SPORT syn").
+route_queries() {
+	python3 - "$1" "$2" <<'PYEOF'
+import random, sys
+n, src = int(sys.argv[1]), sys.argv[2]
+for i in range(n):
+    print("%s:%d%s" % (src, random.randint(1024, 65535), " syn" if i % 2 else ""))
+PYEOF
+}
+
+# route_lookups_agree BIND QUERIES AGENT...: every agent answers each query (the
+# route.get op `servicectl route get` sends, many over one connection:
+# route_lookups.py) by the hash, with the same instance and id as the first agent.
+route_lookups_agree() {
+	local bind=$1 q=$2 first=$3 a
+	shift 2
+	for a in "$@"; do
+		python3 "$(dirname "${BASH_SOURCE[0]}")/route_lookups.py" "$(agent_sock "$a")" \
+			"$bind" <"$q" >"$q.$a" || { echo "route lookups on $a failed"; return 1; }
+	done
+	shift
+	for a in "$@"; do
+		python3 - "$q.$first" "$q.$a" "$first" "$a" <<'PYEOF' || return 1
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+na, nb = sys.argv[3], sys.argv[4]
+keys = ("how", "instance", "nh_id", "instance_name")
+bad = [(x, y) for x, y in zip(a, b)
+       if "route" not in x or "route" not in y or x["route"]["how"] != "hash"
+       or any(x["route"][k] != y["route"][k] for k in keys)]
+per = {}
+for x in a:
+    if "route" in x:
+        n = x["route"]["instance_name"] or x["route"]["instance"]
+        per[n] = per.get(n, 0) + 1
+print("%s vs %s: %d 5-tuples, %d answered differently; %s's picks per instance %s"
+      % (na, nb, len(a), len(bad), na, json.dumps(per, sort_keys=True)))
+for x, y in bad[:5]:
+    print("%s %s / %s %s" % (na, json.dumps(x), nb, json.dumps(y)))
+sys.exit(1 if bad or len(a) != len(b) or not a else 0)
+PYEOF
+	done
 }

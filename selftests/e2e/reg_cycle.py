@@ -3,12 +3,15 @@
 # ADDR:PORT, poll the router agent's API socket until the instance ADDR of SID
 # appears (register on bind), close, poll until it is gone (unregister); ROUNDS
 # times, each wait bounded by DEADLINE seconds. Prints one JSON object: how many
-# rounds registered and unregistered, and what went wrong first. It asserts
+# rounds registered and unregistered, and what went wrong first. With an 8th
+# argument STATUS, that object is also written to STATUS after every round, and
+# the cycle ends early once STATUS.stop exists (churn for as long as a test needs). It asserts
 # what happened, not how fast (scripts/bench_registry.sh measures that).
-import json, socket, sys, time
+import json, os, socket, sys, time
 
 api, sid, inst, vip = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 port, rounds, deadline = int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
+status = sys.argv[8] if len(sys.argv) > 8 else None
 
 
 def listed():
@@ -35,8 +38,18 @@ def wait_for(want):
     return False
 
 
+def save():
+    if status:
+        with open(status + ".tmp", "w") as f:
+            json.dump(out, f)
+        os.rename(status + ".tmp", status)
+
+
 out = {"registered": 0, "unregistered": 0, "error": None}
 for r in range(rounds):
+    save()
+    if status and os.path.exists(status + ".stop"):
+        break
     if not wait_for(False):
         out["error"] = "listed before listen()"
         break
@@ -54,4 +67,5 @@ for r in range(rounds):
         out["error"] = "still listed %d s after close()" % deadline
         break
     out["unregistered"] += 1
+save()
 print(json.dumps(out))

@@ -18,157 +18,19 @@
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
-SID=2001:db8:5e::77
-PORT=8080
 LEASE=2
-MGMT=198.18.200
-FAB=198.18.1
-ETCD_PORT0=23790
-N_ETCD=3
 
 e2e_init
-if ! command -v etcd >/dev/null; then
-	tap_fail "setup: etcd" "etcd not installed (make deps installs etcd-server)"
-	exit 1
-fi
+MR_HOSTS=2
+source "$(dirname "$0")/lib_multirouter.sh"
+mr_require_etcd
 
-NS_MGMT=$(ns_name mgmt)
-NS_FAB=$(ns_name fab)
-NS_CLIENT=$(ns_name client)
-NS_RA=$(ns_name ra)
-NS_RB=$(ns_name rb)
-ns_inst() { ns_name "inst$1"; }
-inst_ip() { echo "$FAB.1$1"; }
-
-# bridge_port NS IF BR_NS BR ADDR MTU: a veth from NS into bridge BR (in BR_NS).
-bridge_port() {
-	local ns=$1 ifn=$2 brns=$3 br=$4 addr=$5 mtu=$6
-	veth_pair "$ns" "$ifn" "$brns" "$ifn-b" "$mtu" &&
-		ip -n "$brns" link set "$ifn-b" master "$br" &&
-		ip -n "$ns" addr add "$addr" dev "$ifn"
-}
-
-topo() {
-	local ns i
-	for ns in "$NS_MGMT" "$NS_FAB" "$NS_CLIENT" "$NS_RA" "$NS_RB" "$(ns_inst 1)" "$(ns_inst 2)"; do
-		ns_add "$ns" || return 1
-	done
-	ip -n "$NS_MGMT" link add "bm-$E2E_ID" type bridge && ip -n "$NS_MGMT" link set "bm-$E2E_ID" up &&
-		ip -n "$NS_FAB" link add "bf-$E2E_ID" type bridge && ip -n "$NS_FAB" link set "bf-$E2E_ID" up ||
-		return 1
-	for i in $(seq 1 $N_ETCD); do
-		ip -n "$NS_MGMT" addr add "$MGMT.$i/24" dev "bm-$E2E_ID" || return 1
-	done
-	bridge_port "$NS_RA" "ma-$E2E_ID" "$NS_MGMT" "bm-$E2E_ID" "$MGMT.11/24" 1500 &&
-		bridge_port "$NS_RB" "mb-$E2E_ID" "$NS_MGMT" "bm-$E2E_ID" "$MGMT.12/24" 1500 || return 1
-	# the fabric: routers and instance hosts (MTU 1600: room for the IPIP header)
-	bridge_port "$NS_RA" "fa-$E2E_ID" "$NS_FAB" "bf-$E2E_ID" "$FAB.1/24" 1600 &&
-		bridge_port "$NS_RB" "fb-$E2E_ID" "$NS_FAB" "bf-$E2E_ID" "$FAB.2/24" 1600 || return 1
-	for i in 1 2; do
-		ns=$(ns_inst "$i")
-		bridge_port "$ns" "m$i-$E2E_ID" "$NS_MGMT" "bm-$E2E_ID" "$MGMT.2$i/24" 1500 &&
-			bridge_port "$ns" "f$i-$E2E_ID" "$NS_FAB" "bf-$E2E_ID" "$(inst_ip "$i")/24" 1600 &&
-			ip -n "$ns" addr add "$VIP4/32" dev lo &&
-			ip -n "$ns" route add 198.18.0.0/24 via "$FAB.1" &&
-			ip -n "$ns" route add 198.18.3.0/24 via "$FAB.2" || return 1
-		in_ns "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
-			"net.ipv4.conf.f$i-$E2E_ID.rp_filter=0" || return 1
-	done
-	# the client has a link to each router; its route to the VIP picks one
-	veth_pair "$NS_CLIENT" "ca-$E2E_ID" "$NS_RA" "ra-$E2E_ID" 1500 &&
-		veth_pair "$NS_CLIENT" "cb-$E2E_ID" "$NS_RB" "rb-$E2E_ID" 1500 &&
-		ip -n "$NS_CLIENT" addr add 198.18.0.1/24 dev "ca-$E2E_ID" &&
-		ip -n "$NS_RA" addr add 198.18.0.2/24 dev "ra-$E2E_ID" &&
-		ip -n "$NS_CLIENT" addr add 198.18.3.1/24 dev "cb-$E2E_ID" &&
-		ip -n "$NS_RB" addr add 198.18.3.2/24 dev "rb-$E2E_ID" &&
-		ip -n "$NS_CLIENT" route add "$VIP4/32" via 198.18.0.2 || return 1
-	# a veth receives what its peer sends with XDP (the routers' encapsulated frames go
-	# out of fa/fb by XDP_TX/redirect) only when it runs an XDP program itself
-	for ifn in "fa-$E2E_ID-b" "fb-$E2E_ID-b"; do
-		ip -n "$NS_FAB" link set dev "$ifn" xdpdrv obj "$XDP_PASS_OBJ" sec xdp || return 1
-	done
-	for ifn in "ca-$E2E_ID" "cb-$E2E_ID"; do
-		in_ns "$NS_CLIENT" ethtool -K "$ifn" tx off >/dev/null &&
-			ip -n "$NS_CLIENT" link set dev "$ifn" xdpdrv obj "$XDP_PASS_OBJ" sec xdp ||
-			return 1
-	done
-	for ns in "$NS_RA" "$NS_RB"; do
-		in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1 || return 1
-	done
-	for i in 1 2; do
-		wait_until "$E2E_WAIT" in_ns "$NS_RA" ping -c1 -W1 -q "$(inst_ip "$i")" >/dev/null &&
-			wait_until "$E2E_WAIT" in_ns "$NS_RB" ping -c1 -W1 -q "$(inst_ip "$i")" >/dev/null ||
-			{ echo "routers cannot reach inst$i"; return 1; }
-	done
-}
-step "setup: topology (mgmt and fabric bridges, client with a link to each router)" topo
-
-# ---- etcd: three members in the mgmt namespace ----
-declare -A ETCD_PID=()
-etcd_cluster() {
-	local i c=""
-	for i in $(seq 1 $N_ETCD); do
-		c+="${c:+,}e$i=http://$MGMT.$i:$((ETCD_PORT0 + 1))"
-	done
-	ETCD_CLUSTER=$c
-}
-etcd_start() { # I [new|existing]
-	local i=$1 state=${2:-new}
-	bg_ns "$E2E_WORK/etcd$i.log" "$NS_MGMT" etcd --name "e$i" --data-dir "$E2E_WORK/etcd$i" \
-		--listen-client-urls "http://$MGMT.$i:$ETCD_PORT0" \
-		--advertise-client-urls "http://$MGMT.$i:$ETCD_PORT0" \
-		--listen-peer-urls "http://$MGMT.$i:$((ETCD_PORT0 + 1))" \
-		--initial-advertise-peer-urls "http://$MGMT.$i:$((ETCD_PORT0 + 1))" \
-		--initial-cluster "$ETCD_CLUSTER" --initial-cluster-state "$state" \
-		--initial-cluster-token "svc-$E2E_ID"
-	ETCD_PID[$i]=$BG_PID
-}
-etcd_eps() {
-	local i e=""
-	for i in "$@"; do e+="${e:+,}$MGMT.$i:$ETCD_PORT0"; done
-	echo "$e"
-}
-ETCDCTL() { in_ns "$NS_MGMT" env ETCDCTL_API=3 etcdctl --endpoints "$(etcd_eps 1 2 3)" "$@"; }
-etcd_healthy() { ETCDCTL endpoint health >/dev/null 2>&1; }
-# etcd_leader: the member index (1..3) that leads now
-etcd_leader() {
-	ETCDCTL endpoint status -w json 2>/dev/null | python3 -c '
-import json, sys
-for s in json.load(sys.stdin):
-    if s["Status"]["header"]["member_id"] == s["Status"]["leader"]:
-        print(s["Endpoint"].split(":")[0].rsplit(".", 1)[1]); break'
-}
-start_etcd() {
-	local i
-	etcd_cluster
-	for i in $(seq 1 $N_ETCD); do etcd_start "$i"; done
-	wait_until "$E2E_WAIT" etcd_healthy || { tail -n 5 "$E2E_WORK/etcd1.log"; return 1; }
-}
-step "setup: 3-member etcd cluster" start_etcd
-REG="etcd://$(etcd_eps 1 2 3)/svc-$E2E_ID"
+step "setup: topology (mgmt and fabric bridges, client with a link to each router)" mr_topo
+step "setup: 3-member etcd cluster" mr_etcd_start_all
 tap_ok "setup: 3-member etcd cluster on $MGMT.1-3:$ETCD_PORT0 healthy"
-
-start_agents() {
-	agent_start ra "$NS_RA" --src "$FAB.1" --registry "$REG" &&
-		sctl ra attach "ra-$E2E_ID" router || return 1
-	agent_start rb "$NS_RB" --src "$FAB.2" --registry "$REG" &&
-		sctl rb attach "rb-$E2E_ID" router || return 1
-	for i in 1 2; do
-		agent_start "inst$i" "$(ns_inst "$i")" --registry "$REG" \
-			--instance-addr "$(inst_ip "$i")" --lease "$LEASE" &&
-			sctl "inst$i" attach "f$i-$E2E_ID" endpoint &&
-			sctl "inst$i" decap add "$FAB.1" && sctl "inst$i" decap add "$FAB.2" || return 1
-	done
-}
-step "setup: agents (routers A and B, instance hosts 1 and 2, all on etcd)" start_agents
-
-# registry_field AGENT FIELD: servicectl -j status .registry.FIELD
-registry_field() {
-	sctl_j "$1" status | python3 -c 'import json,sys; print(json.load(sys.stdin)["registry"][sys.argv[1]])' "$2"
-}
-synced() { [ "$(registry_field "$1" synced)" = True ]; }
-all_synced() { synced ra && synced rb && synced inst1 && synced inst2; }
-wait_until "$E2E_WAIT" all_synced
+step "setup: agents (routers A and B, instance hosts 1 and 2, all on etcd)" \
+	mr_agents_start --lease "$LEASE"
+wait_until "$E2E_WAIT" all_synced ra rb inst1 inst2
 tap_result "every agent listed the registry from etcd (status: backend etcd, synced)" $?
 
 # ---- a service configured through A appears on B ----
@@ -181,15 +43,6 @@ tap_result "router B has the service and its binding" $?
 wait_until "$E2E_WAIT" has_binding inst1 && wait_until "$E2E_WAIT" has_binding inst2
 tap_result "instance hosts have the binding (they register listeners on it)" $?
 
-# instances AGENT: "ADDR:NH_ID ..." of SID's instances, sorted
-instances() {
-	sctl_j "$1" instance list "$SID" 2>/dev/null | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(" ".join(sorted("%s:%d" % (i["addr"], i["nh_id"]) for i in d["instances"])))'
-}
-has_inst() { [[ " $(instances "$1") " == *" $2:"* ]]; }
-lacks_inst() { ! has_inst "$1" "$2"; }
 
 # ---- listen() on an instance host appears on both routers ----
 for i in 1 2; do
@@ -210,7 +63,7 @@ f="$E2E_WORK/via-a.json"
 loadgen "$f" --target "$VIP4:$PORT" --concurrency 8 conns 200
 check_split "$f" 200 20 inst1=50 inst2=50
 tap_result "200 connections through router A, shared by inst1 and inst2" $?
-ip -n "$NS_CLIENT" route replace "$VIP4/32" via 198.18.3.2
+mr_via b
 f="$E2E_WORK/via-b.json"
 loadgen "$f" --target "$VIP4:$PORT" --concurrency 8 conns 200
 check_split "$f" 200 20 inst1=50 inst2=50
@@ -223,7 +76,7 @@ rc=$?
 # (how fast: the lease plus etcd's expiry, about 2.3 s here; a test asserts only that it happens)
 tap_result "kill -9 of inst2's agent: inst2 removed from A and B when its lease ($LEASE s) runs out" $rc \
 	"A: $(instances ra); B: $(instances rb)"
-ip -n "$NS_CLIENT" route replace "$VIP4/32" via 198.18.0.2
+mr_via a
 f="$E2E_WORK/after-kill.json"
 loadgen "$f" --target "$VIP4:$PORT" --concurrency 8 conns 100
 check_split "$f" 100 0 inst1=100
@@ -235,7 +88,7 @@ if [ -z "$leader" ]; then
 	tap_fail "etcd leader found" "$(ETCDCTL endpoint status 2>&1)"
 	leader=1
 fi
-stop_pid "${ETCD_PID[$leader]}" KILL 2>/dev/null
+etcd_kill "$leader"
 diag "killed etcd member e$leader (the leader)"
 sctl rb instance set "$SID" "$(inst_ip 1)" --weight 3
 tap_result "leader e$leader killed: a change through router B is accepted" $?
@@ -260,13 +113,13 @@ wait_until "$E2E_WAIT" etcd_healthy
 tap_result "etcd member e$leader back" $?
 
 # ---- etcd entirely down: routers forward with their last state, and catch up ----
-for i in $(seq 1 $N_ETCD); do stop_pid "${ETCD_PID[$i]}" KILL 2>/dev/null; done
+for i in $(seq 1 $N_ETCD); do etcd_kill "$i"; done
 agent_kill rb
 agent_restart rb
 [ "$(registry_field rb synced)" = False ] && has_inst rb "$(inst_ip 1)"
 tap_result "etcd down: router B restarts from its cached state (not synced, inst1 known)" $? \
 	"B: $(instances rb)"
-ip -n "$NS_CLIENT" route replace "$VIP4/32" via 198.18.3.2
+mr_via b
 f="$E2E_WORK/etcd-down.json"
 loadgen "$f" --target "$VIP4:$PORT" --concurrency 8 conns 100
 check_split "$f" 100 0 inst1=100
@@ -274,11 +127,14 @@ tap_result "etcd down: 100 connections through the restarted router B" $?
 for i in $(seq 1 $N_ETCD); do etcd_start "$i" existing; done
 wait_until "$E2E_WAIT" etcd_healthy
 tap_result "etcd back" $?
-# a write while B is catching up, then a compaction of everything before it
-sctl ra instance set "$SID" "$(inst_ip 1)" --weight 5
-rev=$(ETCDCTL endpoint status -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Status"]["header"]["revision"])')
+# a write while B is catching up, then a compaction of everything before it. Not
+# inst1's weight: inst1's 2 s lease may have run out while etcd was down, and its
+# host's registering again (weight 1) may come after the write. An operator's
+# instance (no lease) instead.
+wait_until "$E2E_WAIT" sctl ra instance add "$SID" "$FAB.99" --weight 5
+rev=$(etcd_revision)
 ETCDCTL compaction "$rev" >/dev/null
-wait_until "$E2E_WAIT" synced rb && wait_until "$E2E_WAIT" weight_on rb "$(inst_ip 1)" 5
-tap_result "router B catches up when etcd returns (weight 5 after a compaction)" $? \
+wait_until "$E2E_WAIT" synced rb && wait_until "$E2E_WAIT" weight_on rb "$FAB.99" 5
+tap_result "router B catches up when etcd returns (an instance added after a compaction)" $? \
 	"$(sctl_j rb status | python3 -c 'import json,sys; print(json.load(sys.stdin)["registry"])')"
 exit 0

@@ -74,88 +74,24 @@ step "router A: instances added one at a time, reweighted, removed and re-added"
 step "router B: the final sets at once, reversed" \
 	eval 'final_b 4 "$SID4" "$VIP4:8080/tcp" && final_b 6 "$SID6" "[$VIP6]:8080/tcp"'
 
-# table AGENT SID OUT: the service's consistent-hash table (one id per line).
-table() {
-	local agent=$1 sid=$2 out=$3 set key inner
-	set=$(sctl_j "$agent" service show "$sid" |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["service"]["set_id"])') ||
-		return 1
-	key=$(printf '%d %d %d %d' $((set & 255)) $((set >> 8 & 255)) $((set >> 16 & 255)) \
-		$((set >> 24)))
-	# shellcheck disable=SC2086
-	inner=$(bpftool -j map lookup pinned "$(agent_pin "$agent")/ch_tables" key $key |
-		python3 -c '
-import json, sys
-v = json.load(sys.stdin)["value"]
-print(int.from_bytes(bytes(int(b, 16) for b in v), "little") if isinstance(v, list) else v)') ||
-		return 1
-	bpftool -j map dump id "$inner" | python3 -c '
-import json, sys
-rows = json.load(sys.stdin)
-def num(x):
-    return int.from_bytes(bytes(int(b, 16) for b in x), "little") if isinstance(x, list) else int(x)
-vals = sorted((num(r["key"]), num(r["value"])) for r in rows)
-assert [k for k, _ in vals] == list(range(len(vals))), "keys not 0..n-1"
-print("\n".join(str(v) for _, v in vals))' >"$out" && [ -s "$out" ]
-}
-
-# differ NAME FILE1 FILE2: percentage of slots that differ (printed); 0 if identical.
-differ() {
-	python3 - "$@" <<'EOF'
-import sys
-name, a, b = sys.argv[1], open(sys.argv[2]).read().split(), open(sys.argv[3]).read().split()
-if len(a) != len(b) or len(a) != 65537:
-    print("# %s: %d and %d slots (want 65537)" % (name, len(a), len(b)))
-    sys.exit(1)
-n = sum(1 for x, y in zip(a, b) if x != y)
-print("# %s: %d of %d slots differ (%.3f %%), %d distinct ids" % (name, n, len(a), 100.0 * n / len(a), len(set(a))))
-sys.exit(1 if n else 0)
-EOF
-}
-
 for fam in 4 6; do
 	sid=SID$fam
-	step "read tables ipv$fam" eval "table router ${!sid} $E2E_WORK/a$fam && table routerb ${!sid} $E2E_WORK/b$fam"
-	differ "ipv$fam router A (history) vs router B (final set, reversed)" \
+	step "read tables ipv$fam" eval "ch_table router ${!sid} $E2E_WORK/a$fam && ch_table routerb ${!sid} $E2E_WORK/b$fam"
+	ch_differ "ipv$fam router A (history) vs router B (final set, reversed)" \
 		"$E2E_WORK/a$fam" "$E2E_WORK/b$fam"
 	tap_result "ipv$fam: routers A and B hold byte-identical tables (0 % of slots differ)" $?
 done
 
 # route get on both routers for random 5-tuples: same instance, same id, by the hash.
-# (The route.get op that servicectl sends, many over one connection: route_lookups.py.)
 compare_lookups() {
-	local fam=$1 bind=$2 client=$3 i
-	for i in $(seq 1 "$LOOKUPS"); do
-		echo "$client:$((1024 + RANDOM % 64000))$([ $((i % 2)) = 0 ] && echo ' syn')"
-	done >"$E2E_WORK/q$fam"
-	python3 "$(dirname "$0")/route_lookups.py" "$(agent_sock router)" "$bind" \
-		<"$E2E_WORK/q$fam" >"$E2E_WORK/la$fam" &&
-		python3 "$(dirname "$0")/route_lookups.py" "$(agent_sock routerb)" "$bind" \
-			<"$E2E_WORK/q$fam" >"$E2E_WORK/lb$fam" || return 1
-	python3 - "$E2E_WORK/la$fam" "$E2E_WORK/lb$fam" <<'EOF2'
-import json, sys
-a = [json.loads(l) for l in open(sys.argv[1])]
-b = [json.loads(l) for l in open(sys.argv[2])]
-keys = ("how", "instance", "nh_id", "instance_name")
-bad = [(x, y) for x, y in zip(a, b)
-       if "route" not in x or "route" not in y or x["route"]["how"] != "hash"
-       or any(x["route"][k] != y["route"][k] for k in keys)]
-per = {}
-for x in a:
-    if "route" in x:
-        per[x["route"]["instance_name"]] = per.get(x["route"]["instance_name"], 0) + 1
-print("%d 5-tuples, %d answered differently; router A's picks per instance %s"
-      % (len(a), len(bad), json.dumps(per, sort_keys=True)))
-for x, y in bad[:5]:
-    print("A %s / B %s" % (json.dumps(x), json.dumps(y)))
-sys.exit(1 if bad or len(a) != len(b) or not a else 0)
-EOF2
+	route_queries "$LOOKUPS" "$2" >"$E2E_WORK/q$1" &&
+		route_lookups_agree "$3" "$E2E_WORK/q$1" router routerb
 }
-run_logged compare_lookups 4 "$VIP4:8080/tcp" "$CLIENT4"
+run_logged compare_lookups 4 "$CLIENT4" "$VIP4:8080/tcp"
 tap_result "route get ipv4: routers A and B pick the same instance for $LOOKUPS random 5-tuples" \
 	$? "$RUN_OUT"
 diag "$RUN_OUT"
-run_logged compare_lookups 6 "[$VIP6]:8080/tcp" "[$CLIENT6]"
+run_logged compare_lookups 6 "[$CLIENT6]" "[$VIP6]:8080/tcp"
 tap_result "route get ipv6: routers A and B pick the same instance for $LOOKUPS random 5-tuples" \
 	$? "$RUN_OUT"
 diag "$RUN_OUT"
@@ -172,8 +108,8 @@ uninstall_a() {
 step "router A: svcplaned --uninstall, then started again" uninstall_a
 for fam in 4 6; do
 	sid=SID$fam
-	step "read rebuilt table ipv$fam" table router "${!sid}" "$E2E_WORK/a$fam-rebuilt"
-	differ "ipv$fam router A rebuilt vs router A before" "$E2E_WORK/a$fam" \
+	step "read rebuilt table ipv$fam" ch_table router "${!sid}" "$E2E_WORK/a$fam-rebuilt"
+	ch_differ "ipv$fam router A rebuilt vs router A before" "$E2E_WORK/a$fam" \
 		"$E2E_WORK/a$fam-rebuilt"
 	tap_result "ipv$fam: rebuilt router A holds the table it had (0 % of slots differ)" $?
 done

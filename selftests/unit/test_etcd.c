@@ -454,6 +454,70 @@ START_TEST(test_failover)
 }
 END_TEST
 
+/* A listener that never accepts nor answers: a hung member (the kernel completes connects). */
+static int hung_listener(int *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+START_TEST(test_budget_hold)
+{
+	struct svc_etcd *e;
+	char u[160], why[128];
+	int hung, hung_port, r = -1;
+	time_t deadline;
+
+	/* no endpoint reachable: the next call fails at once, saying when it tries again */
+	snprintf(u, sizeof(u), "etcd://127.0.0.1:%d", dead_port);
+	ck_assert_int_eq(svc_etcd_open(u, &e, why, sizeof(why)), 0);
+	svc_etcd_set_budget(e, 2500, 1000);
+	ck_assert_int_eq(svc_etcd_put(e, "/t8/k", "v", 1, 0, NULL), -ECONNREFUSED);
+	ck_assert_uint_eq(svc_etcd_held(e), 0);
+	ck_assert_int_eq(svc_etcd_put(e, "/t8/k", "v", 1, 0, NULL), -ECONNREFUSED);
+	ck_assert_uint_eq(svc_etcd_held(e), 1);
+	ck_assert_ptr_nonnull(strstr(svc_etcd_error(e), "next attempt in"));
+	ck_assert_ptr_nonnull(strstr(svc_etcd_error(e), strchr(u, '/') + 2));
+	/* an urgent call (an operator's) is tried during the hold */
+	svc_etcd_set_urgent(e, true);
+	ck_assert_int_eq(svc_etcd_put(e, "/t8/k", "v", 1, 0, NULL), -ECONNREFUSED);
+	ck_assert_uint_eq(svc_etcd_held(e), 1);
+	ck_assert_ptr_null(strstr(svc_etcd_error(e), "next attempt in"));
+	svc_etcd_close(e);
+
+	/*
+	 * A hung first member spends the whole budget of the call (the live second one
+	 * is not tried: without the budget the request limit of 60 s would apply);
+	 * calls fail at once during the hold, and the first one after it reaches the
+	 * live member, which ends the hold.
+	 */
+	hung = hung_listener(&hung_port);
+	snprintf(u, sizeof(u), "etcd://127.0.0.1:%d,127.0.0.1:%d", hung_port, client_port);
+	ck_assert_int_eq(svc_etcd_open(u, &e, why, sizeof(why)), 0);
+	svc_etcd_set_timeouts(e, 60000, 60000);
+	svc_etcd_set_budget(e, 300, 1000);
+	ck_assert_int_ne(svc_etcd_put(e, "/t8/k", "v", 1, 0, NULL), 0);
+	ck_assert_ptr_nonnull(strstr(svc_etcd_error(e), "imeout"));
+	ck_assert_int_ne(svc_etcd_put(e, "/t8/k", "v", 1, 0, NULL), 0);
+	ck_assert_uint_eq(svc_etcd_held(e), 1);
+	deadline = time(NULL) + 60;
+	while (time(NULL) < deadline && (r = svc_etcd_put(e, "/t8/k", "v", 1, 0, NULL)))
+		usleep(20000);
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(svc_etcd_put(e, "/t8/k", "w", 1, 0, NULL), 0);
+	svc_etcd_close(e);
+	close(hung);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("etcd");
@@ -469,6 +533,7 @@ int main(void)
 	tcase_add_test(tc, test_watch);
 	tcase_add_test(tc, test_watch_compacted);
 	tcase_add_test(tc, test_failover);
+	tcase_add_test(tc, test_budget_hold);
 	tcase_add_unchecked_fixture(tc, etcd_start, etcd_stop);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
