@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The shared registry as key-value records (etcd key layout): encode, decode with local parts. */
+#define _GNU_SOURCE /* qsort_r */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,22 +55,100 @@ int svc_regkv_list_add(struct svc_regkv_list *l, const char *key, const char *va
 	return 0;
 }
 
-static int kv_cmp(const void *x, const void *y)
+static int kv_cmp(const void *x, const void *y, void *arg)
 {
+	(*(uint64_t *)arg)++;
 	return strcmp(((const struct svc_regkv *)x)->key, ((const struct svc_regkv *)y)->key);
 }
 
-void svc_regkv_list_sort(struct svc_regkv_list *l)
+/* Where @kv goes in the sorted kv[0..hi): after the records with keys <= its. */
+static size_t upper_bound(struct svc_regkv_list *l, size_t hi, const struct svc_regkv *kv)
 {
-	if (l->n)
-		qsort(l->kv, l->n, sizeof(*l->kv), kv_cmp);
+	size_t lo = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (kv_cmp(kv, &l->kv[mid], &l->cmps) < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
 }
 
-const struct svc_regkv *svc_regkv_list_find(const struct svc_regkv_list *l, const char *key)
+/*
+ * Sorts the tail, then merges it in from the back: each tail record finds its
+ * place by binary search and the sorted records after it move as one block,
+ * so a merge costs tail * log(n) comparisons, not n.
+ */
+void svc_regkv_list_sort(struct svc_regkv_list *l)
+{
+	size_t tail = l->n - l->n_sorted, hi = l->n_sorted, end = l->n;
+	struct svc_regkv *t;
+
+	if (!tail)
+		return;
+	qsort_r(&l->kv[l->n_sorted], tail, sizeof(*l->kv), kv_cmp, &l->cmps);
+	if (!hi || kv_cmp(&l->kv[hi - 1], &l->kv[hi], &l->cmps) <= 0)
+		goto out;
+	t = malloc(tail * sizeof(*t));
+	if (!t) {
+		/* sorting all in place needs no memory */
+		qsort_r(l->kv, l->n, sizeof(*l->kv), kv_cmp, &l->cmps);
+		goto out;
+	}
+	memcpy(t, &l->kv[hi], tail * sizeof(*t));
+	while (tail) {
+		size_t p = upper_bound(l, hi, &t[tail - 1]);
+
+		end -= hi - p;
+		memmove(&l->kv[end], &l->kv[p], (hi - p) * sizeof(*t));
+		l->kv[--end] = t[--tail];
+		hi = p;
+	}
+	free(t);
+out:
+	l->n_sorted = l->n;
+}
+
+void svc_regkv_list_del(struct svc_regkv_list *l, size_t i)
+{
+	free(l->kv[i].key);
+	free(l->kv[i].value);
+	memmove(&l->kv[i], &l->kv[i + 1], (l->n - i - 1) * sizeof(*l->kv));
+	l->n--;
+	if (i < l->n_sorted)
+		l->n_sorted--;
+}
+
+const struct svc_regkv *svc_regkv_list_find(struct svc_regkv_list *l, const char *key)
 {
 	struct svc_regkv k = { .key = (char *)key };
+	size_t lo = 0, hi = l->n_sorted;
 
-	return l->n ? bsearch(&k, l->kv, l->n, sizeof(*l->kv), kv_cmp) : NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = kv_cmp(&k, &l->kv[mid], &l->cmps);
+
+		if (!c)
+			return &l->kv[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	for (size_t i = l->n_sorted; i < l->n; i++)
+		if (!kv_cmp(&k, &l->kv[i], &l->cmps))
+			return &l->kv[i];
+	return NULL;
+}
+
+const struct svc_regkv *svc_regkv_list_lookup(struct svc_regkv_list *l, const char *key)
+{
+	if (l->n - l->n_sorted > SVC_REGKV_LIST_TAIL)
+		svc_regkv_list_sort(l);
+	return svc_regkv_list_find(l, key);
 }
 
 const char *svc_regkv_base(const char *root, char *buf, size_t len)
