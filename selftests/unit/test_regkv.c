@@ -148,10 +148,20 @@ START_TEST(test_round_trip)
 	struct svc_regkv_list l, l2;
 	struct svc_regkv_report rep;
 	struct svc_reg r, empty, out;
-	struct svc_addr a1 = addr_of("10.0.1.2"), a9 = addr_of("10.0.9.9");
+	struct svc_addr a1 = addr_of("10.0.1.2"), a9 = addr_of("10.0.9.9"),
+			unused = addr_of("10.0.7.7");
+	char key[256], *v;
 
 	populate(&r);
 	records(&r, &l, 100);
+	/* an id nobody uses (and this host never knew) stays in etcd only */
+	v = svc_regkv_nexthop_value(&unused, 900, false);
+	ck_assert_int_eq(svc_regkv_list_add(&l,
+					    svc_regkv_key_nexthop(BASE, &unused, key, sizeof(key)),
+					    v, 0, 0),
+			 0);
+	free(v);
+	svc_regkv_list_sort(&l);
 	svc_reg_init(&empty);
 	ck_assert_int_eq(svc_regkv_decode(BASE, &l, &empty, &out, &rep), 0);
 	ck_assert_msg(rep.skipped == 0, "skipped %zu: %s", rep.skipped, rep.first);
@@ -163,6 +173,7 @@ START_TEST(test_round_trip)
 	/* next-hop ids are etcd's, not allocated here */
 	ck_assert_uint_eq(svc_reg_nh_id(&out, &a1), 100);
 	ck_assert_uint_eq(svc_reg_nh_id(&out, &a9), 102);
+	ck_assert_uint_eq(svc_reg_nh_id(&out, &unused), 0);
 	ck_assert_uint_eq(out.services[0].hc.type, SVC_HC_HTTP);
 	ck_assert_str_eq(out.services[0].hc.path, "/healthz");
 	ck_assert_uint_eq(out.instances[0].lease_s, 3);
