@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The shared registry as key-value records (etcd key layout): encode, decode with local parts. */
+#define _GNU_SOURCE /* qsort_r */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,22 +55,100 @@ int svc_regkv_list_add(struct svc_regkv_list *l, const char *key, const char *va
 	return 0;
 }
 
-static int kv_cmp(const void *x, const void *y)
+static int kv_cmp(const void *x, const void *y, void *arg)
 {
+	(*(uint64_t *)arg)++;
 	return strcmp(((const struct svc_regkv *)x)->key, ((const struct svc_regkv *)y)->key);
 }
 
-void svc_regkv_list_sort(struct svc_regkv_list *l)
+/* Where @kv goes in the sorted kv[0..hi): after the records with keys <= its. */
+static size_t upper_bound(struct svc_regkv_list *l, size_t hi, const struct svc_regkv *kv)
 {
-	if (l->n)
-		qsort(l->kv, l->n, sizeof(*l->kv), kv_cmp);
+	size_t lo = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (kv_cmp(kv, &l->kv[mid], &l->cmps) < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
 }
 
-const struct svc_regkv *svc_regkv_list_find(const struct svc_regkv_list *l, const char *key)
+/*
+ * Sorts the tail, then merges it in from the back: each tail record finds its
+ * place by binary search and the sorted records after it move as one block,
+ * so a merge costs tail * log(n) comparisons, not n.
+ */
+void svc_regkv_list_sort(struct svc_regkv_list *l)
+{
+	size_t tail = l->n - l->n_sorted, hi = l->n_sorted, end = l->n;
+	struct svc_regkv *t;
+
+	if (!tail)
+		return;
+	qsort_r(&l->kv[l->n_sorted], tail, sizeof(*l->kv), kv_cmp, &l->cmps);
+	if (!hi || kv_cmp(&l->kv[hi - 1], &l->kv[hi], &l->cmps) <= 0)
+		goto out;
+	t = malloc(tail * sizeof(*t));
+	if (!t) {
+		/* sorting all in place needs no memory */
+		qsort_r(l->kv, l->n, sizeof(*l->kv), kv_cmp, &l->cmps);
+		goto out;
+	}
+	memcpy(t, &l->kv[hi], tail * sizeof(*t));
+	while (tail) {
+		size_t p = upper_bound(l, hi, &t[tail - 1]);
+
+		end -= hi - p;
+		memmove(&l->kv[end], &l->kv[p], (hi - p) * sizeof(*t));
+		l->kv[--end] = t[--tail];
+		hi = p;
+	}
+	free(t);
+out:
+	l->n_sorted = l->n;
+}
+
+void svc_regkv_list_del(struct svc_regkv_list *l, size_t i)
+{
+	free(l->kv[i].key);
+	free(l->kv[i].value);
+	memmove(&l->kv[i], &l->kv[i + 1], (l->n - i - 1) * sizeof(*l->kv));
+	l->n--;
+	if (i < l->n_sorted)
+		l->n_sorted--;
+}
+
+const struct svc_regkv *svc_regkv_list_find(struct svc_regkv_list *l, const char *key)
 {
 	struct svc_regkv k = { .key = (char *)key };
+	size_t lo = 0, hi = l->n_sorted;
 
-	return l->n ? bsearch(&k, l->kv, l->n, sizeof(*l->kv), kv_cmp) : NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = kv_cmp(&k, &l->kv[mid], &l->cmps);
+
+		if (!c)
+			return &l->kv[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	for (size_t i = l->n_sorted; i < l->n; i++)
+		if (!kv_cmp(&k, &l->kv[i], &l->cmps))
+			return &l->kv[i];
+	return NULL;
+}
+
+const struct svc_regkv *svc_regkv_list_lookup(struct svc_regkv_list *l, const char *key)
+{
+	if (l->n - l->n_sorted > SVC_REGKV_LIST_TAIL)
+		svc_regkv_list_sort(l);
+	return svc_regkv_list_find(l, key);
 }
 
 const char *svc_regkv_base(const char *root, char *buf, size_t len)
@@ -449,29 +528,55 @@ static int rule_parse(json_object *o, struct svc_lpm_key *p, int *act, struct sv
 	return 0;
 }
 
-/* Is @addr used by an instance or rule hop among the records? */
-static bool used_by_records(const struct parsed *p, size_t n, const struct svc_addr *addr)
+static int addr_cmp(const void *x, const void *y)
+{
+	return memcmp(x, y, sizeof(struct svc_addr));
+}
+
+/*
+ * The addresses instances and rule hops among the records use, sorted (for
+ * bsearch; a scan of every record per next hop made a first decode of 10,000
+ * instances O(n^2): 3.7 s). *n_used = 0 and NULL if none or out of memory
+ * (-ENOMEM in *err).
+ */
+static struct svc_addr *used_addrs(const struct parsed *p, size_t n, size_t *n_used, int *err)
 {
 	struct svc_reg_hop hops[SVC_REG_MAX_HOPS];
+	struct svc_addr *u = NULL, *t;
+	size_t cap = 0, k = 0, nh;
 	struct svc_lpm_key pfx;
-	struct svc_addr x;
 	const char *s, *why;
-	size_t nh;
 	int act;
 
+	*err = 0;
 	for (size_t i = 0; i < n; i++) {
+		nh = 0;
 		if (p[i].kind == SVC_REGKV_INSTANCE) {
 			s = get_s(p[i].o, "addr");
-			if (s && !svc_addr_parse(s, &x) && addr_eq(&x, addr))
-				return true;
+			if (s && !svc_addr_parse(s, &hops[0].addr))
+				nh = 1;
 		} else if (p[i].kind == SVC_REGKV_RULE &&
-			   !rule_parse(p[i].o, &pfx, &act, hops, &nh, &why)) {
-			for (size_t h = 0; h < nh; h++)
-				if (addr_eq(&hops[h].addr, addr))
-					return true;
+			   rule_parse(p[i].o, &pfx, &act, hops, &nh, &why)) {
+			nh = 0;
 		}
+		if (k + nh > cap) {
+			cap = (k + nh) * 2 + 64;
+			t = realloc(u, cap * sizeof(*u));
+			if (!t) {
+				free(u);
+				*n_used = 0;
+				*err = -ENOMEM;
+				return NULL;
+			}
+			u = t;
+		}
+		for (size_t h = 0; h < nh; h++)
+			u[k++] = hops[h].addr;
 	}
-	return false;
+	if (k)
+		qsort(u, k, sizeof(*u), addr_cmp);
+	*n_used = k;
+	return u;
 }
 
 static int decode_service(const char *base, const struct parsed *p, const struct svc_reg *local,
@@ -674,12 +779,18 @@ static void decode_prefix(const char *base, const struct parsed *p, struct svc_r
 }
 
 /* Next hops: etcd's ids for addresses in use, and the ones @local still drains. */
-static void decode_nexthops(const char *base, const struct parsed *p, size_t n,
-			    const struct svc_reg *local, struct svc_reg *out,
-			    struct svc_regkv_report *rep)
+static int decode_nexthops(const char *base, const struct parsed *p, size_t n,
+			   const struct svc_reg *local, struct svc_reg *out,
+			   struct svc_regkv_report *rep)
 {
+	size_t n_used;
 	char key[512];
 	struct svc_err err;
+	int ret;
+	struct svc_addr *used = used_addrs(p, n, &n_used, &ret);
+
+	if (ret)
+		return ret;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct svc_reg_nh *ln = NULL;
@@ -701,7 +812,7 @@ static void decode_nexthops(const char *base, const struct parsed *p, size_t n,
 			if (addr_eq(&local->nexthops[k].addr, &addr))
 				ln = &local->nexthops[k];
 		/* an id nobody uses and this host forgot stays in etcd only */
-		if (!ln && !used_by_records(p, n, &addr))
+		if (!ln && !(n_used && bsearch(&addr, used, n_used, sizeof(*used), addr_cmp)))
 			continue;
 		if (svc_reg_nh_set(out, &addr, id, reset || (ln && ln->reset), &err)) {
 			skip(rep, p[i].kv->key, err.msg);
@@ -716,6 +827,8 @@ static void decode_nexthops(const char *base, const struct parsed *p, size_t n,
 		if (!svc_reg_nh_id(out, &ln->addr))
 			svc_reg_nh_set(out, &ln->addr, ln->id, ln->reset, &err);
 	}
+	free(used);
+	return 0;
 }
 
 int svc_regkv_decode(const char *base, const struct svc_regkv_list *kv, const struct svc_reg *local,
@@ -750,7 +863,7 @@ int svc_regkv_decode(const char *base, const struct svc_regkv_list *kv, const st
 	err = copy_local(out, local);
 	if (err)
 		goto out;
-	decode_nexthops(base, p, n, local, out, rep);
+	err = decode_nexthops(base, p, n, local, out, rep);
 	/* ids known locally first, so that new services and rules cannot take them */
 	for (int pass = 1; !err && pass >= 0; pass--)
 		for (size_t i = 0; !err && i < n; i++) {

@@ -48,18 +48,37 @@ struct svc_regkv {
 	int64_t mod_rev;
 };
 
+/*
+ * kv[0..n_sorted) are sorted by key; records added since are appended after
+ * them until the next sort, which sorts only those and merges them in.
+ */
 struct svc_regkv_list {
 	struct svc_regkv *kv;
-	size_t n, cap;
+	size_t n, cap, n_sorted;
+	uint64_t cmps; /* key comparisons made by sort and find (tests count them) */
 };
 
 void svc_regkv_list_free(struct svc_regkv_list *l);
 /* svc_regkv_list_add - append copies of @key and @value. 0 or -ENOMEM. */
 int svc_regkv_list_add(struct svc_regkv_list *l, const char *key, const char *value, int64_t lease,
 		       int64_t mod_rev);
-/* svc_regkv_list_sort - by key (svc_regkv_list_find needs it). */
+/* svc_regkv_list_sort - by key: sorts the records added since the last sort and merges them in. */
 void svc_regkv_list_sort(struct svc_regkv_list *l);
-const struct svc_regkv *svc_regkv_list_find(const struct svc_regkv_list *l, const char *key);
+/* svc_regkv_list_del - remove record @i (keeps the order). */
+void svc_regkv_list_del(struct svc_regkv_list *l, size_t i);
+/*
+ * svc_regkv_list_find - the record of @key, sorted or not: a binary search of
+ * the sorted part, then a scan of the records added since the last sort.
+ */
+const struct svc_regkv *svc_regkv_list_find(struct svc_regkv_list *l, const char *key);
+/*
+ * svc_regkv_list_lookup - svc_regkv_list_find for a list that keeps growing
+ * between lookups (an etcd mirror): sorts first once the unsorted part is
+ * longer than SVC_REGKV_LIST_TAIL, so that n adds each after a lookup cost
+ * O(n * (TAIL + log n)) key comparisons in all, not a sort each.
+ */
+#define SVC_REGKV_LIST_TAIL 64
+const struct svc_regkv *svc_regkv_list_lookup(struct svc_regkv_list *l, const char *key);
 
 /* svc_regkv_base - "ROOT/v1/" into @buf (@root "" = the default). */
 const char *svc_regkv_base(const char *root, char *buf, size_t len);

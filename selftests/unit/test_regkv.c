@@ -148,10 +148,20 @@ START_TEST(test_round_trip)
 	struct svc_regkv_list l, l2;
 	struct svc_regkv_report rep;
 	struct svc_reg r, empty, out;
-	struct svc_addr a1 = addr_of("10.0.1.2"), a9 = addr_of("10.0.9.9");
+	struct svc_addr a1 = addr_of("10.0.1.2"), a9 = addr_of("10.0.9.9"),
+			unused = addr_of("10.0.7.7");
+	char key[256], *v;
 
 	populate(&r);
 	records(&r, &l, 100);
+	/* an id nobody uses (and this host never knew) stays in etcd only */
+	v = svc_regkv_nexthop_value(&unused, 900, false);
+	ck_assert_int_eq(svc_regkv_list_add(&l,
+					    svc_regkv_key_nexthop(BASE, &unused, key, sizeof(key)),
+					    v, 0, 0),
+			 0);
+	free(v);
+	svc_regkv_list_sort(&l);
 	svc_reg_init(&empty);
 	ck_assert_int_eq(svc_regkv_decode(BASE, &l, &empty, &out, &rep), 0);
 	ck_assert_msg(rep.skipped == 0, "skipped %zu: %s", rep.skipped, rep.first);
@@ -163,6 +173,7 @@ START_TEST(test_round_trip)
 	/* next-hop ids are etcd's, not allocated here */
 	ck_assert_uint_eq(svc_reg_nh_id(&out, &a1), 100);
 	ck_assert_uint_eq(svc_reg_nh_id(&out, &a9), 102);
+	ck_assert_uint_eq(svc_reg_nh_id(&out, &unused), 0);
 	ck_assert_uint_eq(out.services[0].hc.type, SVC_HC_HTTP);
 	ck_assert_str_eq(out.services[0].hc.path, "/healthz");
 	ck_assert_uint_eq(out.instances[0].lease_s, 3);
@@ -332,6 +343,56 @@ START_TEST(test_values)
 }
 END_TEST
 
+/*
+ * The etcd mirror's pattern (agent/etcdreg.c): every watched PUT looks its key
+ * up, then appends it if new; DELETEs remove records in between. 30,000 keys
+ * (10,000 instances) in a scrambled order: every key is found after, the list
+ * sorts to strictly increasing keys, and the key comparisons stay within
+ * n * (TAIL + 4 log2 n); sorting before each lookup (as the mirror did) made
+ * ~n^2 log n / 2 of them.
+ */
+START_TEST(test_list_lookup_growing)
+{
+	enum { N = 30000 };
+	struct svc_regkv_list l = { 0 };
+	const struct svc_regkv *kv;
+	char key[128];
+	size_t n_del = 0;
+
+	for (__u32 i = 0; i < N; i++) {
+		__u32 k = (i * 7919u) % N; /* 7919 is prime: a permutation of 0..N-1 */
+
+		snprintf(key, sizeof(key), BASE "instances/2001:db8:5::%x/10.%u.%u.%u", k % 10 + 1,
+			 k >> 16 & 255, k >> 8 & 255, k & 255);
+		ck_assert_ptr_null(svc_regkv_list_lookup(&l, key));
+		ck_assert_int_eq(svc_regkv_list_add(&l, key, "{}", 0, k), 0);
+		ck_assert_ptr_nonnull(svc_regkv_list_lookup(&l, key));
+		if (k % 100 == 0) { /* delete the record of key k - 1, if added already */
+			kv = NULL;
+			for (size_t j = 0; j < l.n && !kv; j++)
+				if (l.kv[j].mod_rev == (int64_t)k - 1)
+					kv = &l.kv[j];
+			if (kv) {
+				svc_regkv_list_del(&l, (size_t)(kv - l.kv));
+				n_del++;
+			}
+		}
+	}
+	ck_assert_uint_gt(n_del, 0);
+	ck_assert_uint_le(l.cmps, (uint64_t)N * (SVC_REGKV_LIST_TAIL + 4 * 15));
+	svc_regkv_list_sort(&l);
+	ck_assert_uint_eq(l.n, N - n_del);
+	ck_assert_uint_eq(l.n_sorted, l.n);
+	for (size_t j = 1; j < l.n; j++)
+		ck_assert_int_lt(strcmp(l.kv[j - 1].key, l.kv[j].key), 0);
+	for (size_t j = 0; j < l.n; j++) {
+		kv = svc_regkv_list_find(&l, l.kv[j].key);
+		ck_assert_ptr_eq(kv, &l.kv[j]);
+	}
+	svc_regkv_list_free(&l);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("regkv");
@@ -345,6 +406,7 @@ int main(void)
 	tcase_add_test(tc, test_local_parts);
 	tcase_add_test(tc, test_skips);
 	tcase_add_test(tc, test_values);
+	tcase_add_test(tc, test_list_lookup_growing);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
