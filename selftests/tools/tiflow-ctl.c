@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include "tiflow.h"
 #include "log.h"
@@ -154,6 +156,22 @@ static int do_stats(const struct opts *o)
 	return 0;
 }
 
+/* Removes DIR/opt_key (absent is fine). */
+static int unpin_opt_key(const char *pin_dir)
+{
+	char path[PATH_MAX];
+
+	if (!pin_dir)
+		pin_dir = SVC_TIFLOW_DEFAULT_PIN_DIR;
+	if (snprintf(path, sizeof(path), "%s/opt_key", pin_dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if (unlink(path) && errno != ENOENT) {
+		fprintf(stderr, "tiflow-ctl: unpin %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -243,6 +261,13 @@ int main(int argc, char **argv)
 		err = svc_tiflow_detach(o.pin_dir, o.cgroup);
 	} else if (!strcmp(cmd, "unload")) {
 		err = svc_tiflow_unpin(o.pin_dir);
+		/*
+		 * The program also pinned the host's shared opt_key map in DIR
+		 * itself; here nothing else uses DIR (svcplaned --uninstall
+		 * removes it with the router's maps).
+		 */
+		if (!err)
+			err = unpin_opt_key(o.pin_dir);
 	} else if (!strcmp(cmd, "stats")) {
 		err = do_stats(&o);
 	} else {
