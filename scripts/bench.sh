@@ -222,7 +222,7 @@ live_phase() {
 	setup_live || { say "bench: could not build the live topology" >&2; return 1; }
 	ip netns exec "$ns_i" "$tp" server "$vip" 80 --max-seconds 300 2>/dev/null &
 	pids+=($!)
-	poll "ip netns exec $ns_i ss -Htln 'sport = :80' | grep -q ." 5 ||
+	poll "ip netns exec $ns_i ss -Htln 'sport = :80' | grep . >/dev/null" 5 ||
 		{ say "bench: svc-tcpperf server did not listen" >&2; return 1; }
 	for r in $(seq 1 "$live_rounds"); do
 		for mode in kernel xdp_pass svcplane; do

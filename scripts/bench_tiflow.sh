@@ -117,7 +117,7 @@ server() {
 	in_cg "$1" "$ns_s" "$tp" server "$addr_s" "$2" --max-seconds 300 \
 		</dev/null >/dev/null 2>"$tmp/server-$2.err" &
 	pids+=($!)
-	poll "ip netns exec $ns_s ss -Htln 'sport = :$2' | grep -q ." 5 ||
+	poll "ip netns exec $ns_s ss -Htln 'sport = :$2' | grep . >/dev/null" 5 ||
 		{ say "server on port $2 did not listen: $(cat "$tmp/server-$2.err")"; return 1; }
 }
 

@@ -66,7 +66,7 @@ rc=$?
 vm=
 wait # the tail: it prints the rest of the log once vm-run.sh has exited
 summary='^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$'
-if tail -n 1 "$log" | grep -qE "$summary"; then
+if tail -n 1 "$log" | grep -E "$summary" >/dev/null; then
 	# run_tests.sh finished in the guest: its line is the result, its status
 	# (vm-run.sh passes it on) the exit status.
 	exit "$rc"

@@ -493,7 +493,7 @@ EOF
 
 # pcap_has FILE FILTER: the capture FILE (still being written by tcpdump -U) holds
 # a packet that matches the tcpdump FILTER.
-pcap_has() { tcpdump -nr "$1" -c 1 "$2" 2>/dev/null | grep -q .; }
+pcap_has() { tcpdump -nr "$1" -c 1 "$2" 2>/dev/null | grep . >/dev/null; }
 
 # pcap_sync FILE FILTER CMD...: run CMD (which sends a marker packet the capture
 # sees after everything sent before it) until FILE holds a packet matching FILTER:

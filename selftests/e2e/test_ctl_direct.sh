@@ -212,7 +212,7 @@ uninstall() {
 	local ns ifn
 	ns=$(inst_ns 1) ifn=$(if_inst 1)
 	agent_kill inst1 TERM
-	ls "$(agent_pin inst1)" | grep -q '^direct_' || { echo "no direct pins to remove"; return 1; }
+	ls "$(agent_pin inst1)" | grep '^direct_' >/dev/null || { echo "no direct pins to remove"; return 1; }
 	in_ns "$ns" "$SVC_BIN/svcplaned" --socket "$(agent_sock inst1)" --pin-dir "$(agent_pin inst1)" \
 		--state-dir "$(agent_state inst1)" --uninstall || { echo "svcplaned --uninstall failed"; return 1; }
 	[ ! -e "$(agent_pin inst1)" ] || { echo "left: $(ls "$(agent_pin inst1)")"; return 1; }

@@ -44,7 +44,7 @@ configure() {
 		sctl ra service add "$SID2" --name churn &&
 		sctl ra bind add "$VIP4:$PORT2/tcp" "$SID2" || return 1
 	wait_until "$E2E_WAIT" eval \
-		'sctl_j inst3 bind list | grep -q "$VIP4:$PORT2/tcp" && sctl_j inst1 bind list | grep -q "$VIP4:$PORT/tcp"'
+		'sctl_j inst3 bind list | grep "$VIP4:$PORT2/tcp" >/dev/null && sctl_j inst1 bind list | grep "$VIP4:$PORT/tcp" >/dev/null'
 }
 step "setup: services web (inst1-3) and churn (inst3) through router A" configure
 step "setup: svc-echod on the 3 instance hosts" mr_echods_start

@@ -97,7 +97,7 @@ REFRESH_PID=$!
 E2E_PIDS+=("$REFRESH_PID")
 step "lease: hold" hold_start lease --target "$VIP4:8080" hold "$HOLD"
 wait "$REFRESH_PID"
-gone() { ! sctl_j router instance list "$SID" | grep -q "\"$A3\""; }
+gone() { ! sctl_j router instance list "$SID" | grep "\"$A3\"" >/dev/null; }
 wait_until "$E2E_WAIT" gone
 tap_result "lease: a $LEASE s lease that is no longer refreshed expires" $?
 hold_mark lease

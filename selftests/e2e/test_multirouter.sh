@@ -37,7 +37,7 @@ tap_result "every agent listed the registry from etcd (status: backend etcd, syn
 sctl ra service add "$SID" --name mr && sctl ra bind add "$VIP4:$PORT/tcp" "$SID"
 tap_result "service and binding added through router A's servicectl" $?
 has_service() { sctl_j "$1" service show "$SID" >/dev/null 2>&1; }
-has_binding() { sctl_j "$1" bind list | grep -q "$VIP4:$PORT/tcp"; }
+has_binding() { sctl_j "$1" bind list | grep "$VIP4:$PORT/tcp" >/dev/null; }
 wait_until "$E2E_WAIT" has_service rb && wait_until "$E2E_WAIT" has_binding rb
 tap_result "router B has the service and its binding" $?
 wait_until "$E2E_WAIT" has_binding inst1 && wait_until "$E2E_WAIT" has_binding inst2

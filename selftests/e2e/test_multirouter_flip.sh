@@ -31,7 +31,7 @@ step "setup: agents (routers A and B, 3 instance hosts)" mr_agents_start --lease
 step "setup: every agent synced" wait_until "$E2E_WAIT" all_synced ra rb inst1 inst2 inst3
 step "setup: service and binding through router A" \
 	eval 'sctl ra service add "$SID" --name flip && sctl ra bind add "$VIP4:$PORT/tcp" "$SID"'
-has_binding() { sctl_j "$1" bind list | grep -q "$VIP4:$PORT/tcp"; }
+has_binding() { sctl_j "$1" bind list | grep "$VIP4:$PORT/tcp" >/dev/null; }
 bindings_everywhere() {
 	local a
 	for a in rb inst1 inst2 inst3; do wait_until "$E2E_WAIT" has_binding "$a" || return 1; done

@@ -135,7 +135,7 @@ side_effects() {
 		sctl_j router route get "$VIP4:8080/udp" from "$CLIENT4:$((21000 + i))" >/dev/null ||
 			{ echo "route get failed"; return 1; }
 	done
-	grep -c '"how": "hash"' "$E2E_WORK/side.jsonl" | grep -qx 200 ||
+	grep -c '"how": "hash"' "$E2E_WORK/side.jsonl" | grep -x 200 >/dev/null ||
 		{ echo "not 200 hash answers:"; head -3 "$E2E_WORK/side.jsonl"; return 1; }
 	after=$(stats_snapshot) || return 1
 	f1=$(sctl_j router flows --count | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')

@@ -50,7 +50,7 @@ cleanup() {
 		[ "$(readlink "$p/root" 2>/dev/null)" = "$work/root" ] && kill -KILL "${p#/proc/}" 2>/dev/null
 	done
 	# the mounts lived in the test's own mount namespace; nothing should be left here
-	if findmnt -rn -o TARGET | grep -q "^$work"; then
+	if findmnt -rn -o TARGET | grep "^$work" >/dev/null; then
 		echo "# still mounted under $work, not removed"
 	else
 		rm -rf --one-file-system "$work"
@@ -134,10 +134,10 @@ echo "installed: \$(dpkg-query -W -f='\${Package} \${Version} \${Status}' svcpla
 check() { if eval "\$2" >/tmp/check.out 2>&1; then echo "ok - $name: \$1"; else echo "not ok - $name: \$1"; sed 's/^/# /' /tmp/check.out; fi; }
 check "svcplaned --version prints $ver" '[ "\$(svcplaned --version)" = "svcplaned $ver" ]'
 check "servicectl --version prints $ver" '[ "\$(servicectl --version)" = "servicectl $ver" ]'
-check "servicectl --help" 'servicectl --help | grep -q "^Usage: servicectl"'
+check "servicectl --help" 'servicectl --help | grep "^Usage: servicectl" >/dev/null'
 check "programs in /usr/sbin and /usr/bin" '[ -x /usr/sbin/svcplaned ] && [ -x /usr/bin/servicectl ]'
-check "man pages svcplaned(8), servicectl(8)" 'zcat /usr/share/man/man8/svcplaned.8.gz | grep -q "^\.TH SVCPLANED" && zcat /usr/share/man/man8/servicectl.8.gz | grep -q "^\.SS \"instance add\""'
-check "conffile /etc/svcplane/svcplaned.conf" 'dpkg-query -W -f="\\\${Conffiles}" svcplane | grep -q " /etc/svcplane/svcplaned.conf "'
+check "man pages svcplaned(8), servicectl(8)" 'zcat /usr/share/man/man8/svcplaned.8.gz | grep "^\.TH SVCPLANED" >/dev/null && zcat /usr/share/man/man8/servicectl.8.gz | grep "^\.SS \"instance add\"" >/dev/null'
+check "conffile /etc/svcplane/svcplaned.conf" 'dpkg-query -W -f="\\\${Conffiles}" svcplane | grep " /etc/svcplane/svcplaned.conf " >/dev/null'
 check "bash completion" 'grep -q _servicectl /usr/share/bash-completion/completions/servicectl'
 check "docs in /usr/share/doc/svcplane" '[ -f /usr/share/doc/svcplane/svcplaned.md ] && [ -f /usr/share/doc/svcplane/design.md ] && [ -f /usr/share/doc/svcplane/copyright ]'
 check "the unit names /usr/sbin/svcplaned" 'grep -q "^ExecStart=/usr/sbin/svcplaned " /lib/systemd/system/svcplaned.service && ! grep -q /usr/local /lib/systemd/system/svcplaned.service'
@@ -154,7 +154,7 @@ nsenter --net=/run/svc-netns svcplaned --config /etc/svcplane/svcplaned.conf --m
 pid=\$!
 for i in \$(seq 1 1200); do grep -q "svcplaned: ready" /tmp/agent.log && break; kill -0 \$pid 2>/dev/null || break; sleep 0.1; done
 check "svcplaned starts (unit's config file, own netns)" 'grep -q "svcplaned: ready" /tmp/agent.log || { cat /tmp/agent.log; false; }'
-check "servicectl attach lo endpoint --mode skb (libxdp)" 'innet ip link set lo up && servicectl attach lo endpoint --mode skb && servicectl -j status | grep -Eq "\"attached\": ?true"'
+check "servicectl attach lo endpoint --mode skb (libxdp)" 'innet ip link set lo up && servicectl attach lo endpoint --mode skb && st=\$(servicectl -j status) && { grep -E "\"attached\": ?true" <<<"\$st" >/dev/null || { echo "\$st"; false; }; }'
 kill -TERM \$pid
 st=0
 wait \$pid || st=\$?
@@ -164,7 +164,7 @@ dpkg-query -L svcplane | sort >/tmp/files
 # ---- 4. removal ----
 # (in the agent's namespace: the prerm's svcplaned --uninstall detaches from its interfaces)
 innet dpkg -r svcplane >/tmp/remove.log 2>&1 || { echo "not ok - $name: dpkg -r failed"; sed 's/^/# /' /tmp/remove.log; exit 1; }
-check "dpkg -r: the prerm detached and unpinned (no /sys/fs/bpf/svcplane, no XDP on lo)" '[ ! -e /sys/fs/bpf/svcplane ] && ! innet ip link show lo | grep -q xdp || { innet ip link show lo; ls -R /sys/fs/bpf; cat /tmp/remove.log; false; }'
+check "dpkg -r: the prerm detached and unpinned (no /sys/fs/bpf/svcplane, no XDP on lo)" '[ ! -e /sys/fs/bpf/svcplane ] && ! innet ip link show lo | grep xdp >/dev/null || { innet ip link show lo; ls -R /sys/fs/bpf; cat /tmp/remove.log; false; }'
 check "dpkg -r: no file of the package left but the conffile" 'left=\$(while read -r f; do [ -f "\$f" ] && echo "\$f"; done </tmp/files); [ "\$left" = /etc/svcplane/svcplaned.conf ] || { echo "left: \$left"; false; }'
 dpkg --purge svcplane >/tmp/purge.log 2>&1 || { echo "not ok - $name: dpkg --purge failed"; sed 's/^/# /' /tmp/purge.log; exit 1; }
 # the dependencies apt-get installed for it go too (recommended ones included)
