@@ -106,11 +106,14 @@ for o in "$out"/bpf/*.bpf.o "$out"/selftests/progs/*.bpf.o "$out"/bench/progs/*.
 	selected "$name" $load_explicit || continue
 	run_one "$name" bash -c 'load_obj "$@"' _ "$SVC_BIN/tools/svc-progload" "$o"
 done
-# Tier 1: Check unit tests (TAP through Check's CK_TAP_LOG_FILE_NAME).
+# Tier 1: Check unit tests (TAP through Check's CK_TAP_LOG_FILE_NAME). "-" is
+# Check's own stdout stream: /dev/stdout would open the log file a second time
+# with an offset of its own, and the TAP lines then overwrote the tests'
+# messages on stderr and were lost from the count.
 for t in "$SVC_BIN"/unit/*; do
 	[ -x "$t" ] || continue
 	selected "unit/$(basename "$t")" || continue
-	run_one "unit/$(basename "$t")" env CK_TAP_LOG_FILE_NAME=/dev/stdout CK_VERBOSITY=silent "$t"
+	run_one "unit/$(basename "$t")" env CK_TAP_LOG_FILE_NAME=- CK_VERBOSITY=silent "$t"
 done
 # Tier 2: BPF selftests through BPF_PROG_TEST_RUN.
 if [ -x "$SVC_BIN/test_progs" ] && selected test_progs; then

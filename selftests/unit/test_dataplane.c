@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -699,8 +700,8 @@ END_TEST
 /* Another writer stands in for the router: adds and deletes flows while we walk and clear. */
 struct churn {
 	int fd;
-	volatile int stop;
-	long ops;
+	atomic_int stop;
+	atomic_long ops;
 };
 
 static void *churn_flows(void *arg)
@@ -710,14 +711,14 @@ static void *churn_flows(void *arg)
 	struct svc_flow_key k;
 	__u32 i = 0;
 
-	while (!c->stop) {
+	while (!atomic_load(&c->stop)) {
 		k = flow_key(i % NFLOWS);
 		if (i & 1)
 			bpf_map_delete_elem(c->fd, &k);
 		else
 			bpf_map_update_elem(c->fd, &k, &v, BPF_ANY);
 		i = i * 7 + 3;
-		c->ops++;
+		atomic_fetch_add(&c->ops, 1);
 	}
 	return NULL;
 }
@@ -740,7 +741,12 @@ START_TEST(test_flows_concurrent)
 	int round;
 
 	ck_assert_int_eq(pthread_create(&th, NULL, churn_flows, &c), 0);
-	for (round = 0; round < 200; round++) {
+	/*
+	 * At least 200 rounds, and on until the writer has really run beside
+	 * them: on a loaded machine it may not be scheduled for the first ones.
+	 * The case's timeout bounds the wait.
+	 */
+	for (round = 0; round < 200 || atomic_load(&c.ops) < 1000; round++) {
 		seen = 0;
 		ck_assert_int_eq(svc_dp_flows_foreach(dp, count_flow, &seen), 0);
 		/* Repeats are possible while the map changes, but the walk is bounded. */
@@ -748,9 +754,9 @@ START_TEST(test_flows_concurrent)
 		ck_assert_int_eq(svc_dp_flows_clear(dp, &cleared), 0);
 		ck_assert_uint_le(cleared, 256);
 	}
-	c.stop = 1;
+	atomic_store(&c.stop, 1);
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
-	ck_assert_int_gt(c.ops, 0);
+	ck_assert_int_ge(atomic_load(&c.ops), 1000);
 	ck_assert_int_eq(svc_dp_flows_clear(dp, NULL), 0);
 	close(c.fd);
 	svc_dp_close(dp);
