@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 out=$1 ver=${2%.dirty}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 143' INT TERM # the EXIT trap then cleans up
 git archive --prefix="svcplane-$ver/" HEAD | tar -xf - -C "$tmp"
 echo "$ver" >"$tmp/svcplane-$ver/.version"
 tar -C "$tmp" -czf "$out/svcplane-$ver.tar.gz" "svcplane-$ver"

@@ -30,6 +30,7 @@ passed=0 failed=0 skipped=0
 failures=()
 insns=$(mktemp)
 trap 'rm -f "$insns"' EXIT
+trap 'exit 143' INT TERM # the EXIT trap then cleans up
 
 declare -A used
 

@@ -45,6 +45,7 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 143' INT TERM # the EXIT trap then cleans up
 
 # Only a missing privilege skips; what `make tests` builds and `make deps` installs
 # (packages, bpffs) must be there: its absence is a failure.

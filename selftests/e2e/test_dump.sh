@@ -13,6 +13,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 143' INT TERM # the EXIT trap then cleans up
 ok() { echo "ok - dump: $1"; }
 fail() { echo "not ok - dump: $1"; }
 

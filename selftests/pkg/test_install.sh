@@ -9,6 +9,7 @@ cd "$(dirname "$0")/../.."
 name=pkg/test_install
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
+trap 'exit 143' INT TERM # the EXIT trap then cleans up
 fail=0
 t() { if eval "$2"; then echo "ok - $name: $1"; else echo "not ok - $name: $1"; fail=1; fi; }
 

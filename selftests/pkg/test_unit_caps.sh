@@ -49,6 +49,7 @@ wrap() {
 # run_e2e TEST WRAP: the e2e test with its agents under WRAP; its output in $RUN_LOG
 RUN_LOG=$(mktemp)
 trap 'rm -f "$RUN_LOG"' EXIT
+trap 'exit 143' INT TERM # the EXIT trap then cleans up
 run_e2e() {
 	SVC_AGENT_WRAP=$2 bash "selftests/e2e/$1.sh" >"$RUN_LOG" 2>&1 </dev/null &&
 		! grep -q '^not ok ' "$RUN_LOG"
