@@ -20,12 +20,23 @@
  * Registration: an instance host puts instances/SID/ADDR attached to one
  * etcd lease of --lease seconds that it keeps alive; a dead host's lease
  * expires and every agent removes the instances (as dead: their flows reset).
+ *
+ * The lease is kept alive by a thread of its own with its own etcd client
+ * (struct keeper), not by the main loop: the main loop can be held for
+ * seconds (an op waiting for its write to come back, a rebuild and its state
+ * file fsyncs, a call to a hung member) and a 3 s lease ran out so under load
+ * (issue 11). The same thread checks every second that the member the watch is
+ * on still serves a linearizable read; when it does not (stopped, cut off from
+ * the quorum) the main loop moves the watch to another member, which a silent
+ * watch would otherwise never make it do.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "addr.h"
 #include "agent.h"
 #include "etcd.h"
@@ -41,6 +52,40 @@
 #define ETCD_TXN_OPS 128
 /* Addresses of leased instances removed since the last rebuild (their next hops reset). */
 #define ETCD_MAX_DEAD 4096
+/* The keeper thread: how often and how patiently it checks the watch's member. */
+#define ETCD_PROBE_PERIOD_S 1.0
+#define ETCD_PROBE_TIMEOUT_MS 500
+/* Failed checks in a row before the watch is moved (one slow answer is not enough). */
+#define ETCD_PROBE_FAILS 2
+/* Pause after a keepalive failed on every member (each try is bounded already). */
+#define ETCD_KEEPALIVE_RETRY_S 0.1
+/* A main-loop pass longer than this is counted (status: loop_stalls). */
+#define ETCD_LOOP_STALL_S 1.0
+
+/*
+ * The keeper thread's shared state (under mu). The main loop sets lease and
+ * watch_ep; the thread sets expired and bad_ep and keeps the counters.
+ */
+struct keeper {
+	pthread_t tid;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;    /* CLOCK_MONOTONIC */
+	struct svc_etcd *cli; /* the thread's own client */
+	bool stop;
+	unsigned ttl;	 /* lease seconds */
+	int64_t lease;	 /* lease to keep alive (0: none) */
+	int64_t expired; /* etcd answered "expired or unknown" for this lease */
+	double last_ok;	 /* when the lease was granted or last renewed */
+	bool failing;	 /* the current keepalive failure was logged */
+	long watch_ep;	 /* endpoint the main loop's watch is on (-1: none) */
+	long bad_ep;	 /* endpoint that failed ETCD_PROBE_FAILS checks in a row (-1) */
+	char bad_why[256];
+	unsigned probe_fails;
+	double probe_next;
+	uint64_t renewals, late, ka_failures, probes, probe_failures;
+	double max_gap; /* longest time between two renewals */
+};
 
 struct agent_etcd {
 	struct svc_etcd *cli;
@@ -59,10 +104,13 @@ struct agent_etcd {
 	size_t n_dead;
 	/* registration */
 	int64_t lease;
-	double lease_next;
-	bool lease_warned;
+	struct keeper k;
+	/* main loop passes (agent_etcd_run to agent_etcd_run) */
+	double loop_last, loop_max;
+	uint64_t loop_stalls;
 	/* counters (status, metrics) */
 	uint64_t lists, watches, compactions, events, commits, conflicts, rebuilds, skipped;
+	uint64_t watch_moves;
 	char skipped_first[256];
 };
 
@@ -157,6 +205,215 @@ static int mirror_replace(struct agent_etcd *e, const struct svc_etcd_kvs *kvs)
 	e->rev = kvs->rev;
 	e->dirty = true;
 	return 0;
+}
+
+/* ---- the keeper thread: lease keepalive and watch-member checks ---- */
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void wait_until_s(struct keeper *k, double t)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)t;
+	ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+	if (ts.tv_nsec >= 1000000000L)
+		ts.tv_nsec = 999999999L;
+	pthread_cond_timedwait(&k->cv, &k->mu, &ts);
+}
+
+/* One keepalive (mu held on entry and exit, not during the call). */
+static void keeper_renew(struct keeper *k)
+{
+	int64_t id = k->lease;
+	double t0, t1, gap;
+	int err;
+
+	pthread_mutex_unlock(&k->mu);
+	t0 = mono_now();
+	err = svc_etcd_lease_keepalive(k->cli, id, NULL);
+	t1 = mono_now();
+	pthread_mutex_lock(&k->mu);
+	if (k->lease != id)
+		return; /* replaced or dropped meanwhile */
+	if (!err) {
+		gap = t1 - k->last_ok;
+		k->renewals++;
+		if (gap > k->max_gap)
+			k->max_gap = gap;
+		/* due every ttl/3: later than 2 ttl/3 means under a third of the lease was left */
+		if (gap > 2.0 * k->ttl / 3.0) {
+			k->late++;
+			pr_warn("register: etcd lease %" PRIx64
+				" renewed %.2f s after the previous "
+				"renewal (lease %u s, due every %.2f s; this call %.2f s on %s)",
+				(uint64_t)id, gap, k->ttl, k->ttl / 3.0, t1 - t0,
+				svc_etcd_endpoint(k->cli));
+		}
+		if (k->failing)
+			pr_info("register: etcd lease %" PRIx64 " kept alive again (on %s)",
+				(uint64_t)id, svc_etcd_endpoint(k->cli));
+		k->failing = false;
+		k->last_ok = t1;
+		return;
+	}
+	if (err == -ENOENT) {
+		/* the main loop logs it and registers again under a new lease */
+		k->expired = id;
+		k->lease = 0;
+		return;
+	}
+	k->ka_failures++;
+	if (!k->failing)
+		pr_warn("register: keep the etcd lease alive: %s; retrying",
+			svc_etcd_error(k->cli));
+	k->failing = true;
+	wait_until_s(k, t1 + ETCD_KEEPALIVE_RETRY_S);
+}
+
+/* One check of the watch's member (mu held on entry and exit, not during the call). */
+static void keeper_probe(struct keeper *k)
+{
+	long ep = k->watch_ep;
+	int err;
+
+	pthread_mutex_unlock(&k->mu);
+	err = svc_etcd_ping(k->cli, (size_t)ep, ETCD_PROBE_TIMEOUT_MS);
+	pthread_mutex_lock(&k->mu);
+	k->probes++;
+	k->probe_next = mono_now() + ETCD_PROBE_PERIOD_S;
+	if (k->watch_ep != ep)
+		return;
+	if (!err) {
+		k->probe_fails = 0;
+		return;
+	}
+	k->probe_failures++;
+	if (++k->probe_fails >= ETCD_PROBE_FAILS && k->bad_ep < 0) {
+		k->bad_ep = ep;
+		snprintf(k->bad_why, sizeof(k->bad_why), "%s", svc_etcd_error(k->cli));
+	}
+}
+
+static void *keeper_main(void *arg)
+{
+	struct keeper *k = arg;
+
+	pthread_mutex_lock(&k->mu);
+	while (!k->stop) {
+		double now = mono_now(), due = 1e300;
+
+		if (k->lease) {
+			due = k->last_ok + k->ttl / 3.0;
+			/* the keepalive first: a check must not make it late */
+			if (now >= due) {
+				keeper_renew(k);
+				continue;
+			}
+		}
+		if (k->watch_ep >= 0) {
+			if (now >= k->probe_next) {
+				keeper_probe(k);
+				continue;
+			}
+			if (k->probe_next < due)
+				due = k->probe_next;
+		}
+		if (due > now + 3600)
+			due = now + 3600;
+		wait_until_s(k, due);
+	}
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+/* Every etcd call of the thread is bounded well under the lease: tries on two members fit. */
+static int keeper_start(struct agent_etcd *e, const char *url, unsigned ttl)
+{
+	struct keeper *k = &e->k;
+	pthread_condattr_t ca;
+	long call_ms = ttl ? ttl * 1000L / 3 : 1000, req_ms = call_ms / 2;
+	char why[256];
+	int err;
+
+	if (call_ms > 2000)
+		call_ms = 2000;
+	if (req_ms > 1000)
+		req_ms = 1000;
+	if (req_ms < 200)
+		req_ms = 200;
+	err = svc_etcd_open(url, &k->cli, why, sizeof(why));
+	if (err) {
+		pr_err("registry %s: %s", url, why);
+		return err;
+	}
+	svc_etcd_set_timeouts(k->cli, req_ms < 500 ? req_ms : 500, req_ms);
+	/* no hold: the thread blocks nobody, and a renewal must be tried again at once */
+	svc_etcd_set_budget(k->cli, call_ms, 0);
+	k->ttl = ttl;
+	k->watch_ep = k->bad_ep = -1;
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&k->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	err = pthread_create(&k->tid, NULL, keeper_main, k);
+	if (err) {
+		pr_err("registry: start the etcd keeper thread: %s", strerror(err));
+		pthread_cond_destroy(&k->cv);
+		pthread_mutex_destroy(&k->mu);
+		svc_etcd_close(k->cli);
+		k->cli = NULL;
+		return -err;
+	}
+	k->started = true;
+	return 0;
+}
+
+static void keeper_stop(struct keeper *k)
+{
+	if (!k->started)
+		return;
+	pthread_mutex_lock(&k->mu);
+	k->stop = true;
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+	pthread_join(k->tid, NULL);
+	pthread_cond_destroy(&k->cv);
+	pthread_mutex_destroy(&k->mu);
+	svc_etcd_close(k->cli);
+	k->started = false;
+}
+
+/* The lease the thread keeps alive (0: none), granted just now. */
+static void keeper_set_lease(struct keeper *k, int64_t lease)
+{
+	pthread_mutex_lock(&k->mu);
+	k->lease = lease;
+	k->last_ok = mono_now();
+	k->failing = false;
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+}
+
+/* The endpoint the watch is on (-1: none); a new one is checked afresh. */
+static void keeper_set_watch(struct keeper *k, long ep)
+{
+	pthread_mutex_lock(&k->mu);
+	if (k->watch_ep != ep) {
+		k->watch_ep = ep;
+		k->bad_ep = -1;
+		k->probe_fails = 0;
+		k->probe_next = mono_now() + ETCD_PROBE_PERIOD_S;
+		pthread_cond_signal(&k->cv);
+	}
+	pthread_mutex_unlock(&k->mu);
 }
 
 /* ---- rebuild: mirror + local parts -> registry -> state file, maps ---- */
@@ -337,6 +594,12 @@ int agent_etcd_start(struct agent *a)
 	/* calls run in the main loop: a dead endpoint must not hold it long */
 	svc_etcd_set_timeouts(e->cli, SVC_AGENT_ETCD_CONNECT_MS, SVC_AGENT_ETCD_REQUEST_MS);
 	svc_etcd_set_budget(e->cli, SVC_AGENT_ETCD_CALL_MS, SVC_AGENT_ETCD_HOLD_MS);
+	err = keeper_start(e, a->cfg.registry, a->cfg.lease);
+	if (err) {
+		svc_etcd_close(e->cli);
+		free(e);
+		return err;
+	}
 	svc_regkv_base(svc_etcd_prefix(e->cli), e->base, sizeof(e->base));
 	svc_etcd_prefix_end(e->base, e->end);
 	a->etcd = e;
@@ -352,6 +615,7 @@ void agent_etcd_stop(struct agent *a)
 
 	if (!e)
 		return;
+	keeper_stop(&e->k);
 	svc_etcd_watch_close(e->w);
 	svc_etcd_close(e->cli);
 	svc_regkv_list_free(&e->mirror);
@@ -379,16 +643,60 @@ int agent_etcd_pollfds(struct agent *a, struct pollfd *pfds, int max, int *timeo
 
 static void lease_tick(struct agent *a);
 
+/* The keeper thread found the watch's member unable to serve reads: move the watch. */
+static void watch_check(struct agent *a)
+{
+	struct agent_etcd *e = E(a);
+	long ep = e->w ? (long)svc_etcd_watch_endpoint(e->w) : -1, bad;
+	char why[256], name[SVC_ETCD_HOST_MAX + 16];
+
+	keeper_set_watch(&e->k, ep);
+	if (ep < 0)
+		return;
+	pthread_mutex_lock(&e->k.mu);
+	bad = e->k.bad_ep;
+	snprintf(why, sizeof(why), "%s", e->k.bad_why);
+	pthread_mutex_unlock(&e->k.mu);
+	if (bad != ep)
+		return;
+	svc_etcd_skip(e->cli, (size_t)ep);
+	if (svc_etcd_endpoint_index(e->cli) == (size_t)ep)
+		return; /* one member only: nowhere to go */
+	pr_warn("registry: etcd %s, where the watch is, does not serve reads (%s): "
+		"resuming the watch from revision %" PRId64 " on %s",
+		svc_etcd_endpoint_name(e->cli, (size_t)ep, name, sizeof(name)), why, e->rev + 1,
+		svc_etcd_endpoint(e->cli));
+	svc_etcd_watch_close(e->w);
+	e->w = NULL;
+	e->watch_moves++;
+	if (watch_start(e))
+		retry_later(e);
+	keeper_set_watch(&e->k, e->w ? (long)svc_etcd_watch_endpoint(e->w) : -1);
+}
+
 void agent_etcd_run(struct agent *a)
 {
 	struct agent_etcd *e = E(a);
+	double now;
 
 	if (!e)
 		return;
+	/* how long the main loop was away (an op, a rebuild, a slow call): status */
+	now = agent_now_s();
+	if (e->loop_last && now - e->loop_last > ETCD_LOOP_STALL_S) {
+		e->loop_stalls++;
+		if (now - e->loop_last > e->loop_max)
+			pr_info("registry: main loop away for %.2f s (longest so far)",
+				now - e->loop_last);
+	}
+	if (e->loop_last && now - e->loop_last > e->loop_max)
+		e->loop_max = now - e->loop_last;
 	watch_step(a, 0);
+	watch_check(a);
 	if (e->dirty && e->synced)
 		rebuild(a);
 	lease_tick(a);
+	e->loop_last = agent_now_s();
 }
 
 /* ---- writes ---- */
@@ -725,7 +1033,7 @@ static int lease_ensure(struct agent *a)
 		pr_warn("register: etcd lease: %s", svc_etcd_error(e->cli));
 		return err;
 	}
-	e->lease_next = agent_now_s() + a->cfg.lease / 3.0;
+	keeper_set_lease(&e->k, e->lease);
 	pr_info("register: etcd lease %" PRIx64 " (%u s)", (uint64_t)e->lease, a->cfg.lease);
 	return 0;
 }
@@ -765,6 +1073,7 @@ int agent_etcd_register(struct agent *a, const struct svc_sid *sid)
 	if (err == -ENOENT) {
 		/* our lease expired (etcd unreachable for longer than it): take a new one */
 		e->lease = 0;
+		keeper_set_lease(&e->k, 0);
 		return -EAGAIN;
 	}
 	if (err)
@@ -794,37 +1103,21 @@ int agent_etcd_unregister(struct agent *a, const struct svc_sid *sid)
 	return err;
 }
 
-/* Keeps the registration lease alive; a lost lease makes every registration be redone. */
+/* The keeper thread found the lease expired: every registration is redone under a new one. */
 static void lease_tick(struct agent *a)
 {
 	struct agent_etcd *e = E(a);
-	double now = agent_now_s();
-	int err;
+	int64_t expired;
 
-	if (!e->lease || now < e->lease_next)
+	pthread_mutex_lock(&e->k.mu);
+	expired = e->k.expired;
+	e->k.expired = 0;
+	pthread_mutex_unlock(&e->k.mu);
+	if (!expired || expired != e->lease)
 		return;
-	err = svc_etcd_lease_keepalive(e->cli, e->lease, NULL);
-	if (!err) {
-		if (e->lease_warned)
-			pr_info("register: etcd lease %" PRIx64 " kept alive again",
-				(uint64_t)e->lease);
-		e->lease_warned = false;
-		e->lease_next = now + a->cfg.lease / 3.0;
-		return;
-	}
-	if (err == -ENOENT) {
-		pr_warn("register: etcd lease %" PRIx64 " expired: registering again",
-			(uint64_t)e->lease);
-		e->lease = 0;
-		agent_register_forget(a);
-		return;
-	}
-	/* once per outage: the retries every 0.2 s would flood the log */
-	if (!e->lease_warned)
-		pr_warn("register: keep the etcd lease alive: %s; retrying",
-			svc_etcd_error(e->cli));
-	e->lease_warned = true;
-	e->lease_next = now + 0.2;
+	pr_warn("register: etcd lease %" PRIx64 " expired: registering again", (uint64_t)expired);
+	e->lease = 0;
+	agent_register_forget(a);
 }
 
 /* ---- status ---- */
@@ -842,6 +1135,14 @@ json_object *agent_etcd_status(struct agent *a)
 	json_object_object_add(o, "endpoint", json_object_new_string(svc_etcd_endpoint(e->cli)));
 	json_object_object_add(o, "synced", json_object_new_boolean(e->synced));
 	json_object_object_add(o, "watching", json_object_new_boolean(e->w != NULL));
+	if (e->w) {
+		char name[SVC_ETCD_HOST_MAX + 16];
+
+		json_object_object_add(
+			o, "watch_endpoint",
+			json_object_new_string(svc_etcd_endpoint_name(
+				e->cli, svc_etcd_watch_endpoint(e->w), name, sizeof(name))));
+	}
 	json_object_object_add(o, "revision", json_object_new_int64(e->rev));
 	json_object_object_add(o, "applied_revision", json_object_new_int64(e->applied));
 	json_object_object_add(o, "records", json_object_new_int64((int64_t)e->mirror.n));
@@ -857,5 +1158,20 @@ json_object *agent_etcd_status(struct agent *a)
 			       json_object_new_int64((int64_t)svc_etcd_failovers(e->cli)));
 	json_object_object_add(o, "held", json_object_new_int64((int64_t)svc_etcd_held(e->cli)));
 	json_object_object_add(o, "lease", json_object_new_int64(e->lease));
+	json_object_object_add(o, "watch_moves", json_object_new_int64((int64_t)e->watch_moves));
+	json_object_object_add(o, "loop_stalls", json_object_new_int64((int64_t)e->loop_stalls));
+	json_object_object_add(o, "loop_max_ms",
+			       json_object_new_int64((int64_t)(e->loop_max * 1e3)));
+	pthread_mutex_lock(&e->k.mu);
+	json_object_object_add(o, "lease_renewals", json_object_new_int64((int64_t)e->k.renewals));
+	json_object_object_add(o, "lease_late", json_object_new_int64((int64_t)e->k.late));
+	json_object_object_add(o, "lease_max_gap_ms",
+			       json_object_new_int64((int64_t)(e->k.max_gap * 1e3)));
+	json_object_object_add(o, "lease_failures",
+			       json_object_new_int64((int64_t)e->k.ka_failures));
+	json_object_object_add(o, "probes", json_object_new_int64((int64_t)e->k.probes));
+	json_object_object_add(o, "probe_failures",
+			       json_object_new_int64((int64_t)e->k.probe_failures));
+	pthread_mutex_unlock(&e->k.mu);
 	return o;
 }

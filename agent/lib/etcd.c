@@ -47,6 +47,7 @@ struct svc_etcd_watch {
 	struct svc_etcd *e;
 	CURLM *multi;
 	CURL *curl;
+	struct curl_slist *hdrs;
 	char *body;
 	struct buf in; /* bytes received, not yet parsed */
 	size_t ep;     /* endpoint this watch talks to */
@@ -466,6 +467,27 @@ uint64_t svc_etcd_failovers(const struct svc_etcd *e)
 	return e->failovers;
 }
 
+size_t svc_etcd_endpoint_index(const struct svc_etcd *e)
+{
+	return e->cur;
+}
+
+const char *svc_etcd_endpoint_name(const struct svc_etcd *e, size_t i, char *out, size_t len)
+{
+	const char *h = e->url.ep[i % e->url.n].host;
+
+	snprintf(out, len, strchr(h, ':') ? "[%s]:%u" : "%s:%u", h, e->url.ep[i % e->url.n].port);
+	return out;
+}
+
+void svc_etcd_skip(struct svc_etcd *e, size_t i)
+{
+	if (e->cur == i && e->url.n > 1) {
+		e->cur = (e->cur + 1) % e->url.n;
+		e->failovers++;
+	}
+}
+
 /*
  * gRPC status codes the gateway returns in "code", as errnos. UNAVAILABLE
  * (no leader, member stopping) is worth trying on another member.
@@ -860,6 +882,57 @@ int svc_etcd_compact(struct svc_etcd *e, int64_t rev)
 	return err;
 }
 
+int svc_etcd_ping(struct svc_etcd *e, size_t i, long timeout_ms)
+{
+	/* key "/", count only: linearizable (the default), so the member needs its leader */
+	static const char body[] = "{\"key\":\"Lw==\",\"count_only\":true}";
+	struct buf b = { .max = 1u << 20 };
+	char url[SVC_ETCD_HOST_MAX + 64], name[SVC_ETCD_HOST_MAX + 16];
+	long http = 0;
+	json_object *o;
+	CURLcode rc;
+	int err = 0;
+
+	if (i >= e->url.n)
+		return seterr(e, -EINVAL, "etcd ping: no endpoint %zu", i);
+	svc_etcd_endpoint_name(e, i, name, sizeof(name));
+	ep_url(e, i, "/v3/kv/range", url, sizeof(url));
+	curl_easy_reset(e->curl);
+	curl_easy_setopt(e->curl, CURLOPT_URL, url);
+	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->hdrs);
+	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e->curl, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, buf_write);
+	curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, &b);
+	rc = curl_easy_perform(e->curl);
+	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &http);
+	if (rc != CURLE_OK) {
+		free(b.p);
+		return seterr(e, -ETIMEDOUT, "etcd %s ping: %s", name, curl_easy_strerror(rc));
+	}
+	o = b.p ? json_tokener_parse(b.p) : NULL;
+	free(b.p);
+	if (!o || !json_object_is_type(o, json_type_object))
+		err = seterr(e, -EPROTO, "etcd %s ping: answer is not a JSON object (HTTP %ld)",
+			     name, http);
+	else if (http != 200 || json_object_object_get_ex(o, "error", NULL)) {
+		json_object *m = NULL;
+
+		if (!json_object_object_get_ex(o, "message", &m))
+			json_object_object_get_ex(o, "error", &m);
+		err = seterr(e, -EAGAIN, "etcd %s ping: %s (HTTP %ld)", name,
+			     m && json_object_is_type(m, json_type_string)
+				     ? json_object_get_string(m)
+				     : "malformed error",
+			     http);
+	}
+	json_object_put(o);
+	return err;
+}
+
 /* ---- watch ---- */
 
 int svc_etcd_watch_open(struct svc_etcd *e, const char *key, const char *end, int64_t start_rev,
@@ -889,8 +962,14 @@ int svc_etcd_watch_open(struct svc_etcd *e, const char *key, const char *end, in
 	if (!w->body || !w->multi || !w->curl)
 		goto fail;
 	ep_url(e, e->cur, "/v3/watch", url, sizeof(url));
+	/* etcd's WithRequireLeader: a member without a leader ends the watch ("no leader") */
+	w->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	if (w->hdrs)
+		w->hdrs = curl_slist_append(w->hdrs, "Grpc-Metadata-hasleader: true");
+	if (!w->hdrs)
+		goto fail;
 	curl_easy_setopt(w->curl, CURLOPT_URL, url);
-	curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, e->hdrs);
+	curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, w->hdrs);
 	curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, w->body);
 	curl_easy_setopt(w->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(w->curl, CURLOPT_TCP_NODELAY, 1L);
@@ -925,9 +1004,15 @@ void svc_etcd_watch_close(struct svc_etcd_watch *w)
 		curl_easy_cleanup(w->curl);
 	if (w->multi)
 		curl_multi_cleanup(w->multi);
+	curl_slist_free_all(w->hdrs);
 	free(w->body);
 	free(w->in.p);
 	free(w);
+}
+
+size_t svc_etcd_watch_endpoint(const struct svc_etcd_watch *w)
+{
+	return w->ep;
 }
 
 int svc_etcd_watch_pollfds(struct svc_etcd_watch *w, struct pollfd *pfds, int max, int *timeout_ms)
@@ -1078,8 +1163,13 @@ int svc_etcd_watch_run(struct svc_etcd_watch *w, int timeout_ms, svc_etcd_watch_
 		w->in.len -= start;
 		w->in.p[w->in.len] = '\0';
 	}
-	if (err)
+	if (err == -ECANCELED)
 		return err;
+	if (err) {
+		/* an error message ("no leader"...) ends the stream: try the next member */
+		w->done = true;
+		goto next;
+	}
 	while ((msg = curl_multi_info_read(w->multi, &left))) {
 		long http = 0;
 
@@ -1095,6 +1185,7 @@ int svc_etcd_watch_run(struct svc_etcd_watch *w, int timeout_ms, svc_etcd_watch_
 			err = seterr(e, -ECONNRESET, "etcd %s watch: stream ended (HTTP %ld)",
 				     svc_etcd_endpoint(e), http);
 	}
+next:
 	if (err && w->ep == e->cur && e->url.n > 1) {
 		/* the next watch (and call) tries another member */
 		e->cur = (e->cur + 1) % e->url.n;

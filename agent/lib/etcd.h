@@ -94,6 +94,18 @@ const char *svc_etcd_error(const struct svc_etcd *e);
 const char *svc_etcd_endpoint(const struct svc_etcd *e);
 /* svc_etcd_failovers - how many times a request moved to another endpoint. */
 uint64_t svc_etcd_failovers(const struct svc_etcd *e);
+/* svc_etcd_endpoint_index - index (in the URL) of the endpoint in use. */
+size_t svc_etcd_endpoint_index(const struct svc_etcd *e);
+/* svc_etcd_endpoint_name - "host:port" of endpoint @i, in @out. */
+const char *svc_etcd_endpoint_name(const struct svc_etcd *e, size_t i, char *out, size_t len);
+/* svc_etcd_skip - if endpoint @i is the one in use, move to the next (a failover). */
+void svc_etcd_skip(struct svc_etcd *e, size_t i);
+/*
+ * svc_etcd_ping - a linearizable read (count of one key) on endpoint @i only,
+ * within @timeout_ms: it succeeds only if that member reaches its leader and a
+ * quorum. No failover, no hold.
+ */
+int svc_etcd_ping(struct svc_etcd *e, size_t i, long timeout_ms);
 
 /*
  * svc_etcd_prefix_end - the range end covering every key that starts with
@@ -178,11 +190,16 @@ struct svc_etcd_watch;
 /*
  * svc_etcd_watch_open - start watching [@key, @end) from revision @start_rev
  * (0 = from now) on @e's current endpoint; @prev_kv asks for previous values.
- * The transfer is driven by svc_etcd_watch_run; nothing blocks.
+ * The transfer is driven by svc_etcd_watch_run; nothing blocks. The watch
+ * requires a leader (etcd's WithRequireLeader, header "hasleader" through the
+ * gateway): a member cut off from its leader ends it with "no leader" (the
+ * next watch tries the next endpoint) instead of keeping it open and silent.
  */
 int svc_etcd_watch_open(struct svc_etcd *e, const char *key, const char *end, int64_t start_rev,
 			bool prev_kv, struct svc_etcd_watch **out);
 void svc_etcd_watch_close(struct svc_etcd_watch *w);
+/* svc_etcd_watch_endpoint - index of the endpoint @w is on. */
+size_t svc_etcd_watch_endpoint(const struct svc_etcd_watch *w);
 /*
  * svc_etcd_watch_pollfds - the watch's sockets to poll (at most @max) into
  * @pfds; lowers *timeout_ms to libcurl's next timer. Returns the count.

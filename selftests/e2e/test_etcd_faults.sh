@@ -10,6 +10,15 @@
 #      connection is lost, registration goes on, A and B converge to identical
 #      consistent-hash tables; the member comes back;
 #   2. the same with a follower (the member router B talks to, if not the leader);
+#   2b. the member router B's watch is on is frozen (SIGSTOP: its TCP still
+#      accepts, the watch stays open and silent): B's agent finds that member
+#      unable to serve a read, moves its watch and sees a change made through A;
+#   2c. three times, the member instance host inst1 watches is frozen and
+#      writes are made through inst1: its main loop is held for seconds (a
+#      write's call times out on the frozen member, an op waits up to 3 s for
+#      its write to come back through the silent watch); the registration lease
+#      (the default 3 s) is kept alive anyway (by its own thread): the lease is
+#      the same, inst1 stays an instance, no held connection is reset;
 #   3. etcd entirely down, router B frozen (SIGSTOP) meanwhile: router A
 #      forwards the held and new connections on its last state, refuses
 #      changes with an error; etcd comes back, a change is made through A and
@@ -21,11 +30,10 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
 HOLD=${E2E_HOLD:-300}
-# Registration leases well above an etcd election plus a loaded machine's scheduling
-# delays: with 3 s, a lease expired during the follower kill on a machine at load 15
-# (its keepalive answered "not found"), and the host's 94 held connections were reset
-# as those of a dead host (docs/multihost.md, "Choosing --lease").
-LEASE=10
+# Registration leases: the default (3 s). With the keepalive on the agent's main loop
+# a 3 s lease ran out during the follower kill on a machine at load 15 and the host's
+# 94 held connections were reset as those of a dead host (docs/multihost.md,
+# "Choosing --lease"); the keepalive now runs in a thread of its own (case 2c).
 SID2=2001:db8:5e::78
 PORT2=8081
 
@@ -37,7 +45,7 @@ command -v bpftool >/dev/null || bail "setup" "bpftool not installed (make deps)
 
 step "setup: topology (3 instance hosts)" mr_topo
 step "setup: 3-member etcd cluster" mr_etcd_start_all
-step "setup: agents (routers A and B, 3 instance hosts)" mr_agents_start --lease "$LEASE"
+step "setup: agents (routers A and B, 3 instance hosts)" mr_agents_start
 step "setup: every agent synced" wait_until "$E2E_WAIT" all_synced ra rb inst1 inst2 inst3
 configure() {
 	sctl ra service add "$SID" --name web && sctl ra bind add "$VIP4:$PORT/tcp" "$SID" &&
@@ -121,6 +129,59 @@ for i in 1 2 3; do
 	[ "$b_ep" = "$MGMT.$i:$ETCD_PORT0" ] && follower=$i
 done
 fault follower "$follower" 1
+
+# member index (1..3) of an "ADDR:PORT" endpoint
+ep_member() { local h=${1%:*}; echo "${h##*.}"; }
+sigcont_all() { local i; for i in 1 2 3; do kill -CONT "${ETCD_PID[$i]}" 2>/dev/null; done; }
+
+# ---- 2b: the member under router B's watch frozen ----
+wait_until "$E2E_WAIT" tables_agree
+m=$(ep_member "$(registry_field rb watch_endpoint)")
+moves_b=$(registry_field rb watch_moves)
+kill -STOP "${ETCD_PID[$m]}"
+diag "froze etcd member e$m (router B's watch is on it)"
+# (router A's own first call may meet the frozen member and run out of its 2.5 s)
+wait_until "$E2E_WAIT" sctl ra instance set "$SID" "$(inst_ip 1)" --weight 5
+tap_result "e$m frozen: a change through router A is accepted" $?
+wait_until "$E2E_WAIT" weight_on rb "$(inst_ip 1)" 5
+tap_result "e$m frozen: router B, whose watch was on it, sees the change" $? \
+	"$(sctl_j rb status | python3 -c 'import json,sys; print(json.load(sys.stdin)["registry"])')"
+[ "$(registry_field rb watch_moves)" -gt "$moves_b" ]
+tap_result "e$m frozen: router B moved its watch off it (watch_moves)" $? \
+	"watch_moves $(registry_field rb watch_moves), was $moves_b"
+kill -CONT "${ETCD_PID[$m]}"
+wait_until "$E2E_WAIT" etcd_healthy
+tap_result "e$m resumed, cluster healthy" $?
+
+# ---- 2c: inst1's main loop held, three times; its 3 s lease lives on ----
+lease1=$(registry_field inst1 lease)
+ok=0
+for r in 1 2 3; do
+	m=$(ep_member "$(registry_field inst1 watch_endpoint)")
+	kill -STOP "${ETCD_PID[$m]}"
+	# two writes: the first may time out on the frozen member (then the next goes
+	# elsewhere), a write that succeeds waits for the silent watch
+	for t in 1 2; do
+		sctl inst1 service add "2001:db8:5e::8$r$t" --name "held$r$t" && ok=$((ok + 1))
+	done
+	diag "round $r: froze e$m (inst1 watches it), 2 writes through inst1; longest main-loop pass so far $(registry_field inst1 loop_max_ms) ms"
+	kill -CONT "${ETCD_PID[$m]}"
+	wait_until "$E2E_WAIT" etcd_healthy || break
+done
+sigcont_all
+[ "$ok" -ge 3 ]
+tap_result "inst1's watched member frozen 3 times: writes through inst1 accepted ($ok of 6)" $?
+diag "inst1: $(sctl_j inst1 status | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["registry"]
+print(", ".join("%s %s" % (k, r.get(k)) for k in ("loop_stalls", "loop_max_ms", "lease_renewals", "lease_late", "lease_max_gap_ms", "lease_failures", "watch_moves")))')"
+[ "$(registry_field inst1 lease)" = "$lease1" ]
+tap_result "inst1's registration lease lived through it (same lease, not expired)" $? \
+	"lease $(registry_field inst1 lease), was $lease1"
+has_inst ra "$(inst_ip 1)" && has_inst rb "$(inst_ip 1)"
+tap_result "inst1 still an instance on routers A and B" $?
+hold_mark faults && hold_wait faults 3
+tap_result "inst1's member frozen: every held connection keeps exchanging" $?
 
 # ---- etcd entirely down; router B frozen meanwhile ----
 touch "$CHURN.stop"

@@ -518,6 +518,36 @@ START_TEST(test_budget_hold)
 }
 END_TEST
 
+START_TEST(test_ping)
+{
+	struct svc_etcd *e;
+	char u[200], why[128], name[64];
+	int hung, hung_port;
+
+	/* endpoints: hung (accepts, never answers), live, refusing */
+	hung = hung_listener(&hung_port);
+	snprintf(u, sizeof(u), "etcd://127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", hung_port,
+		 client_port, dead_port);
+	ck_assert_int_eq(svc_etcd_open(u, &e, why, sizeof(why)), 0);
+	ck_assert_int_eq(svc_etcd_ping(e, 1, 5000), 0);
+	ck_assert_int_eq(svc_etcd_ping(e, 0, 300), -ETIMEDOUT);
+	snprintf(name, sizeof(name), "127.0.0.1:%d ping", hung_port);
+	ck_assert_ptr_nonnull(strstr(svc_etcd_error(e), name));
+	ck_assert_int_ne(svc_etcd_ping(e, 2, 1000), 0);
+	ck_assert_int_eq(svc_etcd_ping(e, 3, 1000), -EINVAL);
+	/* a ping moves nothing; skip moves off the endpoint in use only */
+	ck_assert_uint_eq(svc_etcd_endpoint_index(e), 0);
+	svc_etcd_skip(e, 1);
+	ck_assert_uint_eq(svc_etcd_endpoint_index(e), 0);
+	svc_etcd_skip(e, 0);
+	ck_assert_uint_eq(svc_etcd_endpoint_index(e), 1);
+	ck_assert_uint_eq(svc_etcd_failovers(e), 1);
+	ck_assert_str_eq(svc_etcd_endpoint_name(e, 2, name, sizeof(name)), strrchr(u, ',') + 1);
+	svc_etcd_close(e);
+	close(hung);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("etcd");
@@ -534,6 +564,7 @@ int main(void)
 	tcase_add_test(tc, test_watch_compacted);
 	tcase_add_test(tc, test_failover);
 	tcase_add_test(tc, test_budget_hold);
+	tcase_add_test(tc, test_ping);
 	tcase_add_unchecked_fixture(tc, etcd_start, etcd_stop);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
