@@ -152,6 +152,10 @@ tap_result "e$m frozen: router B moved its watch off it (watch_moves)" $? \
 kill -CONT "${ETCD_PID[$m]}"
 wait_until "$E2E_WAIT" etcd_healthy
 tap_result "e$m resumed, cluster healthy" $?
+# inst1's weight back to 1: the split checked below is even
+wait_until "$E2E_WAIT" sctl ra instance set "$SID" "$(inst_ip 1)" --weight 1 &&
+	wait_until "$E2E_WAIT" weight_on rb "$(inst_ip 1)" 1
+tap_result "e$m resumed: inst1's weight back to 1 on router B" $?
 
 # ---- 2c: inst1's main loop held, three times; its 3 s lease lives on ----
 lease1=$(registry_field inst1 lease)
