@@ -333,21 +333,25 @@ static void *keeper_main(void *arg)
 	return NULL;
 }
 
-/* Every etcd call of the thread is bounded well under the lease: tries on two members fit. */
+/*
+ * Every etcd call of the thread is bounded under the lease: lease/3 per member
+ * (a frozen member costs that much, then the next is tried), 2 lease/3 per
+ * try. Not less: at load 38 keepalives took up to 0.9 s through live members,
+ * and a limit of lease/6 (0.5 s) aborted them and let leases run out.
+ */
 static int keeper_start(struct agent_etcd *e, const char *url, unsigned ttl)
 {
 	struct keeper *k = &e->k;
 	pthread_condattr_t ca;
-	long call_ms = ttl ? ttl * 1000L / 3 : 1000, req_ms = call_ms / 2;
+	long req_ms = ttl ? ttl * 1000L / 3 : 1000, call_ms;
 	char why[256];
 	int err;
 
-	if (call_ms > 2000)
-		call_ms = 2000;
-	if (req_ms > 1000)
-		req_ms = 1000;
+	if (req_ms > 1500)
+		req_ms = 1500;
 	if (req_ms < 200)
 		req_ms = 200;
+	call_ms = 2 * req_ms;
 	err = svc_etcd_open(url, &k->cli, why, sizeof(why));
 	if (err) {
 		pr_err("registry %s: %s", url, why);
