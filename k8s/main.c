@@ -270,6 +270,8 @@ static void pass(bool *ready)
 	}
 	for (size_t i = 0; i < d.n; i++)
 		inst += d.svc[i].n_inst;
+	pr_debug("pass: %zu services, %zu instances: %u changes, %u refused", d.n, inst, st.ops,
+		 st.errors);
 	if (st.ops)
 		pr_info("reconciled: %zu services, %zu instances: %u changes, %u refused", d.n,
 			inst, st.ops, st.errors);

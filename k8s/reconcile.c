@@ -224,22 +224,13 @@ int k8s_reconcile(const char *sock, const struct k8s_desired *d, struct k8s_reco
 		}
 		sync_instances(&rc, s, insts);
 	}
-	/* services of ours that no Service selects any more: their bindings, then them */
+	/* services of ours that no Service selects any more (their bindings went above) */
 	for (size_t j = 0; j < json_object_array_length(svcs); j++) {
 		json_object *o = json_object_array_get_idx(svcs, j);
 		const char *sid = jstr(o, "sid");
 
 		if (!ours(jstr(o, "name")) || k8s_desired_find(d, sid))
 			continue;
-		for (size_t k = 0; k < json_object_array_length(binds); k++) {
-			json_object *b = json_object_array_get_idx(binds, k);
-
-			if (strcmp(jstr(b, "sid"), sid))
-				continue;
-			snprintf(what, sizeof(what), "binding %s of %s", jstr(b, "binding"), sid);
-			change(&rc, what, "bind.del",
-			       args2("binding", jstr(b, "binding"), NULL, NULL));
-		}
 		snprintf(what, sizeof(what), "service %s (%s)", sid, jstr(o, "name"));
 		change(&rc, what, "service.del", args2("sid", sid, NULL, NULL));
 	}
