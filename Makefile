@@ -234,7 +234,7 @@ bench: deps all $(BENCH_BINS)
 
 # Man pages: help2man runs each program's --help and --version, so the page and
 # the help text cannot drift; servicectl's page adds every command group's help.
-MANPAGES := $(OUTPUT)/man/svcplaned.8 $(OUTPUT)/man/servicectl.8
+MANPAGES := $(OUTPUT)/man/svcplaned.8 $(OUTPUT)/man/servicectl.8 $(OUTPUT)/man/svcplane-k8s.8
 man: $(MANPAGES)
 
 $(OUTPUT)/man/svcplaned.8: $(BIN)/svcplaned deploy/svcplaned.h2m
@@ -252,6 +252,12 @@ $(OUTPUT)/man/servicectl.8: $(BIN)/servicectl deploy/servicectl.h2m scripts/man-
 		-n "control the svcplane agent" \
 		-i deploy/servicectl.h2m -i $@.h2m -o $@ $(BIN)/servicectl
 	$(Q)rm -f $@.h2m
+
+$(OUTPUT)/man/svcplane-k8s.8: $(BIN)/svcplane-k8s
+	$(call msg,MAN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)help2man -N -s 8 -S svcplane -m "System Administration" \
+		-n "follow Kubernetes Services and EndpointSlices into svcplaned" -o $@ $(BIN)/svcplane-k8s
 
 # The unit names the installed agent: @SBINDIR@ becomes $(PREFIX)/sbin.
 $(OUTPUT)/deploy/svcplaned.service: deploy/svcplaned.service.in FORCE
@@ -296,6 +302,7 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/svcplaned $(DESTDIR)$(BINDIR)/servicectl \
 		$(DESTDIR)$(SBINDIR)/svcplane-k8s \
 		$(DESTDIR)$(MANDIR)/man8/svcplaned.8 $(DESTDIR)$(MANDIR)/man8/servicectl.8 \
+		$(DESTDIR)$(MANDIR)/man8/svcplane-k8s.8 \
 		$(DESTDIR)$(COMPLETIONDIR)/servicectl $(DESTDIR)$(SYSTEMDUNITDIR)/svcplaned.service \
 		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
