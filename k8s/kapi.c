@@ -319,25 +319,28 @@ void k8s_follow(struct k8s_conn *c, const struct k8s_kind *kind, struct k8s_back
 	}
 	bo.cur_ms = bo.min_ms;
 	while (!*c->stop) {
+		bool fresh = false;
 		int r;
 
 		if (need_list) {
 			r = do_list(&x);
 			if (r) {
-				if (r == -EIO) {
-					pr_info("%s: retrying in %u ms", kind->name, bo.cur_ms);
-					backoff_sleep(&bo, c->stop);
-				}
+				/* 410 on a continue token too: never list in a tight loop */
+				pr_info("%s: retrying the list in %u ms", kind->name, bo.cur_ms);
+				backoff_sleep(&bo, c->stop);
 				continue;
 			}
 			need_list = false;
-			bo.cur_ms = bo.min_ms;
+			fresh = true;
 			if (notify)
 				notify(arg);
 		}
 		r = do_watch(&x, watch_timeout_s);
 		if (r == -ESTALE) {
 			need_list = true;
+			/* 410 right after a list: the server is not sane, do not hammer it */
+			if (fresh && !x.events)
+				backoff_sleep(&bo, c->stop);
 		} else if (r) {
 			pr_info("%s: retrying the watch in %u ms", kind->name, bo.cur_ms);
 			backoff_sleep(&bo, c->stop);
