@@ -118,6 +118,17 @@ static char *strip(char *s)
 	return s;
 }
 
+/* rel_path - a kubeconfig's file reference: relative ones are to the kubeconfig's directory. */
+static void rel_path(char *out, size_t len, const char *kubeconfig, const char *ref)
+{
+	const char *slash = strrchr(kubeconfig, '/');
+
+	if (ref[0] == '/' || !slash)
+		snprintf(out, len, "%s", ref);
+	else
+		snprintf(out, len, "%.*s/%s", (int)(slash - kubeconfig), kubeconfig, ref);
+}
+
 int k8s_conn_kubeconfig(struct k8s_conn *c, const char *path)
 {
 	enum { NONE, CLUSTERS, CONTEXTS, USERS } sec = NONE;
@@ -198,7 +209,7 @@ int k8s_conn_kubeconfig(struct k8s_conn *c, const char *path)
 	}
 	snprintf(c->server, sizeof(c->server), "%s", cl->server);
 	if (cl->ca[0])
-		snprintf(c->ca_file, sizeof(c->ca_file), "%s", cl->ca);
+		rel_path(c->ca_file, sizeof(c->ca_file), path, cl->ca);
 	if (cl->ca_data[0]) {
 		c->ca_pem = b64_decode(cl->ca_data, &c->ca_pem_len);
 		if (!c->ca_pem) {
@@ -209,7 +220,8 @@ int k8s_conn_kubeconfig(struct k8s_conn *c, const char *path)
 	c->insecure = !strcmp(cl->insecure, "true");
 	if (us) {
 		snprintf(c->token, sizeof(c->token), "%s", us->token);
-		snprintf(c->token_file, sizeof(c->token_file), "%s", us->token_file);
+		if (us->token_file[0])
+			rel_path(c->token_file, sizeof(c->token_file), path, us->token_file);
 	}
 	err = 0;
 out:

@@ -387,7 +387,8 @@ START_TEST(test_kubeconfig)
 	fputs("clusters:\n- cluster:\n    certificate-authority-data: aGVsbG8=\n"
 	      "    server: https://other:6443\n  name: other\n"
 	      "contexts:\n- context:\n    cluster: other\n    user: u\n  name: c\n"
-	      "current-context: c\n",
+	      "current-context: c\n"
+	      "users:\n- name: u\n  user:\n    tokenFile: tok/en\n",
 	      f);
 	fclose(f);
 	memset(&c, 0, sizeof(c));
@@ -396,6 +397,8 @@ START_TEST(test_kubeconfig)
 	ck_assert_uint_eq(c.ca_pem_len, 5);
 	ck_assert(!memcmp(c.ca_pem, "hello", 5));
 	ck_assert_str_eq(c.token, "");
+	/* a relative file reference is to the kubeconfig's directory */
+	ck_assert_str_eq(c.token_file, "/tmp/tok/en");
 	k8s_conn_fini(&c);
 
 	/* a missing context is an error */
