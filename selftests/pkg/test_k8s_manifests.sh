@@ -29,6 +29,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 for b in kubectl python3; do
 	command -v "$b" >/dev/null ||
