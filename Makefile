@@ -3,7 +3,8 @@
 #   make install | make uninstall | make deb | make dist | make man
 #
 # BPF:  bpf/*.bpf.c, selftests/progs/*.bpf.c -> $(OUTPUT)/%.bpf.o -> $(OUTPUT)/skel/%.skel.h
-# C:    agent/lib/*.c -> libsvc.a; agent/*.c -> svcplaned; cli/*.c -> servicectl
+# C:    agent/lib/*.c -> libsvc.a; agent/*.c -> svcplaned; cli/*.c -> servicectl;
+#       k8s/*.c -> svcplane-k8s (all but main.c also -> libsvck8s.a for the unit tests)
 # Test: selftests/unit/*.c -> one Check binary each; selftests/prog_tests/*.c -> test_progs
 # SAN=1 builds userspace with ASan+UBSan into .output-san (make check does this).
 
@@ -32,7 +33,7 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I. -Ibpf -Ihe
 	-Wall -Werror -Wno-unused-function -Wno-compare-distinct-pointer-types
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
-	-I. -Iheaders -Iagent/lib -I$(SKEL) $(SANFLAGS)
+	-I. -Iheaders -Iagent/lib -Ik8s -I$(SKEL) $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 LDLIBS := -lxdp -lbpf -lelf -lz -ljson-c -lmicrohttpd -lsodium -lcurl -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
@@ -47,7 +48,10 @@ LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRCS))
 LIB := $(OUTPUT)/libsvc.a
 AGENT_SRCS := $(wildcard agent/*.c)
 CLI_SRCS := $(wildcard cli/*.c)
-USER_HDRS := $(wildcard agent/lib/*.h) $(wildcard agent/*.h) $(wildcard cli/*.h) $(wildcard headers/*.h)
+K8S_SRCS := $(wildcard k8s/*.c)
+K8S_LIB := $(OUTPUT)/libsvck8s.a
+USER_HDRS := $(wildcard agent/lib/*.h) $(wildcard agent/*.h) $(wildcard cli/*.h) $(wildcard headers/*.h) \
+	$(wildcard k8s/*.h)
 
 UNIT_SRCS := $(wildcard selftests/unit/*.c)
 UNIT_BINS := $(patsubst selftests/unit/%.c,$(BIN)/unit/%,$(UNIT_SRCS))
@@ -69,7 +73,8 @@ FUZZ_COUNT ?= 200000
 TOOL_SRCS := $(wildcard selftests/tools/*.c)
 TOOL_BINS := $(patsubst selftests/tools/%.c,$(BIN)/tools/%,$(TOOL_SRCS))
 
-PROGRAMS := $(if $(AGENT_SRCS),$(BIN)/svcplaned) $(if $(CLI_SRCS),$(BIN)/servicectl)
+PROGRAMS := $(if $(AGENT_SRCS),$(BIN)/svcplaned) $(if $(CLI_SRCS),$(BIN)/servicectl) \
+	$(if $(K8S_SRCS),$(BIN)/svcplane-k8s)
 TEST_BINS := $(UNIT_BINS) $(TOOL_BINS) $(FUZZ_BINS) \
 	$(if $(wildcard selftests/prog_tests/*.c),$(BIN)/test_progs)
 
@@ -147,6 +152,22 @@ $(BIN)/servicectl: $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRCS)) $(LIB)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(K8S_LIB): $(patsubst %.c,$(OBJ)/%.o,$(filter-out k8s/main.c,$(K8S_SRCS)))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(BIN)/svcplane-k8s: $(OBJ)/k8s/main.o $(K8S_LIB) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The Kubernetes mapping's unit test links the companion's library.
+$(BIN)/unit/test_k8s: $(OBJ)/selftests/unit/test_k8s.o $(K8S_LIB) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CHECK_LIBS) -o $@
+
 $(BIN)/unit/%: $(OBJ)/selftests/unit/%.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -213,7 +234,7 @@ bench: deps all $(BENCH_BINS)
 
 # Man pages: help2man runs each program's --help and --version, so the page and
 # the help text cannot drift; servicectl's page adds every command group's help.
-MANPAGES := $(OUTPUT)/man/svcplaned.8 $(OUTPUT)/man/servicectl.8
+MANPAGES := $(OUTPUT)/man/svcplaned.8 $(OUTPUT)/man/servicectl.8 $(OUTPUT)/man/svcplane-k8s.8
 man: $(MANPAGES)
 
 $(OUTPUT)/man/svcplaned.8: $(BIN)/svcplaned deploy/svcplaned.h2m
@@ -231,6 +252,12 @@ $(OUTPUT)/man/servicectl.8: $(BIN)/servicectl deploy/servicectl.h2m scripts/man-
 		-n "control the svcplane agent" \
 		-i deploy/servicectl.h2m -i $@.h2m -o $@ $(BIN)/servicectl
 	$(Q)rm -f $@.h2m
+
+$(OUTPUT)/man/svcplane-k8s.8: $(BIN)/svcplane-k8s
+	$(call msg,MAN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)help2man -N -s 8 -S svcplane -m "System Administration" \
+		-n "follow Kubernetes Services and EndpointSlices into svcplaned" -o $@ $(BIN)/svcplane-k8s
 
 # The unit names the installed agent: @SBINDIR@ becomes $(PREFIX)/sbin.
 $(OUTPUT)/deploy/svcplaned.service: deploy/svcplaned.service.in FORCE
@@ -258,6 +285,7 @@ install: programs man $(OUTPUT)/deploy/svcplaned.service
 		$(DESTDIR)$(SYSCONFDIR)/svcplane
 	install -m 0755 $(BIN)/svcplaned $(DESTDIR)$(SBINDIR)/svcplaned
 	install -m 0755 $(BIN)/servicectl $(DESTDIR)$(BINDIR)/servicectl
+	install -m 0755 $(BIN)/svcplane-k8s $(DESTDIR)$(SBINDIR)/svcplane-k8s
 	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	install -m 0644 scripts/servicectl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/servicectl
@@ -272,7 +300,9 @@ install: programs man $(OUTPUT)/deploy/svcplaned.service
 # file only if unchanged. The programs stay attached: svcplaned --uninstall first.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/svcplaned $(DESTDIR)$(BINDIR)/servicectl \
+		$(DESTDIR)$(SBINDIR)/svcplane-k8s \
 		$(DESTDIR)$(MANDIR)/man8/svcplaned.8 $(DESTDIR)$(MANDIR)/man8/servicectl.8 \
+		$(DESTDIR)$(MANDIR)/man8/svcplane-k8s.8 \
 		$(DESTDIR)$(COMPLETIONDIR)/servicectl $(DESTDIR)$(SYSTEMDUNITDIR)/svcplaned.service \
 		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
@@ -293,6 +323,7 @@ dist:
 
 format:
 	clang-format -i $(wildcard agent/*.c agent/*.h agent/lib/*.c agent/lib/*.h cli/*.c cli/*.h \
+		k8s/*.c k8s/*.h \
 		selftests/unit/*.c selftests/prog_tests/*.c selftests/lib/*.[ch])
 
 clean:

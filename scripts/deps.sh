@@ -18,6 +18,9 @@ pkgs=(
 	iproute2 util-linux procps psmisc iputils-ping ethtool tcpdump jq python3 curl hostname
 	# multi-host registry (test_etcd, test_multirouter)
 	etcd-server etcd-client
+	# Kubernetes (test_k8s: the fake apiserver's certificate; test_k8s_manifests:
+	# YAML checks; kubectl below)
+	openssl python3-yaml
 	# scripts/fresh-check.sh and the package test: a fresh Debian 12 chroot
 	debootstrap
 	# make deb, make man: debhelper/dpkg-buildpackage, man pages from --help;
@@ -31,6 +34,10 @@ missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$p")
 done
+# kubectl for pkg/test_k8s_manifests: Debian's kubernetes-client, unless a
+# kubectl from another package is installed already (the two conflict on
+# /usr/bin/kubectl).
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
 	if [ "$(id -u)" != 0 ]; then

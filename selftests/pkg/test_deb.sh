@@ -135,7 +135,7 @@ check() { if eval "\$2" >/tmp/check.out 2>&1; then echo "ok - $name: \$1"; else 
 check "svcplaned --version prints $ver" '[ "\$(svcplaned --version)" = "svcplaned $ver" ]'
 check "servicectl --version prints $ver" '[ "\$(servicectl --version)" = "servicectl $ver" ]'
 check "servicectl --help" 'servicectl --help | grep "^Usage: servicectl" >/dev/null'
-check "programs in /usr/sbin and /usr/bin" '[ -x /usr/sbin/svcplaned ] && [ -x /usr/bin/servicectl ]'
+check "programs in /usr/sbin and /usr/bin" '[ -x /usr/sbin/svcplaned ] && [ -x /usr/sbin/svcplane-k8s ] && [ -x /usr/bin/servicectl ]'
 check "man pages svcplaned(8), servicectl(8)" 'zcat /usr/share/man/man8/svcplaned.8.gz | grep "^\.TH SVCPLANED" >/dev/null && zcat /usr/share/man/man8/servicectl.8.gz | grep "^\.SS \"instance add\"" >/dev/null'
 check "conffile /etc/svcplane/svcplaned.conf" 'dpkg-query -W -f="\\\${Conffiles}" svcplane | grep " /etc/svcplane/svcplaned.conf " >/dev/null'
 check "bash completion" 'grep -q _servicectl /usr/share/bash-completion/completions/servicectl'

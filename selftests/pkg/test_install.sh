@@ -21,13 +21,16 @@ fi
 want="etc/svcplane/svcplaned.conf
 usr/local/bin/servicectl
 usr/local/lib/systemd/system/svcplaned.service
+usr/local/sbin/svcplane-k8s
 usr/local/sbin/svcplaned
 usr/local/share/bash-completion/completions/servicectl
 usr/local/share/doc/svcplane/LICENSE
 usr/local/share/doc/svcplane/README.md
 usr/local/share/doc/svcplane/design.md
+usr/local/share/doc/svcplane/kubernetes.md
 usr/local/share/doc/svcplane/svcplaned.md
 usr/local/share/man/man8/servicectl.8
+usr/local/share/man/man8/svcplane-k8s.8
 usr/local/share/man/man8/svcplaned.8"
 got=$(cd "$dest" && find . -type f | sed 's|^\./||' | sort)
 t "make install: programs, unit, config, man pages, completion, docs" \
@@ -36,6 +39,7 @@ unit=$dest/usr/local/lib/systemd/system/svcplaned.service
 t "the unit runs /usr/local/sbin/svcplaned, no @VAR@ left" \
 	'grep -q "^ExecStart=/usr/local/sbin/svcplaned --config /etc/svcplane/svcplaned.conf$" "$unit" && ! grep -qE "@[A-Z]+@" "$unit"'
 t "installed svcplaned --version" '"$dest/usr/local/sbin/svcplaned" --version | grep "^svcplaned $(scripts/version.sh)$" >/dev/null'
+t "installed svcplane-k8s --version" '"$dest/usr/local/sbin/svcplane-k8s" --version | grep "^svcplane-k8s $(scripts/version.sh)$" >/dev/null'
 t "systemd-analyze verify on the unit" \
 	'sed "s|/usr/local/sbin/svcplaned|$dest/usr/local/sbin/svcplaned|" "$unit" >"$dest/svcplaned.service" &&
 	 out=$(systemd-analyze verify --man=no "$dest/svcplaned.service" 2>&1) && [ -z "$out" ] || { echo "# $out"; false; }'
