@@ -382,3 +382,18 @@ int reg_check_name(const char *name, const char *what, struct svc_err *err)
 				   name, SVC_NAME_MAX);
 	return 0;
 }
+
+int reg_check_weight(__u32 weight, struct svc_err *err)
+{
+	if (weight < 1 || weight > SVC_MAX_WEIGHT)
+		return svc_err_set(err, SVC_API_INVALID, "weight %u out of range 1..%d", weight,
+				   SVC_MAX_WEIGHT);
+	return 0;
+}
+
+int reg_check_hop_addr(const struct svc_addr *a, struct svc_err *err)
+{
+	if (reg_addr_zero(a))
+		return svc_err_set(err, SVC_API_INVALID, "the unspecified address is not a host");
+	return 0;
+}

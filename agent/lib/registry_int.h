@@ -43,6 +43,8 @@ const char *reg_fmt_sid(const struct svc_sid *sid, char *buf);
 const char *reg_fmt_addr(const struct svc_addr *a, char *buf);
 const char *reg_fmt_prefix(const struct svc_lpm_key *p, char *buf);
 int reg_check_name(const char *name, const char *what, struct svc_err *err);
+int reg_check_weight(__u32 weight, struct svc_err *err);
+int reg_check_hop_addr(const struct svc_addr *a, struct svc_err *err);
 
 /* registry_ids.c */
 bool reg_bit_get(const __u64 *map, __u32 id);
@@ -54,8 +56,6 @@ __u32 reg_nh_ensure(struct svc_reg *r, const struct svc_addr *addr, struct svc_e
 int reg_service_add_ids(struct svc_reg *r, const struct svc_sid *sid, const char *name,
 			__u32 rule_id, __u32 set_id, struct svc_err *err);
 int reg_hc_check(const struct svc_reg_health *hc, struct svc_err *err);
-int reg_check_weight(__u32 weight, struct svc_err *err);
-int reg_check_hop_addr(const struct svc_addr *a, struct svc_err *err);
 int reg_instance_add_state(struct svc_reg *r, const struct svc_sid *sid,
 			   const struct svc_addr *addr, __u32 weight, bool up, const char *name,
 			   struct svc_err *err);

@@ -162,21 +162,6 @@ int svc_reg_service_del(struct svc_reg *r, const struct svc_sid *sid, struct svc
 	return 0;
 }
 
-int reg_check_weight(__u32 weight, struct svc_err *err)
-{
-	if (weight < 1 || weight > SVC_MAX_WEIGHT)
-		return svc_err_set(err, SVC_API_INVALID, "weight %u out of range 1..%d", weight,
-				   SVC_MAX_WEIGHT);
-	return 0;
-}
-
-int reg_check_hop_addr(const struct svc_addr *a, struct svc_err *err)
-{
-	if (reg_addr_zero(a))
-		return svc_err_set(err, SVC_API_INVALID, "the unspecified address is not a host");
-	return 0;
-}
-
 int reg_instance_add_state(struct svc_reg *r, const struct svc_sid *sid,
 			   const struct svc_addr *addr, __u32 weight, bool up, const char *name,
 			   struct svc_err *err)
