@@ -3,7 +3,8 @@
 #   make install | make uninstall | make deb | make dist | make man
 #
 # BPF:  bpf/*.bpf.c, selftests/progs/*.bpf.c -> $(OUTPUT)/%.bpf.o -> $(OUTPUT)/skel/%.skel.h
-# C:    agent/lib/*.c -> libsvc.a; agent/*.c -> svcplaned; cli/*.c -> servicectl;
+# C:    agent/lib/*.c -> libsvc.a; agent/*.c -> svcplaned;
+#       cli/*.c but servicectl.c -> libcli.a (command table, parser); + cli/servicectl.c -> servicectl
 #       k8s/*.c -> svcplane-k8s (all but main.c also -> libsvck8s.a for the unit tests)
 # Test: selftests/unit/*.c -> one Check binary each; selftests/prog_tests/*.c -> test_progs
 # SAN=1 builds userspace with ASan+UBSan into .output-san (make check does this).
@@ -50,6 +51,9 @@ AGENT_SRCS := $(wildcard agent/*.c)
 CLI_SRCS := $(wildcard cli/*.c)
 K8S_SRCS := $(wildcard k8s/*.c)
 K8S_LIB := $(OUTPUT)/libsvck8s.a
+# servicectl's command table, parser and output: everything of cli/ but main (unit tests link it)
+CLI_LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(filter-out cli/servicectl.c,$(CLI_SRCS)))
+CLI_LIB := $(OUTPUT)/libcli.a
 USER_HDRS := $(wildcard agent/lib/*.h) $(wildcard agent/*.h) $(wildcard cli/*.h) $(wildcard headers/*.h) \
 	$(wildcard k8s/*.h)
 
@@ -147,7 +151,15 @@ $(BIN)/svcplaned: $(patsubst %.c,$(OBJ)/%.o,$(AGENT_SRCS)) $(LIB)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BIN)/servicectl: $(patsubst %.c,$(OBJ)/%.o,$(CLI_SRCS)) $(LIB)
+$(CLI_LIB): $(CLI_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+# cli/ headers are servicectl's own: the agent's sources do not see them.
+$(OBJ)/cli/%.o $(OBJ)/selftests/unit/%.o: CFLAGS += -Icli
+
+$(BIN)/servicectl: $(OBJ)/cli/servicectl.o $(CLI_LIB) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -168,7 +180,7 @@ $(BIN)/unit/test_k8s: $(OBJ)/selftests/unit/test_k8s.o $(K8S_LIB) $(LIB)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CHECK_LIBS) -o $@
 
-$(BIN)/unit/%: $(OBJ)/selftests/unit/%.o $(LIB)
+$(BIN)/unit/%: $(OBJ)/selftests/unit/%.o $(CLI_LIB) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CHECK_LIBS) -o $@

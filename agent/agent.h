@@ -255,7 +255,7 @@ void agent_register_stop(struct agent *a);
 int agent_register_fd(struct agent *a);
 /* agent_register_run - consume listen events (@readable) and sync registrations/refreshes. */
 void agent_register_run(struct agent *a, bool readable);
-/* agent_leases_expire - remove instances whose lease ran out (as dead: their flows reset). */
+/* agent_leases_expire - leases.c: remove instances whose lease ran out (as dead: their flows reset). */
 int agent_leases_expire(struct agent *a);
 
 /* health.c: active health checks, non-blocking, driven by the main loop. */
@@ -364,13 +364,13 @@ int agent_etcd_register(struct agent *a, const struct svc_sid *sid);
 int agent_etcd_unregister(struct agent *a, const struct svc_sid *sid);
 /* agent_etcd_status - {"backend": "local"|"etcd", ...} for status. */
 json_object *agent_etcd_status(struct agent *a);
-/* agent_register_forget - register.c: redo every registration (the lease was lost). */
+/* agent_register_forget - leases.c: redo every registration (the lease was lost). */
 void agent_register_forget(struct agent *a);
 
 /* route.c: which instance the data plane picks for a packet (route.get). */
 int agent_op_route_get(struct agent *a, json_object *args, json_object *res, struct svc_err *err);
 
 /* main.c */
-double agent_now_s(void); /* CLOCK_MONOTONIC seconds */
+double agent_now_s(void); /* clock.c: CLOCK_MONOTONIC seconds */
 
 #endif /* SVC_AGENT_H */

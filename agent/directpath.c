@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include "addr.h"
 #include "agent.h"
+#include "change.h"
 #include "direct.h"
 #include "log.h"
 
@@ -259,48 +260,20 @@ static int dr_show(struct agent *a, json_object *res, struct svc_err *err)
 	return 0;
 }
 
-/*
- * dr_commit - apply the changed registry (previous version in @backup) to the
- * kernel and the state file; on failure restore @backup, detach @undo_iface
- * (newly attached) and re-apply.
- */
+/* dr_undo - remove what the failed change newly set up (iface). */
+static void dr_undo(struct agent *a, const char *iface)
+{
+	if (!svc_reg_direct_iface_find(&a->reg, iface))
+		svc_direct_detach(iface);
+}
+
+/* dr_commit - apply the changed registry (change.h), then show the result. */
 static int dr_commit(struct agent *a, struct svc_reg *backup, const char *undo_iface,
 		     json_object *res, struct svc_err *err)
 {
-	char why[512];
-
-	if (agent_direct_sync(a, why, sizeof(why))) {
-		svc_err_set(err, SVC_API_INTERNAL, "%s", why);
-		goto rollback;
-	}
-	if (agent_state_save(a, why, sizeof(why))) {
-		svc_err_set(err, SVC_API_INTERNAL, "save state: %s", why);
-		goto rollback;
-	}
-	svc_reg_free(backup);
+	if (agent_change_commit(a, backup, "direct", agent_direct_sync, dr_undo, undo_iface, err))
+		return -1;
 	return dr_show(a, res, err);
-rollback:
-	svc_reg_swap(&a->reg, backup);
-	svc_reg_free(backup);
-	if (undo_iface && !svc_reg_direct_iface_find(&a->reg, undo_iface))
-		svc_direct_detach(undo_iface);
-	if (agent_direct_sync(a, why, sizeof(why)))
-		pr_err("direct: rollback incomplete: %s", why);
-	return -1;
-}
-
-static int dr_begin(struct agent *a, struct svc_reg *backup, struct svc_err *err)
-{
-	if (svc_reg_dup(backup, &a->reg))
-		return svc_err_set(err, SVC_API_INTERNAL, "out of memory");
-	return 0;
-}
-
-static int dr_abort(struct agent *a, struct svc_reg *backup)
-{
-	svc_reg_swap(&a->reg, backup);
-	svc_reg_free(backup);
-	return -1;
 }
 
 /* dr_arg_iface - "iface": a valid name of an existing interface. */
@@ -329,11 +302,11 @@ static int dr_iface(struct agent *a, json_object *args, json_object *res, int ro
 	    svc_api_arg_uint(args, "instance_id", true, 1, 65535, &id, err) < 0)
 		return -1;
 	was = svc_reg_direct_iface_find(&a->reg, ifn) != NULL;
-	if (dr_begin(a, &backup, err))
+	if (agent_change_begin(a, &backup, err))
 		return -1;
 	if (svc_reg_direct_iface_set(&a->reg, ifn, role,
 				     role == SVC_DIRECT_ROLE_INSTANCE ? (long)id : -1, err))
-		return dr_abort(a, &backup);
+		return agent_change_abort(a, &backup);
 	if (dr_commit(a, &backup, was ? NULL : ifn, res, err))
 		return -1;
 	pr_info("direct path on %s (%s)", ifn, svc_direct_role_names[role]);
@@ -358,14 +331,14 @@ int agent_op_direct_off(struct agent *a, json_object *args, json_object *res, st
 	const char *ifn;
 	int r;
 
-	if (dr_arg_iface(args, false, &ifn, err) || dr_begin(a, &backup, err))
+	if (dr_arg_iface(args, false, &ifn, err) || agent_change_begin(a, &backup, err))
 		return -1;
 	if (svc_reg_direct_iface_del(&a->reg, ifn, err))
-		return dr_abort(a, &backup);
+		return agent_change_abort(a, &backup);
 	if (if_nametoindex(ifn)) {
 		r = svc_direct_detach(ifn);
 		if (r && r != -ENOENT) {
-			dr_abort(a, &backup);
+			agent_change_abort(a, &backup);
 			return svc_err_set(err, SVC_API_INTERNAL, "detach direct path from %s: %s",
 					   ifn, strerror(-r));
 		}
@@ -383,15 +356,16 @@ static int dr_vip(struct agent *a, json_object *args, json_object *res, bool add
 	struct svc_addr addr;
 	int r;
 
-	if (svc_api_arg_addr(args, "addr", true, &addr, err) < 0 || dr_begin(a, &backup, err))
+	if (svc_api_arg_addr(args, "addr", true, &addr, err) < 0 ||
+	    agent_change_begin(a, &backup, err))
 		return -1;
 	if (add ? svc_reg_direct_vip_add(&a->reg, &addr, err)
 		: svc_reg_direct_vip_del(&a->reg, &addr, err))
-		return dr_abort(a, &backup);
+		return agent_change_abort(a, &backup);
 	if (!add && a->direct) {
 		r = svc_direct_local_delete(a->direct, &addr);
 		if (r && r != -ENOENT) {
-			dr_abort(a, &backup);
+			agent_change_abort(a, &backup);
 			return svc_err_set(err, SVC_API_INTERNAL, "remove the service address: %s",
 					   strerror(-r));
 		}
@@ -418,10 +392,11 @@ int agent_op_direct_map(struct agent *a, json_object *args, json_object *res, st
 	unsigned long id;
 
 	if (svc_api_arg_uint(args, "id", true, 1, 65535, &id, err) < 0 ||
-	    svc_api_arg_addr(args, "addr", true, &addr, err) < 0 || dr_begin(a, &backup, err))
+	    svc_api_arg_addr(args, "addr", true, &addr, err) < 0 ||
+	    agent_change_begin(a, &backup, err))
 		return -1;
 	if (svc_reg_direct_map_set(&a->reg, (long)id, &addr, err))
-		return dr_abort(a, &backup);
+		return agent_change_abort(a, &backup);
 	return dr_commit(a, &backup, NULL, res, err);
 }
 
@@ -431,14 +406,15 @@ int agent_op_direct_unmap(struct agent *a, json_object *args, json_object *res, 
 	unsigned long id;
 	int r;
 
-	if (svc_api_arg_uint(args, "id", true, 1, 65535, &id, err) < 0 || dr_begin(a, &backup, err))
+	if (svc_api_arg_uint(args, "id", true, 1, 65535, &id, err) < 0 ||
+	    agent_change_begin(a, &backup, err))
 		return -1;
 	if (svc_reg_direct_map_del(&a->reg, (long)id, err))
-		return dr_abort(a, &backup);
+		return agent_change_abort(a, &backup);
 	if (a->direct) {
 		r = svc_direct_instance_delete(a->direct, (__u16)id);
 		if (r) {
-			dr_abort(a, &backup);
+			agent_change_abort(a, &backup);
 			return svc_err_set(err, SVC_API_INTERNAL, "clear instance %lu: %s", id,
 					   strerror(-r));
 		}

@@ -27,14 +27,6 @@
 #include "pin.h"
 #include "version.h"
 
-double agent_now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* mkdir -p with @mode for the directories it creates. */
 static int mkdir_p(const char *path, mode_t mode)
 {

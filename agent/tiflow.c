@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include "addr.h"
 #include "agent.h"
+#include "change.h"
 #include "log.h"
 #include "tiflow.h"
 
@@ -246,34 +247,20 @@ static int tf_show(struct agent *a, json_object *res, struct svc_err *err)
 	return 0;
 }
 
-/*
- * tf_commit - apply the changed registry (its previous version in @backup) to
- * the kernel and the state file; on failure restore @backup, detach
- * @undo_cgroup (newly enabled) and re-apply.
- */
+/* tf_undo - remove what the failed change newly set up (cgroup). */
+static void tf_undo(struct agent *a, const char *cgroup)
+{
+	if (a->tiflow)
+		svc_tiflow_detach(a->cfg.pin_dir, cgroup);
+}
+
+/* tf_commit - apply the changed registry (change.h), then show the result. */
 static int tf_commit(struct agent *a, struct svc_reg *backup, const char *undo_cgroup,
 		     json_object *res, struct svc_err *err)
 {
-	char why[512];
-
-	if (agent_tiflow_sync(a, why, sizeof(why))) {
-		svc_err_set(err, SVC_API_INTERNAL, "%s", why);
-		goto rollback;
-	}
-	if (agent_state_save(a, why, sizeof(why))) {
-		svc_err_set(err, SVC_API_INTERNAL, "save state: %s", why);
-		goto rollback;
-	}
-	svc_reg_free(backup);
+	if (agent_change_commit(a, backup, "tiflow", agent_tiflow_sync, tf_undo, undo_cgroup, err))
+		return -1;
 	return tf_show(a, res, err);
-rollback:
-	svc_reg_swap(&a->reg, backup);
-	svc_reg_free(backup);
-	if (undo_cgroup && a->tiflow)
-		svc_tiflow_detach(a->cfg.pin_dir, undo_cgroup);
-	if (agent_tiflow_sync(a, why, sizeof(why)))
-		pr_err("tiflow: rollback incomplete: %s", why);
-	return -1;
 }
 
 /* tf_args_settings - instance_id, kind, roles (each optional) into the registry. */
@@ -333,21 +320,6 @@ static int tf_arg_select(json_object *args, struct svc_reg_tiflow_sel *sel, stru
 	return 0;
 }
 
-/* tf_begin - copy the registry to roll back to. */
-static int tf_begin(struct agent *a, struct svc_reg *backup, struct svc_err *err)
-{
-	if (svc_reg_dup(backup, &a->reg))
-		return svc_err_set(err, SVC_API_INTERNAL, "out of memory");
-	return 0;
-}
-
-static int tf_abort(struct agent *a, struct svc_reg *backup)
-{
-	svc_reg_swap(&a->reg, backup);
-	svc_reg_free(backup);
-	return -1;
-}
-
 int agent_op_tiflow_enable(struct agent *a, json_object *args, json_object *res,
 			   struct svc_err *err)
 {
@@ -355,10 +327,10 @@ int agent_op_tiflow_enable(struct agent *a, json_object *args, json_object *res,
 	const char *cg;
 	bool any;
 
-	if (tf_arg_cgroup(args, true, &cg, err) || tf_begin(a, &backup, err))
+	if (tf_arg_cgroup(args, true, &cg, err) || agent_change_begin(a, &backup, err))
 		return -1;
 	if (svc_reg_tiflow_enable(&a->reg, cg, err) || tf_args_settings(a, args, &any, err))
-		return tf_abort(a, &backup);
+		return agent_change_abort(a, &backup);
 	if (tf_commit(a, &backup, cg, res, err))
 		return -1;
 	pr_info("TI-flow enabled for cgroup %s", cg);
@@ -372,17 +344,17 @@ int agent_op_tiflow_disable(struct agent *a, json_object *args, json_object *res
 	const char *cg;
 	int r;
 
-	if (tf_arg_cgroup(args, false, &cg, err) || tf_begin(a, &backup, err))
+	if (tf_arg_cgroup(args, false, &cg, err) || agent_change_begin(a, &backup, err))
 		return -1;
 	if (svc_reg_tiflow_disable(&a->reg, cg, err))
-		return tf_abort(a, &backup);
+		return agent_change_abort(a, &backup);
 	if (access(cg, F_OK)) {
 		/* The cgroup is gone: so is its attachment. */
 		pr_warn("TI-flow: cgroup %s no longer exists: forgetting it", cg);
 	} else {
 		r = svc_tiflow_detach(a->cfg.pin_dir, cg);
 		if (r && r != -ENOENT) {
-			tf_abort(a, &backup);
+			agent_change_abort(a, &backup);
 			return svc_err_set(err, SVC_API_INTERNAL, "detach TI-flow from %.200s: %s",
 					   cg, strerror(-r));
 		}
@@ -398,12 +370,12 @@ int agent_op_tiflow_set(struct agent *a, json_object *args, json_object *res, st
 	struct svc_reg backup;
 	bool any;
 
-	if (tf_begin(a, &backup, err))
+	if (agent_change_begin(a, &backup, err))
 		return -1;
 	if (tf_args_settings(a, args, &any, err))
-		return tf_abort(a, &backup);
+		return agent_change_abort(a, &backup);
 	if (!any) {
-		tf_abort(a, &backup);
+		agent_change_abort(a, &backup);
 		return svc_err_set(err, SVC_API_INVALID,
 				   "nothing to set: give instance_id, kind or roles");
 	}
@@ -416,11 +388,11 @@ static int tf_select(struct agent *a, json_object *args, json_object *res, bool 
 	struct svc_reg_tiflow_sel sel;
 	struct svc_reg backup;
 
-	if (tf_arg_select(args, &sel, err) || tf_begin(a, &backup, err))
+	if (tf_arg_select(args, &sel, err) || agent_change_begin(a, &backup, err))
 		return -1;
 	if (add ? svc_reg_tiflow_select_add(&a->reg, &sel, err)
 		: svc_reg_tiflow_select_del(&a->reg, &sel, err))
-		return tf_abort(a, &backup);
+		return agent_change_abort(a, &backup);
 	return tf_commit(a, &backup, NULL, res, err);
 }
 

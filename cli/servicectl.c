@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * servicectl: the operator's command line for svcplane. Parses and validates
- * the command locally (agent/lib/ctl.c), sends one request to svcplaned's
- * control API, prints the result. Exit status: 0 ok, 1 the request failed
- * (agent error or agent unreachable), 2 usage error (nothing was sent).
+ * the command locally (cli/parse.c, with the table of cli/commands.c), sends
+ * one request to svcplaned's control API, prints the result. Exit status:
+ * 0 ok, 1 the request failed (agent error or agent unreachable), 2 usage
+ * error (nothing was sent).
  */
 #include <errno.h>
 #include <poll.h>

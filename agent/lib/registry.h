@@ -10,6 +10,11 @@
  * Every operation validates its input completely before changing anything:
  * on error (-1, @err set) the registry is unchanged. Serialized as JSON for
  * the state file (svc_reg_to_json / svc_reg_from_json).
+ *
+ * Implemented in registry.c (lifecycle, lookups), registry_ids.c,
+ * registry_service.c (services, instances, bindings), registry_rules.c (rules,
+ * prefixes, source addresses, decap sources), registry_attach.c,
+ * registry_tiflow.c, registry_direct.c and registry_json.c.
  */
 #ifndef SVC_REGISTRY_H
 #define SVC_REGISTRY_H

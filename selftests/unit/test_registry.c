@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Unit tests of the desired-state registry (agent/lib/registry.c): validation, ids, JSON. */
+/* Unit tests of the desired-state registry (agent/lib/registry*.c): validation, ids, JSON. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>

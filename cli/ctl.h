@@ -4,7 +4,8 @@
  * once: its words, the API op it sends, typed positional arguments and
  * options (validated locally with addr.h before anything is sent), help text
  * and how its result is shown as a table. Exact names only: no abbreviations.
- * Kept in the library so the unit tests drive the same parser as servicectl.
+ * The table is cli/commands.c, the parser cli/parse.c, the help cli/help.c;
+ * they form libcli.a, so the unit tests drive the same parser as servicectl.
  */
 #ifndef SVC_CTL_H
 #define SVC_CTL_H
