@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
+ * Over 1,000 lines: mirror, keeper thread, list/watch, writes and registration
+ * share one private state (struct agent_etcd); the keeper thread is the part
+ * to move out next.
+ *
  * svcplaned: the registry on etcd (--registry etcd://...). The agent keeps a
  * mirror of every record under ROOT/v1/ (agent/lib/regkv.h), listed once and
  * then followed by a watch from the list's revision + 1; each change rebuilds
