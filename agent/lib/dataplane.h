@@ -114,6 +114,8 @@ int svc_dp_nexthops_read(struct svc_dp *dp, struct svc_nexthop *all);
 int svc_dp_nhset_update(struct svc_dp *dp, __u32 set_id, const struct svc_ch_member *members,
 			size_t n);
 int svc_dp_nhset_delete(struct svc_dp *dp, __u32 set_id);
+/* Sets installed in ch_tables: bit id of @present (SVC_MAX_SETS bits), in one batch. */
+int svc_dp_nhsets_present(struct svc_dp *dp, __u64 *present);
 /*
  * svc_dp_set_opt_key - the deployment's option key (SVC_OPT_KEY_BYTES octets,
  * headers/svc_optmac.h) in the pinned opt_key map shared with the direct and

@@ -19,7 +19,11 @@
  *
  * Limits, as in the paper: the option is sent once per packet kind, so a lost
  * final ACK whose place is taken by a data segment (which carries no option)
- * leaves the initiator negotiated and the responder plain; a retransmitted
+ * leaves the initiator negotiated and the responder plain. So does a final ACK
+ * that the first data segment overtakes: the ACK leaves from softirq on the
+ * CPU that took the SYN-ACK, the data from the writer on another, and veth
+ * queues each on its own CPU's backlog (seen in a 2-vCPU QEMU/TCG guest under
+ * load; dropping the final ACK reproduces it on any kernel). A retransmitted
  * SYN-ACK carries no option (the kernel no longer has the SYN to read), so a
  * lost first SYN-ACK means plain TCP. A listener opened before the program
  * was attached answers without the option.

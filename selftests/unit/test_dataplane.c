@@ -266,6 +266,35 @@ START_TEST(test_reopen_adopts)
 }
 END_TEST
 
+/* The sets present in ch_tables, read in one batch: only the installed ids, empty slots skipped. */
+START_TEST(test_nhsets_present)
+{
+	const char *dir = pin_dir("present");
+	struct svc_ch_member m[] = { member(1, 1), member(2, 1) };
+	static __u64 present[SVC_MAX_SETS / 64];
+	struct svc_dp *dp = open_dp(dir, 1024, NULL);
+	const __u32 ids[] = { 0, 9, 64, SVC_MAX_SETS - 1 };
+	size_t n = 0;
+
+	ck_assert_int_eq(svc_dp_nhsets_present(dp, present), 0);
+	for (__u32 id = 0; id < SVC_MAX_SETS; id++)
+		n += !!(present[id / 64] & (1ULL << (id % 64)));
+	ck_assert_uint_eq(n, 0);
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		ck_assert_int_eq(svc_dp_nhset_update(dp, ids[i], m, 2), 0);
+	ck_assert_int_eq(svc_dp_nhset_delete(dp, 0), 0);
+	ck_assert_int_eq(svc_dp_nhsets_present(dp, present), 0);
+	n = 0;
+	for (__u32 id = 0; id < SVC_MAX_SETS; id++)
+		n += !!(present[id / 64] & (1ULL << (id % 64)));
+	ck_assert_uint_eq(n, 3);
+	ck_assert(present[9 / 64] & (1ULL << 9));
+	ck_assert(present[64 / 64] & 1ULL);
+	ck_assert(present[(SVC_MAX_SETS - 1) / 64] & (1ULL << ((SVC_MAX_SETS - 1) % 64)));
+	svc_dp_close(dp);
+}
+END_TEST
+
 /* A pinned map of another size is refused by name, with the way out. */
 START_TEST(test_incompatible_pin)
 {
@@ -697,6 +726,51 @@ START_TEST(test_flows)
 }
 END_TEST
 
+/* More flows than one batch of the walk (1,024): each is seen once, with its value. */
+#define NFLOWS_BIG 2500
+
+struct seen_big {
+	int count;
+	int bad;
+	unsigned char hit[NFLOWS_BIG];
+};
+
+static int on_flow_big(const struct svc_flow_key *k, const struct svc_flow *v, void *arg)
+{
+	struct seen_big *s = arg;
+	__u32 i = ntohs(k->sport) - 10000;
+
+	if (i >= NFLOWS_BIG || v->nh_id != i + 1 || v->rule_id != 7 || s->hit[i]++)
+		s->bad++;
+	s->count++;
+	return 0;
+}
+
+START_TEST(test_flows_batches)
+{
+	const char *dir = pin_dir("flowsbig");
+	struct svc_dp *dp = open_dp(dir, 4096, NULL);
+	static struct seen_big seen;
+	int fd = raw_fd(dir, "flows");
+	size_t cleared = 0;
+
+	memset(&seen, 0, sizeof(seen));
+	for (__u32 i = 0; i < NFLOWS_BIG; i++) {
+		struct svc_flow v = { .nh_id = i + 1, .rule_id = 7, .last_seen_ns = 1 };
+		struct svc_flow_key k = flow_key(i);
+
+		ck_assert_int_eq(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
+	}
+	ck_assert_int_eq(svc_dp_flows_foreach(dp, on_flow_big, &seen), 0);
+	ck_assert_int_eq(seen.count, NFLOWS_BIG);
+	ck_assert_int_eq(seen.bad, 0);
+	ck_assert_int_eq(svc_dp_flows_clear(dp, &cleared), 0);
+	ck_assert_uint_eq(cleared, NFLOWS_BIG);
+	close(fd);
+	svc_dp_close(dp);
+}
+END_TEST
+
 /* Another writer stands in for the router: adds and deletes flows while we walk and clear. */
 struct churn {
 	int fd;
@@ -971,6 +1045,8 @@ static Suite *dataplane_suite(void)
 	tcase_add_test(tc, test_nhset_routers_agree);
 	tcase_add_test(tc, test_stats);
 	tcase_add_test(tc, test_flows);
+	tcase_add_test(tc, test_flows_batches);
+	tcase_add_test(tc, test_nhsets_present);
 	tcase_add_test(tc, test_flows_concurrent);
 	suite_add_tcase(s, tc);
 
