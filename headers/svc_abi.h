@@ -117,6 +117,17 @@ struct svc_nexthop {
 	__u32 pad;	      /* zero */
 };
 
+/*
+ * ch_present[0]: the agent's record of which ch_tables slots may hold a table
+ * (bit id of bits[id / 64]): set before a table is installed, cleared after it
+ * is deleted, so it is a superset of the installed slots even across a crash.
+ * Programs never read it; it spares an adopting agent a look at every slot
+ * (docs/svcplaned.md, "Restart and adoption").
+ */
+struct svc_ch_present {
+	__u64 bits[SVC_MAX_SETS / 64];
+};
+
 /* flows: the 5-tuple of a client->service packet, as it arrives at the router. */
 struct svc_flow_key {
 	struct svc_addr src;

@@ -2,7 +2,7 @@
 /*
  * libsvc data plane: load and pin the router and endpoint BPF objects, fill
  * their maps, read their counters and flow table. Attaching the programs to
- * interfaces is dataplane_attach.c.
+ * interfaces is dataplane_attach.c, the consistent-hash tables dataplane_sets.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -121,6 +121,9 @@ int svc_dp_open(const struct svc_dp_config *cfg, struct svc_dp **dpp, bool *adop
 		goto cleanup;
 	snprintf(path, sizeof(path), "%s/bindings", dp->pin_dir);
 	existed = !access(path, F_OK);
+	snprintf(path, sizeof(path), "%s/ch_present", dp->pin_dir);
+	/* Pins of a version without ch_present: its first read scans ch_tables. */
+	dp->ch_present_legacy = existed && access(path, F_OK);
 	dp->ncpus = libbpf_num_possible_cpus();
 	if (dp->ncpus <= 0) {
 		err = dp->ncpus < 0 ? dp->ncpus : -EINVAL;
@@ -132,6 +135,9 @@ int svc_dp_open(const struct svc_dp_config *cfg, struct svc_dp **dpp, bool *adop
 	if (err)
 		goto cleanup;
 	err = dp_open_endpoint(dp, &opts);
+	if (err)
+		goto cleanup;
+	err = dp_ch_present_load(dp);
 	if (err)
 		goto cleanup;
 	if (adopted)
@@ -420,279 +426,6 @@ int svc_dp_nexthops_read(struct svc_dp *dp, struct svc_nexthop *all)
 		return err;
 	}
 	return 0;
-}
-
-/* ---- consistent-hash tables ---- */
-
-/*
- * Marks the ch_tables ids that hold a set, reading the array of maps in one
- * batch: the batch skips empty slots (checked on 6.1 and 6.18) and returns
- * the present ids with their inner map ids. 4,096 single lookups took ~40 s
- * of an adopting agent's start in a QEMU/TCG guest (~10 ms a syscall).
- */
-int svc_dp_nhsets_present(struct svc_dp *dp, __u64 *present)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-	__u32 out_batch, count = SVC_MAX_SETS;
-	__u32 *keys, *inner;
-	int err;
-
-	if (!dp || !present)
-		return -EINVAL;
-	keys = malloc(SVC_MAX_SETS * sizeof(*keys));
-	inner = malloc(SVC_MAX_SETS * sizeof(*inner));
-	if (!keys || !inner) {
-		err = -ENOMEM;
-		goto out;
-	}
-	/* All in one call: ENOENT marks the end, as with any batch. */
-	err = bpf_map_lookup_batch(bpf_map__fd(dp->router->maps.ch_tables), NULL, &out_batch, keys,
-				   inner, &count, &bopts);
-	if (err && err != -ENOENT) {
-		pr_err("map ch_tables: read present sets (%u read): %s", count, dp_strerror(err));
-		goto out;
-	}
-	err = 0;
-	memset(present, 0, SVC_MAX_SETS / 8);
-	for (__u32 i = 0; i < count; i++) {
-		if (keys[i] >= SVC_MAX_SETS) {
-			err = -EIO;
-			pr_err("map ch_tables: read present sets: id %u out of range", keys[i]);
-			break;
-		}
-		present[keys[i] / 64] |= 1ULL << (keys[i] % 64);
-	}
-out:
-	free(keys);
-	free(inner);
-	return err;
-}
-
-/* Copies set @set_id's installed table into @table; -ENOENT if the set has none. */
-static int dp_nhset_read(struct svc_dp *dp, __u32 set_id, __u32 *table)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-	__u32 inner_id, out_batch, count = SVC_CH_SIZE;
-	__u32 *keys = NULL;
-	int fd = -1, err;
-
-	err = bpf_map_lookup_elem(bpf_map__fd(dp->router->maps.ch_tables), &set_id, &inner_id);
-	if (err) {
-		if (err != -ENOENT)
-			pr_err("map ch_tables: lookup set %u: %s", set_id, dp_strerror(err));
-		return err;
-	}
-	fd = bpf_map_get_fd_by_id(inner_id);
-	if (fd < 0) {
-		err = fd;
-		/* Replaced and freed since the lookup: the caller may retry. */
-		pr_err("map ch_tables: set %u: inner map id %u: %s", set_id, inner_id,
-		       dp_strerror(err));
-		return err;
-	}
-	keys = malloc(SVC_CH_SIZE * sizeof(*keys));
-	if (!keys) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	/* An array batch returns keys 0..count-1 in order; ENOENT marks the end. */
-	err = bpf_map_lookup_batch(fd, NULL, &out_batch, keys, table, &count, &bopts);
-	if ((err && err != -ENOENT) || count != SVC_CH_SIZE) {
-		err = err && err != -ENOENT ? err : -EIO;
-		pr_err("map ch_tables: set %u: read inner map id %u (%u of %u slots): %s", set_id,
-		       inner_id, count, SVC_CH_SIZE, dp_strerror(err));
-		goto cleanup;
-	}
-	err = 0;
-cleanup:
-	free(keys);
-	close(fd);
-	return err;
-}
-
-int svc_dp_nhset_read(struct svc_dp *dp, __u32 set_id, __u32 *table)
-{
-	if (!dp || !table || set_id >= SVC_MAX_SETS)
-		return -EINVAL;
-	return dp_nhset_read(dp, set_id, table);
-}
-
-/* A new inner table filled with @table, as an fd. */
-static int dp_inner_create(__u32 set_id, const __u32 *table)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-	__u32 i, count = SVC_CH_SIZE;
-	__u32 *keys;
-	int fd, err;
-
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "svc_ch_table", sizeof(__u32), sizeof(__u32),
-			    SVC_CH_SIZE, NULL);
-	if (fd < 0) {
-		pr_err("map ch_tables: set %u: create inner table: %s", set_id, dp_strerror(fd));
-		return fd;
-	}
-	keys = malloc(SVC_CH_SIZE * sizeof(*keys));
-	if (!keys) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (i = 0; i < SVC_CH_SIZE; i++)
-		keys[i] = i;
-	err = bpf_map_update_batch(fd, keys, table, &count, &bopts);
-	free(keys);
-	if (err || count != SVC_CH_SIZE) {
-		err = err ?: -EIO;
-		pr_err("map ch_tables: set %u: fill inner table (%u of %u slots): %s", set_id,
-		       count, SVC_CH_SIZE, dp_strerror(err));
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-/* dp_members_add - set_members: every member of @set_id present (before its table is installed). */
-static int dp_members_add(struct svc_dp *dp, __u32 set_id, const struct svc_ch_member *m, size_t n)
-{
-	int fd = bpf_map__fd(dp->router->maps.set_members), err;
-	struct svc_set_member_key k;
-	__u32 zero = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		k.set_id = set_id;
-		k.nh_id = m[i].nh_id;
-		err = bpf_map_update_elem(fd, &k, &zero, BPF_ANY);
-		if (err) {
-			err = -errno;
-			pr_err("map set_members: set %u: add next hop %u: %s", set_id, k.nh_id,
-			       dp_strerror(err));
-			return err;
-		}
-	}
-	return 0;
-}
-
-/* dp_members_prune - set_members: drop @set_id's entries not in @m (after the table swap). */
-static int dp_members_prune(struct svc_dp *dp, __u32 set_id, const struct svc_ch_member *m,
-			    size_t n)
-{
-	int fd = bpf_map__fd(dp->router->maps.set_members), err;
-	struct svc_set_member_key k, next, *gone = NULL;
-	size_t i, ngone = 0, cap = 0;
-	bool keep, first = true;
-
-	for (;;) {
-		err = bpf_map_get_next_key(fd, first ? NULL : &k, &next);
-		if (err)
-			break;
-		first = false;
-		k = next;
-		if (k.set_id != set_id)
-			continue;
-		keep = false;
-		for (i = 0; i < n && !keep; i++)
-			keep = m[i].nh_id == k.nh_id;
-		if (keep)
-			continue;
-		if (ngone == cap) {
-			void *p = realloc(gone, (cap ? cap * 2 : 16) * sizeof(*gone));
-
-			if (!p) {
-				free(gone);
-				return -ENOMEM;
-			}
-			gone = p;
-			cap = cap ? cap * 2 : 16;
-		}
-		gone[ngone++] = k;
-	}
-	err = 0;
-	for (i = 0; i < ngone; i++) {
-		if (bpf_map_delete_elem(fd, &gone[i]) && errno != ENOENT) {
-			err = -errno;
-			pr_err("map set_members: set %u: remove next hop %u: %s", set_id,
-			       gone[i].nh_id, dp_strerror(err));
-			break;
-		}
-	}
-	free(gone);
-	return err;
-}
-
-int svc_dp_nhset_update(struct svc_dp *dp, __u32 set_id, const struct svc_ch_member *members,
-			size_t n)
-{
-	__u32 *prev = NULL, *table = NULL;
-	int inner = -1, err;
-	bool installed;
-
-	if (!dp || (n && !members))
-		return -EINVAL;
-	if (set_id >= SVC_MAX_SETS) {
-		pr_err("map ch_tables: set id %u out of range 0..%u", set_id, SVC_MAX_SETS - 1);
-		return -EINVAL;
-	}
-	prev = malloc(SVC_CH_SIZE * sizeof(*prev));
-	table = malloc(SVC_CH_SIZE * sizeof(*table));
-	if (!prev || !table) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	/*
-	 * The table depends only on the set and the seed, never on the installed
-	 * one: every router, and this one rebuilt from scratch, agree.
-	 */
-	err = svc_ch_build(members, n, dp->ch_seed, SVC_CH_SIZE, table);
-	if (err) {
-		pr_err("map ch_tables: set %u: build table of %zu next hops: %s", set_id, n,
-		       dp_strerror(err));
-		goto cleanup;
-	}
-	err = dp_nhset_read(dp, set_id, prev);
-	if (err && err != -ENOENT)
-		goto cleanup;
-	installed = !err;
-	/* Members first: an option naming a new member is in policy once its slots are. */
-	err = dp_members_add(dp, set_id, members, n);
-	if (err)
-		goto cleanup;
-	/* Same table as installed (e.g. an agent restart re-applying its state): keep it. */
-	if (installed && !memcmp(prev, table, SVC_CH_SIZE * sizeof(*table))) {
-		err = dp_members_prune(dp, set_id, members, n);
-		goto cleanup;
-	}
-	inner = dp_inner_create(set_id, table);
-	if (inner < 0) {
-		err = inner;
-		goto cleanup;
-	}
-	/* One update swaps the whole table; the old one is freed when no program holds it. */
-	err = bpf_map_update_elem(bpf_map__fd(dp->router->maps.ch_tables), &set_id, &inner,
-				  BPF_ANY);
-	if (err)
-		pr_err("map ch_tables: set %u: install table: %s", set_id, dp_strerror(err));
-	else
-		err = dp_members_prune(dp, set_id, members, n);
-cleanup:
-	if (inner >= 0)
-		close(inner);
-	free(prev);
-	free(table);
-	return err;
-}
-
-int svc_dp_nhset_delete(struct svc_dp *dp, __u32 set_id)
-{
-	char what[32];
-	int err;
-
-	if (!dp || set_id >= SVC_MAX_SETS)
-		return -EINVAL;
-	snprintf(what, sizeof(what), "set %u", set_id);
-	err = dp_delete(dp->router->maps.ch_tables, &set_id, what);
-	if (err)
-		return err;
-	return dp_members_prune(dp, set_id, NULL, 0);
 }
 
 int svc_dp_set_opt_key(struct svc_dp *dp, const __u8 *key)

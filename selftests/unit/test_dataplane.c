@@ -295,6 +295,96 @@ START_TEST(test_nhsets_present)
 }
 END_TEST
 
+static size_t count_bits(const __u64 *bits)
+{
+	size_t n = 0;
+
+	for (__u32 id = 0; id < SVC_MAX_SETS; id++)
+		n += !!(bits[id / 64] & (1ULL << (id % 64)));
+	return n;
+}
+
+/*
+ * An adopting agent learns the installed sets from ch_present, not by looking
+ * at every ch_tables slot: a set removed behind its back (raw delete) is still
+ * reported, and deleting it again (ENOENT) clears its record. A slot marked
+ * without a table (a crash between the mark and the install) is reported too.
+ */
+START_TEST(test_nhsets_present_record)
+{
+	const char *dir = pin_dir("record");
+	struct svc_ch_member m[] = { member(1, 1), member(2, 1) };
+	static __u64 present[SVC_MAX_SETS / 64];
+	struct svc_ch_present raw;
+	struct svc_dp *dp = open_dp(dir, 1024, NULL);
+	__u32 zero = 0, id = 7;
+	int fd;
+
+	ck_assert_int_eq(svc_dp_nhset_update(dp, 7, m, 2), 0);
+	ck_assert_int_eq(svc_dp_nhset_update(dp, 8, m, 2), 0);
+	svc_dp_close(dp);
+	fd = raw_fd(dir, "ch_tables");
+	ck_assert_int_eq(bpf_map_delete_elem(fd, &id), 0);
+	close(fd);
+	fd = raw_fd(dir, "ch_present");
+	ck_assert_int_eq(bpf_map_lookup_elem(fd, &zero, &raw), 0);
+	raw.bits[100 / 64] |= 1ULL << (100 % 64);
+	ck_assert_int_eq(bpf_map_update_elem(fd, &zero, &raw, BPF_ANY), 0);
+	close(fd);
+
+	dp = open_dp(dir, 1024, NULL);
+	ck_assert_int_eq(svc_dp_nhsets_present(dp, present), 0);
+	ck_assert_uint_eq(count_bits(present), 3);
+	ck_assert(present[0] & (1ULL << 7));
+	ck_assert(present[0] & (1ULL << 8));
+	ck_assert(present[100 / 64] & (1ULL << (100 % 64)));
+	ck_assert_int_eq(svc_dp_nhset_delete(dp, 7), -ENOENT);
+	ck_assert_int_eq(svc_dp_nhset_delete(dp, 100), -ENOENT);
+	ck_assert_int_eq(svc_dp_nhsets_present(dp, present), 0);
+	ck_assert_uint_eq(count_bits(present), 1);
+	/* The record is in the pinned map: a third agent sees the same. */
+	svc_dp_close(dp);
+	fd = raw_fd(dir, "ch_present");
+	ck_assert_int_eq(bpf_map_lookup_elem(fd, &zero, &raw), 0);
+	close(fd);
+	ck_assert_uint_eq(count_bits(raw.bits), 1);
+	ck_assert(raw.bits[0] & (1ULL << 8));
+}
+END_TEST
+
+/* Pins of a version without ch_present: the first read scans ch_tables and records what it found. */
+START_TEST(test_nhsets_present_legacy)
+{
+	const char *dir = pin_dir("legacy");
+	struct svc_ch_member m[] = { member(1, 1), member(2, 1) };
+	static __u64 present[SVC_MAX_SETS / 64];
+	struct svc_ch_present raw;
+	char path[PATH_MAX + 16];
+	struct svc_dp *dp = open_dp(dir, 1024, NULL);
+	__u32 zero = 0;
+	int fd;
+
+	ck_assert_int_eq(svc_dp_nhset_update(dp, 5, m, 2), 0);
+	ck_assert_int_eq(svc_dp_nhset_update(dp, SVC_MAX_SETS - 1, m, 2), 0);
+	svc_dp_close(dp);
+	snprintf(path, sizeof(path), "%s/ch_present", dir);
+	ck_assert_int_eq(unlink(path), 0);
+
+	dp = open_dp(dir, 1024, NULL);
+	capture_start();
+	ck_assert_int_eq(svc_dp_nhsets_present(dp, present), 0);
+	ck_assert_msg(strstr(capture_end(), "reading every ch_tables slot"), "the scan is logged");
+	ck_assert_uint_eq(count_bits(present), 2);
+	ck_assert(present[0] & (1ULL << 5));
+	ck_assert(present[(SVC_MAX_SETS - 1) / 64] & (1ULL << ((SVC_MAX_SETS - 1) % 64)));
+	svc_dp_close(dp);
+	fd = raw_fd(dir, "ch_present");
+	ck_assert_int_eq(bpf_map_lookup_elem(fd, &zero, &raw), 0);
+	close(fd);
+	ck_assert_mem_eq(raw.bits, present, sizeof(raw.bits));
+}
+END_TEST
+
 /* A pinned map of another size is refused by name, with the way out. */
 START_TEST(test_incompatible_pin)
 {
@@ -1047,6 +1137,8 @@ static Suite *dataplane_suite(void)
 	tcase_add_test(tc, test_flows);
 	tcase_add_test(tc, test_flows_batches);
 	tcase_add_test(tc, test_nhsets_present);
+	tcase_add_test(tc, test_nhsets_present_record);
+	tcase_add_test(tc, test_nhsets_present_legacy);
 	tcase_add_test(tc, test_flows_concurrent);
 	suite_add_tcase(s, tc);
 
