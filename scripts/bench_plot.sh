@@ -148,7 +148,9 @@ fi
 
 # ---- live traffic
 if jq -e '.live.modes | length > 0' "$json" >/dev/null; then
-	jq -r '.live.modes[] | [.label // .mode, .connections_per_s // "NaN",
+	# short tick names: the labels are too long for a panel
+	jq -r '.live.modes[] | [({"kernel": "kernel forwarding", "xdp_pass": "+ XDP_PASS",
+	       "svcplane": "svcplane"}[.mode] // .mode), .connections_per_s // "NaN",
 	       .bulk_gbit_per_s // "NaN"] | @tsv' "$json" >"$tmp/live.tsv"
 	gnuplot <<EOF
 set terminal pngcairo size 900,420 font 'sans,10' noenhanced
