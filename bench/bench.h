@@ -123,6 +123,8 @@ struct bench_env {
 	double pass_ns;	  /* XDP_PASS baseline, direct */
 	double parse4_ns; /* parse-and-XDP_TX baseline, IPv4 / IPv6 */
 	double parse6_ns;
+	double floor4_ns; /* the floor: parse + IPIP / IP6IP6 encap + XDP_TX, fixed MACs */
+	double floor6_ns;
 	json_object *cases; /* per-packet results (array) */
 };
 
@@ -148,6 +150,9 @@ void bench_print_case_header(void);
 void bench_case_router(struct bench_env *env, struct bench_case *c, int family, const char *kind);
 int bench_check_encap(const __u8 *in, size_t in_len, const __u8 *out, size_t out_len, char *why,
 		      size_t why_len);
+
+/* targets.c: issue 15's targets, as ratios to this run's floor (after figures 1 and 2). */
+int bench_targets(json_object *out);
 
 /* scale.c: figure 2. */
 int bench_fig_scale(struct bench_env *env, const char *ifname, const char *pin_base,

@@ -43,4 +43,12 @@ struct bench_fib_cfg {
 	__u32 dst[4];
 };
 
+/* bench_encap_tx: the fixed next hop of each family and the fixed MACs (network order). */
+struct bench_floor_cfg {
+	__u32 src4, dst4;
+	__u32 src6[4], dst6[4];
+	__u8 dmac[6];
+	__u8 smac[6];
+};
+
 #endif /* SVC_BENCH_ABI_H */

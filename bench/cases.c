@@ -16,10 +16,15 @@
 #include "addr.h"
 #include "bench.h"
 #include "svc_tiflow.h"
+#include "svc_optmac.h"
 #include "bench_progs.skel.h"
 #include "svc_reason_names.h"
 
 #define BENCH_BASE_NH 4 /* next hops in each service's set for figure 1 */
+/* The deployment option key of the benchmark (svc_dp_set_opt_key): flowIDs are keyed. */
+static const __u8 bench_opt_key[SVC_OPT_KEY_BYTES] = { 0xb0, 0x01, 0x02, 0x03, 0x04, 0x05,
+						       0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
+						       0x0c, 0x0d, 0x0e, 0x0f };
 /* New-flow cases insert one flow per iteration: keep a round well inside the flow table. */
 #define BENCH_NEWFLOW_REPEAT 100000
 
@@ -111,6 +116,7 @@ int bench_dp_configure(struct svc_dp *dp, __u32 nh4_count)
 	err = err ?: add_binding(dp, BENCH_VIP6, BENCH_SID6);
 	err = err ?: add_binding(dp, BENCH_VIP4_DEMUX, BENCH_SID4_DEMUX);
 	err = err ?: add_binding(dp, BENCH_VIP6_DEMUX, BENCH_SID6_DEMUX);
+	err = err ?: must(svc_dp_set_opt_key(dp, bench_opt_key), "option key update");
 	err = err ?: must(svc_dp_decap_source_update(dp, &d4), "decap source update");
 	return err ?: must(svc_dp_decap_source_update(dp, &d6), "decap source update");
 }
@@ -201,14 +207,16 @@ static int check_decap(const __u8 *in, size_t in_len, const __u8 *out, size_t ou
 
 void bench_print_case_header(void)
 {
-	printf("  %-44s %9s %8s %8s %8s %7s  %s\n", "case", "ns/pkt", "+pass", "x pass", "x parse",
-	       "+-ns", "check");
+	printf("  %-44s %9s %8s %8s %8s %8s %7s  %s\n", "case", "ns/pkt", "+pass", "x pass",
+	       "x parse", "x floor", "+-ns", "check");
 }
 
 void bench_report_case(struct bench_env *env, json_object *arr, const struct bench_case *c,
 		       const struct bench_result *r, json_object *extra)
 {
-	double parse = strcmp(c->family, "ipv6") ? env->parse4_ns : env->parse6_ns;
+	bool v6 = !strcmp(c->family, "ipv6");
+	double parse = v6 ? env->parse6_ns : env->parse4_ns;
+	double floor = v6 ? env->floor6_ns : env->floor4_ns;
 	json_object *o = extra ?: json_object_new_object();
 	char check[300];
 
@@ -222,8 +230,8 @@ void bench_report_case(struct bench_env *env, json_object *arr, const struct ben
 			 c->expect.reason >= 0 ? svc_reason_label[c->expect.reason] : "");
 	else
 		snprintf(check, sizeof(check), "FAILED: %s", r->why);
-	printf("  %-44s %9.1f %8.1f %8.2f %8.2f %7.0f  %s\n", c->label, r->ns, r->net_ns,
-	       r->ns / env->pass_ns, r->ns / parse, r->spread, check);
+	printf("  %-44s %9.1f %8.1f %8.2f %8.2f %8.2f %7.0f  %s\n", c->label, r->ns, r->net_ns,
+	       r->ns / env->pass_ns, r->ns / parse, r->ns / floor, r->spread, check);
 	fflush(stdout);
 	json_object_object_add(o, "name", json_object_new_string(c->name));
 	json_object_object_add(o, "label", json_object_new_string(c->label));
@@ -234,6 +242,8 @@ void bench_report_case(struct bench_env *env, json_object *arr, const struct ben
 	json_object_object_add(o, "ns_over_xdp_pass", bench_json_double(r->net_ns, 2));
 	json_object_object_add(o, "ratio_xdp_pass", bench_json_double(r->ns / env->pass_ns, 3));
 	json_object_object_add(o, "ratio_parse_tx", bench_json_double(r->ns / parse, 3));
+	/* the floor of the packet's family (parse + encap + TX): issue 15's yardstick */
+	json_object_object_add(o, "ratio_floor", bench_json_double(r->ns / floor, 3));
 	json_object_object_add(o, "spread_ns", bench_json_double(r->spread, 1));
 	json_object_object_add(o, "rounds", json_object_new_int(env->rounds));
 	json_object_object_add(o, "repeat", json_object_new_int64(c->repeat ?: env->repeat));
@@ -271,7 +281,9 @@ static void case_tcp(struct bench_case *c, int family, __u8 flags, enum bench_ds
 }
 
 /*
- * bench_case_router - a router case: "syn" (a new flow every iteration),
+ * bench_case_router - a router case: "syn" (a new flow, i.e. a new 5-tuple,
+ * every iteration: the SYN-flood case), "syn1" (the same SYN every iteration:
+ * resolve, insert over its own entry, encapsulate),
  * "est" (flow 0, in the flow table), "miss" (mid-flow packet of a flow not in
  * the table, a new one every iteration), "nosvc" (no binding), "demux" (a
  * DEMUX rule: binding, flow lookup, service table, pass), "scatter" (like
@@ -293,12 +305,25 @@ void bench_case_router(struct bench_env *env, struct bench_case *c, int family, 
 		c->prepare = bench_clear_flows;
 		c->prepare_arg = env->dp;
 		c->expect.reason = syn ? SVC_R_FWD_NEW : SVC_R_FWD_CH_MISS;
+	} else if (!strcmp(kind, "syn1")) {
+		case_tcp(c, family, BENCH_TCP_SYN, BENCH_DST_SERVICE);
+		c->prepare = bench_clear_flows;
+		c->prepare_arg = env->dp;
+		c->expect.reason = SVC_R_FWD_NEW;
 	} else if (!strcmp(kind, "flowid")) {
-		/* An empty flow table: the flowID option alone names the next hop. */
+		/*
+		 * An empty flow table: the flowID option alone names the next hop,
+		 * with the flow bits the keyed check wants (svc_flowid_mac).
+		 */
+		__u16 nh = family == AF_INET ? 1 : BENCH_NH6_ID_BASE + 1;
+		struct svc_flow_key fk;
 		struct bench_tcp t;
+		__u64 key[2];
 
+		memcpy(key, bench_opt_key, sizeof(key));
+		bench_flow_key(&fk, family, 0);
 		bench_flow_tcp(&t, family, 0, BENCH_TCP_ACK, BENCH_DST_SERVICE);
-		t.flowid = svc_flowid_make(family == AF_INET ? 1 : BENCH_NH6_ID_BASE + 1, 0x77);
+		t.flowid = svc_flowid_make(nh, svc_flowid_mac(key, &fk, nh));
 		c->len = bench_build_tcp(c->pkt, sizeof(c->pkt), &t);
 		c->prepare = bench_clear_flows;
 		c->prepare_arg = env->dp;
@@ -347,6 +372,85 @@ static int run_case(struct bench_env *env, struct bench_case *c, json_object *ex
 	return 0;
 }
 
+static const __u8 floor_dmac[ETH_ALEN] = { 0x02, 0x00, 0x00, 0xb0, 0x00, 0x02 }; /* gateway */
+static const __u8 floor_smac[ETH_ALEN] = { 0x02, 0x00, 0x00, 0xb0, 0x00, 0x01 }; /* vb0 */
+
+/*
+ * check_floor - the floor's output, byte for byte: the input's IP packet
+ * behind the outer header bench_build_encap makes (router -> next hop 1 of
+ * the family, TTL 64, IPv4 checksum) and the fixed MACs.
+ */
+static int check_floor(const __u8 *in, size_t in_len, const __u8 *out, size_t out_len, char *why,
+		       size_t why_len)
+{
+	int fam = eth_proto(in) == ETH_P_IP ? AF_INET : AF_INET6;
+	struct svc_addr src = bench_addr(fam == AF_INET ? BENCH_SRC4 : BENCH_SRC6);
+	struct svc_addr dst = fam == AF_INET ? bench_nh4(1) : bench_nh6(1);
+	__u8 want[BENCH_PKT_MAX + sizeof(struct ipv6hdr)];
+	size_t n = bench_build_encap(want, sizeof(want), fam, &src, &dst, in, in_len);
+
+	if (!n)
+		return why_set(why, why_len, "cannot build the expected frame");
+	memcpy(want, floor_dmac, ETH_ALEN);
+	memcpy(want + ETH_ALEN, floor_smac, ETH_ALEN);
+	if (out_len != n)
+		return why_set(why, why_len, "length is not input + outer header");
+	if (memcmp(out, want, ETH_HLEN))
+		return why_set(why, why_len, "Ethernet header is not the fixed MACs + outer type");
+	if (memcmp(out + ETH_HLEN, want + ETH_HLEN,
+		   fam == AF_INET ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)))
+		return why_set(why, why_len, "outer header differs from the expected one");
+	if (memcmp(out, want, n))
+		return why_set(why, why_len, "inner packet changed");
+	return 0;
+}
+
+/*
+ * The floor (issue 15): bench_encap_tx, parse + IPIP / IP6IP6 encapsulation
+ * toward a fixed next hop with fixed MACs + XDP_TX, per family. It rewrites
+ * the packet, so it runs behind the wrapper like the router.
+ */
+static int floor_cases(struct bench_env *env)
+{
+	struct bench_floor_cfg *fc = &env->bp->bss->floor_cfg;
+	struct svc_addr s4 = bench_addr(BENCH_SRC4), s6 = bench_addr(BENCH_SRC6);
+	struct svc_addr d4 = bench_nh4(1), d6 = bench_nh6(1);
+	struct bench_case c;
+	struct bench_result r;
+	int fam, err;
+
+	fc->src4 = s4.w[3];
+	fc->dst4 = d4.w[3];
+	memcpy(fc->src6, s6.b, 16);
+	memcpy(fc->dst6, d6.b, 16);
+	memcpy(fc->dmac, floor_dmac, ETH_ALEN);
+	memcpy(fc->smac, floor_smac, ETH_ALEN);
+	for (fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+		bool v4 = fam == AF_INET;
+
+		case_init(&c, v4 ? "baseline_floor_ipv4" : "baseline_floor_ipv6",
+			  v4 ? "floor: parse, IPIP encap, fixed MAC, TX"
+			     : "floor: parse, IP6IP6 encap, fixed MAC, TX",
+			  fam);
+		case_tcp(&c, fam, BENCH_TCP_ACK, BENCH_DST_SERVICE);
+		c.target_fd = bpf_program__fd(env->bp->progs.bench_encap_tx);
+		c.wrapped = true;
+		c.expect.act = XDP_TX;
+		c.expect.check = check_floor;
+		err = bench_measure(env, &c, &r);
+		if (err)
+			return err;
+		if (!r.verified) {
+			/* every ratio divides by it: an unchecked floor would mislead them all */
+			fprintf(stderr, "svc-bench: floor %s not verified: %s\n", c.family, r.why);
+			return -EINVAL;
+		}
+		*(v4 ? &env->floor4_ns : &env->floor6_ns) = r.ns;
+		bench_report_case(env, env->cases, &c, &r, NULL);
+	}
+	return 0;
+}
+
 /* The baselines, measured first: every ratio refers to them. */
 static int baselines(struct bench_env *env)
 {
@@ -364,7 +468,8 @@ static int baselines(struct bench_env *env)
 		return err;
 	env->pass_ns = r.ns;
 	r.net_ns = 0;
-	env->parse4_ns = env->parse6_ns = r.ns; /* until measured: ratios print 1 */
+	/* until measured: ratios print 1 */
+	env->parse4_ns = env->parse6_ns = env->floor4_ns = env->floor6_ns = r.ns;
 	bench_report_case(env, env->cases, &c, &r, NULL);
 	for (fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
 		case_init(&c, fam == AF_INET ? "baseline_parse_tx_ipv4" : "baseline_parse_tx_ipv6",
@@ -381,6 +486,9 @@ static int baselines(struct bench_env *env)
 		*(fam == AF_INET ? &env->parse4_ns : &env->parse6_ns) = r.ns;
 		bench_report_case(env, env->cases, &c, &r, NULL);
 	}
+	err = floor_cases(env);
+	if (err)
+		return err;
 	/* the wrapper method on a program that needs none: should agree with the direct figure */
 	case_init(&c, "method_check_parse_tx_ipv4", "method check: parse_tx via wrapper", AF_INET);
 	case_tcp(&c, AF_INET, BENCH_TCP_SYN, BENCH_DST_SERVICE);
@@ -393,32 +501,32 @@ static int baselines(struct bench_env *env)
 
 static int router_cases(struct bench_env *env, int family)
 {
-	static const char *const kinds[] = { "syn", "est", "miss", "nosvc", "demux", "flowid" };
-	static const char *const labels[2][6] = {
-		{ "router v4: SYN to a service (new flow)", "router v4: established (flow hit)",
-		  "router v4: flow-table miss (consistent hash)", "router v4: no service (pass)",
-		  "router v4: DEMUX rule (resolve, pass)",
-		  "router v4: flowID-routed (no flow state)" },
-		{ "router v6: SYN to a service (new flow)", "router v6: established (flow hit)",
-		  "router v6: flow-table miss (consistent hash)", "router v6: no service (pass)",
-		  "router v6: DEMUX rule (resolve, pass)",
-		  "router v6: flowID-routed (no flow state)" },
+	/* kind, JSON name (family appended), table label (after "router v4: ") */
+	static const struct {
+		const char *kind, *name, *label;
+	} cases[] = {
+		{ "syn1", "router_syn_same_tuple", "SYN to a service (same 5-tuple)" },
+		{ "syn", "router_syn", "SYN, new 5-tuple every packet (flood)" },
+		{ "est", "router_established", "established (flow hit)" },
+		{ "miss", "router_flow_miss", "flow-table miss (consistent hash)" },
+		{ "nosvc", "router_no_service", "no service (pass)" },
+		{ "demux", "router_demux", "DEMUX rule (resolve, pass)" },
+		{ "flowid", "router_flowid", "flowID-routed (no flow state)" },
 	};
-	static const char *const names[2][6] = {
-		{ "router_syn_ipv4", "router_established_ipv4", "router_flow_miss_ipv4",
-		  "router_no_service_ipv4", "router_demux_ipv4", "router_flowid_ipv4" },
-		{ "router_syn_ipv6", "router_established_ipv6", "router_flow_miss_ipv6",
-		  "router_no_service_ipv6", "router_demux_ipv6", "router_flowid_ipv6" },
-	};
+	static char names[2][7][48], labels[2][7][64];
 	int f = family == AF_INET ? 0 : 1;
 	struct bench_case c;
 	size_t i;
 	int err;
 
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(names[f][i], sizeof(names[f][i]), "%s_%s", cases[i].name,
+			 f ? "ipv6" : "ipv4");
+		snprintf(labels[f][i], sizeof(labels[f][i]), "router %s: %s", f ? "v6" : "v4",
+			 cases[i].label);
 		case_init(&c, names[f][i], labels[f][i], family);
-		bench_case_router(env, &c, family, kinds[i]);
-		if (!strcmp(kinds[i], "est")) {
+		bench_case_router(env, &c, family, cases[i].kind);
+		if (!strcmp(cases[i].kind, "est")) {
 			err = bench_clear_flows(env->dp) ?: insert_flow0(env, family);
 			if (err)
 				return err;
@@ -507,7 +615,7 @@ static int component_cases(struct bench_env *env)
 static void not_yet(struct bench_env *env, const char *name, const char *label)
 {
 	json_object *o = bench_n_a("sockops programs cannot run under BPF_PROG_TEST_RUN: "
-				    "measured per connection in figure 6 (bench_tiflow.sh)");
+				   "measured per connection in figure 6 (bench_tiflow.sh)");
 
 	printf("  %-44s %9s  n/a: no test run for sockops; see figure 6 (TI-flow)\n", label, "");
 	json_object_object_add(o, "name", json_object_new_string(name));
@@ -534,10 +642,13 @@ int bench_fig_packet(struct bench_env *env, json_object *out)
 	err = err ?: component_cases(env);
 	if (err)
 		return err;
-	/* The kernel has no BPF_PROG_TEST_RUN for sockops: see scripts/bench_tiflow.sh (figure 6). */
+	/* The kernel has no BPF_PROG_TEST_RUN for sockops: see scripts/bench_tiflow.sh (figure 6).
+	 */
 	not_yet(env, "sockops_option_writer", "sockops: TCP option writer");
 	json_object_object_add(fig, "xdp_pass_ns", bench_json_double(env->pass_ns, 2));
 	json_object_object_add(fig, "parse_tx_ipv4_ns", bench_json_double(env->parse4_ns, 2));
 	json_object_object_add(fig, "parse_tx_ipv6_ns", bench_json_double(env->parse6_ns, 2));
+	json_object_object_add(fig, "floor_ipv4_ns", bench_json_double(env->floor4_ns, 2));
+	json_object_object_add(fig, "floor_ipv6_ns", bench_json_double(env->floor6_ns, 2));
 	return 0;
 }

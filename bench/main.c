@@ -83,6 +83,7 @@ static int cmd_packet_run(const struct packet_opts *o)
 	err = err ?: bench_fig_packet(&env, out);
 	if (!err && o->scale)
 		err = bench_fig_scale(&env, o->ifname, o->pin_dir, out, o->flow_sizes);
+	err = err ?: bench_targets(out);
 	if (!err)
 		err = bench_write_json(o->out, out);
 cleanup:

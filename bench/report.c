@@ -89,16 +89,17 @@ static void summary_packet(json_object *run)
 	if (!json_object_object_get_ex(run, "per_packet", &fig) ||
 	    !json_object_object_get_ex(fig, "cases", &cases))
 		return;
-	printf("  %-44s %9s %8s %8s\n", "per-packet case", "ns/pkt", "x pass", "x parse");
+	printf("  %-44s %9s %8s %8s %8s\n", "per-packet case", "ns/pkt", "x pass", "x parse",
+	       "x floor");
 	for (i = 0; i < json_object_array_length(cases); i++) {
 		json_object *c = json_object_array_get_idx(cases, i);
 
 		if (str(c, "status"))
 			printf("  %-44s %9s  n/a: %s\n", str(c, "label"), "", str(c, "reason"));
 		else
-			printf("  %-44s %9.1f %8.2f %8.2f%s\n", str(c, "label"),
+			printf("  %-44s %9.1f %8.2f %8.2f %8.2f%s\n", str(c, "label"),
 			       num(c, "ns_per_packet"), num(c, "ratio_xdp_pass"),
-			       num(c, "ratio_parse_tx"),
+			       num(c, "ratio_parse_tx"), num(c, "ratio_floor"),
 			       json_object_get_boolean(json_object_object_get(c, "verified"))
 				       ? ""
 				       : "  (NOT VERIFIED)");

@@ -9,6 +9,8 @@
 #   6. TI-flow negotiation: connect time and bulk with and without   (bench_tiflow.sh)
 #   7. availability: DELAY first connect, health check, shed timings (bench_avail.sh)
 #   8. multi-host: etcd write -> every router, registry churn, etcd away (bench_etcd.sh)
+# Then scripts/bench_plot.sh writes PNG plots next to the JSON (RUN-ID.per-path.png, .growth.png,
+# .live.png).
 # Usage: scripts/bench.sh OUTPUT_DIR (the build's output, e.g. .output). Root only.
 # BENCH_QUICK=1 runs a short version (fewer rounds, flow tables up to 1 M) for development;
 # BENCH_ONLY="packet ctl live" picks figures (default: all).
@@ -256,6 +258,10 @@ done
 "$sb" report --out "$results/$run_id.json" --run-id "$run_id" \
 	--bpf-compiler "$(${BPF_CLANG:-clang} --version | head -1)" "${frags[@]}" ||
 	failed+=("report")
+# ---- PNG plots next to the JSON (per-path cost against the floor, growth, live)
+if [ -f "$results/$run_id.json" ]; then
+	scripts/bench_plot.sh "$results/$run_id.json" || failed+=("plots")
+fi
 say "bench: done in $((SECONDS - t_start)) s"
 if [ ${#failed[@]} -gt 0 ]; then
 	say "bench: incomplete: could not run: ${failed[*]}" >&2

@@ -16,6 +16,8 @@ pkgs=(
 	# tests, demo, bench: ip/ss (iproute2), nsenter/mountpoint/unshare (util-linux),
 	# sysctl/ps (procps), ping, ethtool, tcpdump, jq, python3, curl, hostname
 	iproute2 util-linux procps psmisc iputils-ping ethtool tcpdump jq python3 curl hostname
+	# make bench: PNG plots next to its JSON (scripts/bench_plot.sh; pkg/test_bench_plot)
+	gnuplot-nox
 	# multi-host registry (test_etcd, test_multirouter)
 	etcd-server etcd-client
 	# Kubernetes (test_k8s: the fake apiserver's certificate; test_k8s_manifests:
