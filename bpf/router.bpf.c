@@ -182,7 +182,8 @@ static __always_inline int svc_resolve(struct xdp_md *ctx, struct svc_pkt *p,
 	if (p->is_icmp) {
 		ok = SVC_R_FWD_ICMP;
 	} else {
-		svc_flow_record(p, nh_id, rule->rule_id);
+		if (svc_flood_admit(p))
+			svc_flow_record(p, nh_id, rule->rule_id);
 		ok = svc_is_new_flow(p) ? SVC_R_FWD_NEW : SVC_R_FWD_CH_MISS;
 	}
 	return svc_forward(ctx, p, nh_id, hash, ok);

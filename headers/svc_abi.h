@@ -152,7 +152,25 @@ struct svc_router_cfg {
 	struct svc_addr src4; /* v4-mapped */
 	struct svc_addr src6;
 	__u32 flags; /* SVC_CFG_F_* */
-	__u32 pad;
+	/*
+	 * Flood guard: flow-table inserts for new TCP connections (bare SYNs) per
+	 * CPU per SVC_FLOOD_WINDOW_NS; above it a SYN is forwarded by the
+	 * consistent hash but not recorded (ev_flood_noinsert). 0 = off.
+	 */
+	__u32 flood_insert_rate;
+};
+
+/* The flood guard's window: flood_insert_rate is per CPU per second. */
+#define SVC_FLOOD_WINDOW_NS 1000000000ULL
+
+/*
+ * flood_state: the flood guard's per-CPU window. Times are the coarse
+ * monotonic clock (bpf_ktime_get_coarse_ns(), CLOCK_MONOTONIC_COARSE).
+ */
+struct svc_flood_state {
+	__u64 window_ns;    /* start of the current window; a start in the future keeps it open */
+	__u64 inserts;	    /* SYN inserts in the window */
+	__u64 last_skip_ns; /* when an insert was last skipped (0: never): the guard engaged */
 };
 
 /* stats, rule_stats, nh_stats: per-CPU packet and byte counters. */
@@ -239,7 +257,9 @@ struct svc_delay_event {
 	X(EV_OPT_FORGED, "ev_opt_forged",                                                           \
 	  "event, not a verdict: TIFID/flowID failed the keyed check (forged or stale key)")        \
 	X(FWD_RESUMED_HIT, "fwd_resumed_hit",                                                       \
-	  "packet of a resumed flow the flow table lost: sent to its instance (resumed_flows)")
+	  "packet of a resumed flow the flow table lost: sent to its instance (resumed_flows)")   \
+	X(EV_FLOOD_NOINSERT, "ev_flood_noinsert",                                                   \
+	  "event, not a verdict: SYN over the flood guard's rate: forwarded by hash, not recorded")
 /* clang-format on */
 
 enum svc_reason {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
@@ -252,14 +253,32 @@ static int dp_delete(struct bpf_map *map, const void *key, const char *what)
 	return err;
 }
 
+/* router_cfg[0] as it is, for a setter that changes only its own fields. */
+static int dp_router_cfg_read(struct svc_dp *dp, struct svc_router_cfg *cfg)
+{
+	__u32 key = 0;
+	int err;
+
+	err = bpf_map_lookup_elem(bpf_map__fd(dp->router->maps.router_cfg), &key, cfg);
+	if (err)
+		pr_err("map router_cfg: lookup: %s", dp_strerror(err));
+	return err;
+}
+
 int svc_dp_set_router_src(struct svc_dp *dp, const struct svc_addr *src4,
 			  const struct svc_addr *src6)
 {
-	struct svc_router_cfg cfg = {};
+	struct svc_router_cfg cfg, old;
 	__u32 key = 0;
+	int err;
 
 	if (!dp)
 		return -EINVAL;
+	err = dp_router_cfg_read(dp, &old);
+	if (err)
+		return err;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.flood_insert_rate = old.flood_insert_rate;
 	if (src4) {
 		if (!svc_addr_is_v4(src4)) {
 			pr_err("map router_cfg: IPv4 source is an IPv6 address");
@@ -277,6 +296,57 @@ int svc_dp_set_router_src(struct svc_dp *dp, const struct svc_addr *src4,
 		cfg.flags |= SVC_CFG_F_SRC6;
 	}
 	return dp_update(dp->router->maps.router_cfg, &key, &cfg, "source addresses");
+}
+
+int svc_dp_set_flood_rate(struct svc_dp *dp, __u32 rate)
+{
+	struct svc_router_cfg cfg;
+	__u32 key = 0;
+	int err;
+
+	if (!dp)
+		return -EINVAL;
+	err = dp_router_cfg_read(dp, &cfg);
+	if (err)
+		return err;
+	cfg.flood_insert_rate = rate;
+	return dp_update(dp->router->maps.router_cfg, &key, &cfg, "flood insert rate");
+}
+
+int svc_dp_flood_read(struct svc_dp *dp, __u32 *rate, unsigned int *engaged_cpus)
+{
+	struct svc_router_cfg cfg;
+	struct svc_flood_state *st;
+	struct timespec ts;
+	__u64 now;
+	__u32 key = 0;
+	int err;
+
+	if (!dp || !rate || !engaged_cpus)
+		return -EINVAL;
+	err = dp_router_cfg_read(dp, &cfg);
+	if (err)
+		return err;
+	*rate = cfg.flood_insert_rate;
+	*engaged_cpus = 0;
+	/* svc_flood_state is 24 bytes: already the 8-byte multiple per-CPU values use. */
+	st = calloc((size_t)dp->ncpus, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	err = bpf_map_lookup_elem(bpf_map__fd(dp->router->maps.flood_state), &key, st);
+	if (err) {
+		pr_err("map flood_state: lookup: %s", dp_strerror(err));
+		goto out;
+	}
+	/* The program's clock: bpf_ktime_get_coarse_ns() is CLOCK_MONOTONIC_COARSE. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+	for (int c = 0; c < dp->ncpus; c++)
+		*engaged_cpus +=
+			st[c].last_skip_ns && now - st[c].last_skip_ns < SVC_FLOOD_WINDOW_NS;
+out:
+	free(st);
+	return err;
 }
 
 static bool dp_binding_valid(const struct svc_binding_key *key)

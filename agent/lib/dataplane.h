@@ -76,6 +76,17 @@ int svc_dp_attached(const char *ifname, enum svc_prog *prog, __u32 *prog_id);
 /* Router configuration: outer source addresses (either may be NULL = unset). */
 int svc_dp_set_router_src(struct svc_dp *dp, const struct svc_addr *src4,
 			  const struct svc_addr *src6);
+/*
+ * Flood guard (datapath.md "Flood guard"): at most @rate flow-table inserts of
+ * new TCP connections per CPU per second, 0 = off. Kept in router_cfg beside
+ * the source addresses (each setter keeps the other's fields).
+ */
+int svc_dp_set_flood_rate(struct svc_dp *dp, __u32 rate);
+/*
+ * svc_dp_flood_read - the rate in force and on how many CPUs the guard skipped
+ * an insert within the last window (engaged now).
+ */
+int svc_dp_flood_read(struct svc_dp *dp, __u32 *rate, unsigned int *engaged_cpus);
 
 int svc_dp_binding_update(struct svc_dp *dp, const struct svc_binding_key *key,
 			  const struct svc_binding *val);

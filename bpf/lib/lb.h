@@ -127,4 +127,44 @@ static __always_inline bool svc_is_new_flow(const struct svc_pkt *p)
 	return (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 }
 
+/**
+ * svc_flood_admit - may the flow of this resolved packet be recorded?
+ *
+ * The flood guard (docs/datapath.md, "Flood guard"): a bare TCP SYN is
+ * recorded only while this CPU's inserts in the current window stay within
+ * router_cfg's flood_insert_rate; above it the SYN is still forwarded (by the
+ * consistent hash) but not recorded, and counted ev_flood_noinsert. Its
+ * connection's next packet misses the table and is resolved by the same rule
+ * and hash. Other packets (UDP, a TCP packet the table lost) are always
+ * recorded, and nothing in the table is touched. Rate 0: off. Costs one
+ * coarse clock read per SYN, only with the guard on.
+ */
+static __always_inline bool svc_flood_admit(const struct svc_pkt *p)
+{
+	struct svc_router_cfg *cfg;
+	struct svc_flood_state *st;
+	__u32 zero = 0;
+	__u64 now;
+
+	if (p->key.proto != IPPROTO_TCP || !svc_is_new_flow(p))
+		return true;
+	cfg = bpf_map_lookup_elem(&router_cfg, &zero);
+	st = bpf_map_lookup_elem(&flood_state, &zero);
+	if (!cfg || !cfg->flood_insert_rate || !st)
+		return true;
+	now = bpf_ktime_get_coarse_ns();
+	/* Signed: a window start in the future (a test sets one) keeps the window open. */
+	if ((__s64)(now - st->window_ns) >= (__s64)SVC_FLOOD_WINDOW_NS) {
+		st->window_ns = now;
+		st->inserts = 0;
+	}
+	if (st->inserts < cfg->flood_insert_rate) {
+		st->inserts++;
+		return true;
+	}
+	st->last_skip_ns = now;
+	svc_count(&router_stats, SVC_R_EV_FLOOD_NOINSERT, p->len);
+	return false;
+}
+
 #endif /* SVC_BPF_LB_H */

@@ -100,6 +100,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } router_cfg SEC(".maps");
 
+/*
+ * The flood guard's window per CPU (struct svc_flood_state). Not pinned: a
+ * reloaded router starts with a fresh window.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct svc_flood_state);
+} flood_state SEC(".maps");
+
 /* Verdict and drop-reason counters, indexed by enum svc_reason. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -557,9 +557,25 @@ START_TEST(test_nexthops_cfg)
 	ck_assert_uint_eq(cfg.flags, SVC_CFG_F_SRC4 | SVC_CFG_F_SRC6);
 	ck_assert_mem_eq(&cfg.src4, &s4, sizeof(s4));
 	ck_assert_mem_eq(&cfg.src6, &s6, sizeof(s6));
+	ck_assert_uint_eq(cfg.flood_insert_rate, 0);
+	/* The flood guard's rate and the sources share router_cfg: each setter keeps the other. */
+	ck_assert_int_eq(svc_dp_set_flood_rate(dp, 1234), 0);
+	ck_assert_int_eq(bpf_map_lookup_elem(fd, &key, &cfg), 0);
+	ck_assert_uint_eq(cfg.flood_insert_rate, 1234);
+	ck_assert_uint_eq(cfg.flags, SVC_CFG_F_SRC4 | SVC_CFG_F_SRC6);
+	ck_assert_mem_eq(&cfg.src4, &s4, sizeof(s4));
 	ck_assert_int_eq(svc_dp_set_router_src(dp, NULL, &s6), 0);
 	ck_assert_int_eq(bpf_map_lookup_elem(fd, &key, &cfg), 0);
 	ck_assert_uint_eq(cfg.flags, SVC_CFG_F_SRC6);
+	ck_assert_uint_eq(cfg.flood_insert_rate, 1234);
+	{
+		unsigned int engaged = 99;
+		__u32 rate = 0;
+
+		ck_assert_int_eq(svc_dp_flood_read(dp, &rate, &engaged), 0);
+		ck_assert_uint_eq(rate, 1234);
+		ck_assert_uint_eq(engaged, 0);
+	}
 	close(fd);
 	ck_assert_int_eq(svc_dp_set_router_src(dp, &s6, NULL), -EINVAL);
 
