@@ -173,6 +173,15 @@ int agent_op_status(struct agent *a, json_object *args, json_object *res, struct
 	op_put_str(ag, "delay_reinject", svc_delay_reinject_name(a->cfg.delay_reinject));
 	op_put_str(ag, "delay_reinject_path", agent_delay_path_name(agent_delay_path(a)));
 	op_put_str(ag, "delay_reinject_why", agent_delay_path_why(a));
+	{
+		unsigned int engaged = 0;
+		__u32 rate = 0;
+
+		if (svc_dp_flood_read(a->dp, &rate, &engaged))
+			pr_warn("status: read the flood guard's state failed");
+		op_put_int(ag, "flood_insert_rate", rate);
+		op_put_int(ag, "flood_guard_engaged_cpus", engaged);
+	}
 	json_object_object_add(res, "agent", ag);
 	json_object_object_add(res, "registry", agent_etcd_status(a));
 	json_object_object_add(res, "features", svc_features_json(&a->features));

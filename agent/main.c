@@ -326,6 +326,14 @@ static int start(struct agent *a)
 	err = agent_opt_key_setup(a);
 	if (err)
 		return err;
+	err = svc_dp_set_flood_rate(a->dp, a->cfg.flood_insert_rate);
+	if (err)
+		return err;
+	if (a->cfg.flood_insert_rate)
+		pr_info("flood guard: at most %u flow inserts of new TCP connections per CPU per s",
+			a->cfg.flood_insert_rate);
+	else
+		pr_info("flood guard: off");
 	err = agent_reconcile(a);
 	if (err) {
 		pr_err("initial reconcile failed: %s", strerror(-err));

@@ -167,6 +167,22 @@ static void maps(FILE *f, struct agent *a, long long nflows)
 	json_object_put(fill);
 }
 
+/* The flood guard: its rate and on how many CPUs it skipped an insert within the last second. */
+static void flood(FILE *f, struct agent *a)
+{
+	unsigned int engaged;
+	__u32 rate;
+
+	if (svc_dp_flood_read(a->dp, &rate, &engaged))
+		return;
+	head(f, "svcplane_flood_insert_rate", "gauge",
+	     "Flood guard: flow inserts of new TCP connections per CPU per second (0: off).");
+	fprintf(f, "svcplane_flood_insert_rate %u\n", rate);
+	head(f, "svcplane_flood_guard_engaged_cpus", "gauge",
+	     "Flood guard: CPUs on which it skipped a flow insert within the last second.");
+	fprintf(f, "svcplane_flood_guard_engaged_cpus %u\n", engaged);
+}
+
 static void reconcile(FILE *f, struct agent *a)
 {
 	uint64_t cum = 0;
@@ -220,6 +236,7 @@ char *agent_metrics_render(struct agent *a, size_t *len)
 	rules(f, a);
 	flows(f, a, &nflows);
 	maps(f, a, nflows);
+	flood(f, a);
 	head(f, "svcplane_services", "gauge", "Registered services.");
 	fprintf(f, "svcplane_services %zu\n", a->reg.n_services);
 	for (size_t i = 0; i < a->reg.n_instances; i++)

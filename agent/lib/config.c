@@ -51,6 +51,7 @@ void svc_cfg_init(struct svc_agent_cfg *cfg)
 	cfg->src4_pass = cfg->src6_pass = -1;
 	cfg->lease = SVC_CFG_DEFAULT_LEASE;
 	cfg->delay_queue = SVC_CFG_DEFAULT_DELAY_QUEUE;
+	cfg->flood_insert_rate = SVC_CFG_DEFAULT_FLOOD_INSERT_RATE;
 }
 
 static int parse_u32(const char *key, const char *v, unsigned long long min, unsigned long long max,
@@ -210,6 +211,8 @@ int svc_cfg_set(struct svc_agent_cfg *cfg, const char *key, const char *v, char 
 				 errlen);
 	if (!strcmp(key, "seed"))
 		return parse_u32(key, v, 0, 0xffffffffULL, &cfg->seed, err, errlen);
+	if (!strcmp(key, "flood-insert-rate"))
+		return parse_u32(key, v, 0, 0xffffffffULL, &cfg->flood_insert_rate, err, errlen);
 	if (!strcmp(key, "opt-key")) {
 		if (svc_opt_key_parse(v, cfg->opt_key))
 			return cfg_err(err, errlen, "opt-key: not 32 hexadecimal digits");
@@ -352,6 +355,7 @@ static const struct {
 	{ "src", 0, true },
 	{ "flows", 0, true },
 	{ "seed", 0, true },
+	{ "flood-insert-rate", 0, true },
 	{ "opt-key", 0, true },
 	{ "register-to", 0, true },
 	{ "registry", 0, true },
@@ -477,6 +481,9 @@ const char *svc_cfg_usage(void)
 	       "  --flows N            flow table size (default 262144)\n"
 	       "  --seed N             deployment seed: flow hash and consistent-hash tables\n"
 	       "                       (the same on every router of a deployment)\n"
+	       "  --flood-insert-rate N  flood guard: flow-table inserts of new TCP connections\n"
+	       "                       per CPU per second; SYNs over it are forwarded by the\n"
+	       "                       consistent hash, not recorded (default 10000, 0 = off)\n"
 	       "  --opt-key HEX32      deployment option key (128 bits): routers trust a\n"
 	       "                       flowID/TIFID only if keyed with it; the same on every\n"
 	       "                       router and endpoint (default: the one in the state dir,\n"

@@ -24,6 +24,14 @@
 /* Default registration lease (seconds) and its bounds. */
 #define SVC_CFG_DEFAULT_LEASE 3
 #define SVC_CFG_MAX_LEASE 86400
+/*
+ * Flood guard (--flood-insert-rate): flow-table inserts of new TCP connections
+ * per CPU per second, 0 = off. With the default, a flood turns the default
+ * flow table (262144) over no faster than once per 26 s / CPUs, while up to
+ * 10,000 new connections per CPU per second are recorded as without a guard
+ * (docs/datapath.md "Flood guard").
+ */
+#define SVC_CFG_DEFAULT_FLOOD_INSERT_RATE 10000
 /* DELAY slow path: default and largest --delay-queue (held packets handled per wake-up). */
 #define SVC_CFG_DEFAULT_DELAY_QUEUE 64
 #define SVC_CFG_MAX_DELAY_QUEUE 4096
@@ -66,6 +74,8 @@ struct svc_agent_cfg {
 	bool discard_corrupt; /* --discard-corrupt-state: start empty on a corrupt state file */
 	bool help;	      /* -h/--help was given */
 	bool version;	      /* --version was given */
+	/* --flood-insert-rate: flow inserts of new TCP connections per CPU per second, 0 = off */
+	__u32 flood_insert_rate;
 	/* --registry: etcd URL of the shared registry, "" = the state file alone. */
 	char registry[1024];
 	/* Register on bind: the router agent's API socket ("" = off), our address, the lease. */

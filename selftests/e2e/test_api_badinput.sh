@@ -423,6 +423,22 @@ for code in invalid_argument not_found exists unsupported_version too_large; do
 	fi
 done
 
+# The flood guard at its default (docs/svcplaned.md --flood-insert-rate): in status and metrics.
+st=$(sctl -j status 2>&1)
+fg=$(echo "$st" | python3 -c 'import json, sys; a = json.load(sys.stdin)["agent"]; print(a["flood_insert_rate"], a["flood_guard_engaged_cpus"])' 2>&1)
+if [ "$fg" = "10000 0" ]; then
+	ok "status: flood guard rate 10000 (default), engaged on 0 CPUs"
+else
+	fail "status: flood guard rate 10000 (default), engaged on 0 CPUs" "$fg; $st"
+fi
+if echo "$metrics" | grep -qx 'svcplane_flood_insert_rate 10000' &&
+	echo "$metrics" | grep -qx 'svcplane_flood_guard_engaged_cpus 0' &&
+	echo "$metrics" | grep -qx 'svcplane_packets_total{program="router",reason="ev_flood_noinsert"} 0'; then
+	ok "metrics: flood guard rate, engaged CPUs, ev_flood_noinsert"
+else
+	fail "metrics: flood guard rate, engaged CPUs, ev_flood_noinsert" "$(echo "$metrics" | grep flood)"
+fi
+
 # ---- clean exit (ASan/UBSan report at exit would fail it) ----
 kill -TERM "$AGENT_PID"
 wait "$AGENT_PID"

@@ -57,6 +57,7 @@ START_TEST(test_defaults)
 	ck_assert(!c.delay_rst);
 	ck_assert_uint_eq(c.delay_queue, 64);
 	ck_assert_int_eq(c.delay_reinject, SVC_DELAY_REINJECT_AUTO);
+	ck_assert_uint_eq(c.flood_insert_rate, 10000);
 }
 END_TEST
 
@@ -109,6 +110,10 @@ static const struct {
 	{ "seed", "0", 1, NULL },
 	{ "seed", "4294967295", 1, NULL },
 	{ "seed", "4294967296", 0, "out of range" },
+	{ "flood-insert-rate", "0", 1, NULL },
+	{ "flood-insert-rate", "4294967295", 1, NULL },
+	{ "flood-insert-rate", "4294967296", 0, "out of range" },
+	{ "flood-insert-rate", "1e4", 0, "not a number" },
 	{ "opt-key", "000102030405060708090a0b0c0d0e0f", 1, NULL },
 	{ "opt-key", "000102030405060708090A0B0C0D0E0F", 1, NULL },
 	{ "opt-key", "000102030405060708090a0b0c0d0e", 0, "not 32 hexadecimal digits" },
@@ -189,6 +194,8 @@ START_TEST(test_values_applied)
 	ck_assert(!c.delay_rst);
 	ck_assert_int_eq(svc_cfg_set(&c, "delay-queue", "8", err, sizeof(err)), 0);
 	ck_assert_uint_eq(c.delay_queue, 8);
+	ck_assert_int_eq(svc_cfg_set(&c, "flood-insert-rate", "0", err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.flood_insert_rate, 0);
 	ck_assert_int_eq(svc_cfg_set(&c, "delay-reinject", "copy", err, sizeof(err)), 0);
 	ck_assert_int_eq(c.delay_reinject, SVC_DELAY_REINJECT_COPY);
 	ck_assert_str_eq(svc_delay_reinject_name(c.delay_reinject), "copy");
