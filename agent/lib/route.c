@@ -57,6 +57,9 @@ struct svc_route {
 	struct svc_counter *rule_vals; /* SVC_MAX_RULE_IDS */
 	bool delayed;		       /* the ring buffer had an event this run */
 	struct svc_delay_event event;
+	/* The probe's own flood_state, and a fresh window per possible CPU to write into it. */
+	int flood_fd;
+	struct svc_flood_state *flood_zero;
 };
 
 static const char *route_strerror(int err)
@@ -190,6 +193,14 @@ int svc_route_open(struct svc_dp *dp, struct svc_route **rpp)
 	rp->flows_fd = bpf_map__fd(rp->skel->maps.flows);
 	rp->stats_fd = bpf_map__fd(rp->skel->maps.router_stats);
 	rp->rule_stats_fd = bpf_map__fd(rp->skel->maps.rule_stats);
+	rp->flood_fd = bpf_map__fd(rp->skel->maps.flood_state);
+	err = libbpf_num_possible_cpus();
+	rp->flood_zero = err > 0 ? calloc((size_t)err, sizeof(*rp->flood_zero)) : NULL;
+	if (!rp->flood_zero) {
+		err = err > 0 ? -ENOMEM : err;
+		pr_err("route probe: flood_state buffer: %s", route_strerror(err));
+		goto fail;
+	}
 	rp->live_flows_fd = svc_dp_map_fd(dp, "flows");
 	rp->live_nexthops_fd = svc_dp_map_fd(dp, "nexthops");
 	if (rp->live_flows_fd < 0 || rp->live_nexthops_fd < 0) {
@@ -210,6 +221,7 @@ void svc_route_close(struct svc_route *rp)
 		return;
 	ring_buffer__free(rp->ring);
 	router_bpf__destroy(rp->skel);
+	free(rp->flood_zero);
 	free(rp->rule_keys);
 	free(rp->rule_vals);
 	free(rp);
@@ -438,6 +450,17 @@ int svc_route_get(struct svc_route *rp, const struct svc_route_query *q,
 		ctx.ingress_ifindex = q->ifindex;
 		topts.ctx_in = &ctx;
 		topts.ctx_size_in = sizeof(ctx);
+	}
+	/*
+	 * A fresh flood-guard window for every probe: the probe learns the
+	 * hash's choice from the flow entry its SYN writes, which the guard
+	 * (router_cfg's rate, shared with the live router) must not skip.
+	 */
+	err = bpf_map_update_elem(rp->flood_fd, &(__u32){ 0 }, rp->flood_zero, BPF_ANY);
+	if (err) {
+		pr_err("route probe: reset flood_state: %s", route_strerror(err));
+		bpf_map_delete_elem(rp->flows_fd, &key);
+		return err;
 	}
 	rp->delayed = false;
 	err = bpf_prog_test_run_opts(rp->prog_fd, &topts);

@@ -287,6 +287,30 @@ static void rule_actions(struct dpt_env *e, struct svc_route *rp)
 	}
 }
 
+/*
+ * With the flood guard on at its lowest rate, every SYN lookup still names the
+ * hash's next hop: the probe learns it from the flow entry its SYN writes,
+ * which the guard must not skip (route.c gives each probe a fresh window).
+ */
+static void flood_guard_on(struct dpt_env *e, struct svc_route *rp)
+{
+	struct svc_route_result r;
+	struct svc_route_query q;
+
+	if (!ASSERT_OK(svc_dp_set_flood_rate(e->dp, 1), "svc_dp_set_flood_rate"))
+		return;
+	for (int i = 0; i < 4; i++) {
+		query(e, &q, dpt_vip4(SVC_W4), false, IPPROTO_TCP, (__u16)(ROUTE_SPORT + 900 + i),
+		      80, true);
+		if (!lookup(rp, &q, SVC_ROUTE_HASH, SVC_R_FWD_NEW, &r) || !answer_consistent(&r) ||
+		    !ASSERT_EQ(r.rule_id, SVC_W4, "rule")) {
+			tp_diag("SYN lookup %d", i);
+			break;
+		}
+	}
+	ASSERT_OK(svc_dp_set_flood_rate(e->dp, 0), "flood guard off");
+}
+
 TEST(router_route)
 {
 	struct svc_route *rp = NULL;
@@ -306,6 +330,8 @@ TEST(router_route)
 		udp_agrees(&e, rp, true);
 	if (tp_subtest("rule_actions"))
 		rule_actions(&e, rp);
+	if (tp_subtest("flood_guard_on"))
+		flood_guard_on(&e, rp);
 out:
 	svc_route_close(rp);
 	dpt_env_close(&e);
