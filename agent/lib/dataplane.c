@@ -338,12 +338,15 @@ int svc_dp_flood_read(struct svc_dp *dp, __u32 *rate, unsigned int *engaged_cpus
 		pr_err("map flood_state: lookup: %s", dp_strerror(err));
 		goto out;
 	}
-	/* The program's clock: bpf_ktime_get_coarse_ns() is CLOCK_MONOTONIC_COARSE. */
+	/*
+	 * The program's clock: bpf_ktime_get_coarse_ns() is CLOCK_MONOTONIC_COARSE.
+	 * Signed: a skip time in the future (a test writes one) counts as recent.
+	 */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	now = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 	for (int c = 0; c < dp->ncpus; c++)
-		*engaged_cpus +=
-			st[c].last_skip_ns && now - st[c].last_skip_ns < SVC_FLOOD_WINDOW_NS;
+		*engaged_cpus += st[c].last_skip_ns &&
+				 (__s64)(now - st[c].last_skip_ns) < (__s64)SVC_FLOOD_WINDOW_NS;
 out:
 	free(st);
 	return err;

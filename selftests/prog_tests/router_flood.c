@@ -23,9 +23,10 @@
 #include "dptest.h"
 #include "svc_hash.h"
 
-#define RATE 8	   /* inserts per window in these tests */
-#define EXTRA 5	   /* SYNs over it */
-#define N_EST 32   /* established flows that must survive the flood */
+#define RATE 8	 /* inserts per window in these tests */
+#define EXTRA 5	 /* SYNs over it */
+#define N_EST 32 /* established flows that must survive the flood */
+#define HOUR_NS (3600ULL * 1000000000ULL)
 #define FLOOD 8192 /* 2x dpt_env_open's flow table (4096): unguarded, it turns the table over */
 
 /* A weighted service of the standard configuration: its two next hops. */
@@ -55,8 +56,8 @@ static __u64 coarse_now(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
-/* Every CPU's window starts at @start with no insert yet. */
-static bool set_window(struct dpt_env *e, __u64 start)
+/* Every CPU's window: started at @start, @inserts made, an insert last skipped at @skip. */
+static bool set_state(struct dpt_env *e, __u64 start, __u64 inserts, __u64 skip)
 {
 	int n = libbpf_num_possible_cpus(), fd = svc_dp_map_fd(e->dp, "flood_state");
 	struct svc_flood_state *st;
@@ -68,23 +69,44 @@ static bool set_window(struct dpt_env *e, __u64 start)
 	st = calloc((size_t)n, sizeof(*st));
 	if (!ASSERT_OK_PTR(st, "calloc"))
 		return false;
-	for (int c = 0; c < n; c++)
+	for (int c = 0; c < n; c++) {
 		st[c].window_ns = start;
+		st[c].inserts = inserts;
+		st[c].last_skip_ns = skip;
+	}
 	ok = ASSERT_OK(bpf_map_update_elem(fd, &key, st, BPF_ANY), "flood_state update");
 	free(st);
 	return ok;
 }
 
-/* A window that stays open however slow the machine: it starts in an hour. */
-static bool window_open(struct dpt_env *e)
+/* A window that stays open however slow the machine (it starts in an hour), @inserts made. */
+static bool window_open(struct dpt_env *e, __u64 inserts)
 {
-	return set_window(e, coarse_now() + 3600ULL * 1000000000ULL);
+	return set_state(e, coarse_now() + HOUR_NS, inserts, 0);
 }
 
-/* A window that ended: it started two windows ago. */
-static bool window_over(struct dpt_env *e)
+/* A window that ended (it started two windows ago) with @inserts made in it. */
+static bool window_over(struct dpt_env *e, __u64 inserts)
 {
-	return set_window(e, coarse_now() - 2 * SVC_FLOOD_WINDOW_NS);
+	return set_state(e, coarse_now() - 2 * SVC_FLOOD_WINDOW_NS, inserts, 0);
+}
+
+/* When CPU @cpu last skipped an insert (0: never), or ~0 on error. */
+static __u64 last_skip(struct dpt_env *e, int cpu)
+{
+	int n = libbpf_num_possible_cpus(), fd = svc_dp_map_fd(e->dp, "flood_state");
+	struct svc_flood_state *st;
+	__u64 t = ~0ULL;
+	__u32 key = 0;
+
+	if (!ASSERT_GT(n, cpu, "possible cpus") || !ASSERT_GE(fd, 0, "flood_state fd"))
+		return t;
+	st = calloc((size_t)n, sizeof(*st));
+	if (ASSERT_OK_PTR(st, "calloc") &&
+	    ASSERT_OK(bpf_map_lookup_elem(fd, &key, st), "flood_state lookup"))
+		t = st[cpu].last_skip_ns;
+	free(st);
+	return t;
 }
 
 static bool set_rate(struct dpt_env *e, __u32 rate)
@@ -167,11 +189,12 @@ static bool syn(struct dpt_env *e, const struct wsvc *w, __u16 sport, bool guard
 }
 
 /* Runs on the CPU it starts on: every BPF_PROG_TEST_RUN counts in one CPU's window. */
-static bool pin_cpu(cpu_set_t *saved)
+static bool pin_cpu(cpu_set_t *saved, int *cpu_out)
 {
 	cpu_set_t one;
 	int cpu = sched_getcpu();
 
+	*cpu_out = cpu;
 	if (!ASSERT_GE(cpu, 0, "sched_getcpu") ||
 	    !ASSERT_OK(sched_getaffinity(0, sizeof(*saved), saved), "sched_getaffinity"))
 		return false;
@@ -193,20 +216,19 @@ static void unpin_cpu(const cpu_set_t *saved)
 static void threshold(struct dpt_env *e, const struct wsvc *w)
 {
 	struct svc_counter before[SVC_REASON_MAX], after[SVC_REASON_MAX];
-	__u32 nh, got = 0, rate;
-	unsigned int engaged = 99;
+	__u32 nh, got = 0;
 	struct dpt_expect x;
 	cpu_set_t saved;
+	int cpu;
 	struct pkt in;
 	int i;
 
-	if (!pin_cpu(&saved))
+	if (!pin_cpu(&saved, &cpu))
 		return;
 	if (!ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") || !set_rate(e, RATE) ||
-	    !window_open(e) || !ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, before), "stats"))
+	    !window_open(e, 0) || !ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, before), "stats"))
 		goto out;
-	ASSERT_OK(svc_dp_flood_read(e->dp, &rate, &engaged), "svc_dp_flood_read");
-	ASSERT_EQ(engaged, 0, "guard not engaged before the flood");
+	ASSERT_EQ(last_skip(e, cpu), 0, "no insert skipped before the flood");
 	for (i = 0; i < RATE; i++)
 		if (!syn(e, w, (__u16)(20000 + i), false))
 			goto out;
@@ -220,8 +242,7 @@ static void threshold(struct dpt_env *e, const struct wsvc *w)
 	ASSERT_EQ(after[SVC_R_FWD_NEW].packets - before[SVC_R_FWD_NEW].packets, RATE + EXTRA,
 		  "every SYN forwarded (fwd_new)");
 	ASSERT_EQ(flows_count(e), RATE, "flow table holds only the admitted SYNs");
-	ASSERT_OK(svc_dp_flood_read(e->dp, &rate, &engaged), "svc_dp_flood_read");
-	ASSERT_EQ(engaged, 1, "guard engaged on this CPU");
+	ASSERT_NEQ(last_skip(e, cpu), 0, "this CPU's guard engaged (last skip)");
 
 	/* A guarded connection's ACK: resolved by the same rule and hash, recorded then. */
 	tcp_pkt(&in, w, 21000, TCP_F_ACK);
@@ -237,10 +258,16 @@ static void threshold(struct dpt_env *e, const struct wsvc *w)
 	ASSERT_EQ(flow_of(e, &in, &got), 1, "guarded connection recorded at its ACK");
 	ASSERT_EQ(got, nh, "at the hash's next hop");
 
-	/* The window over: inserts resume. */
-	if (!window_over(e))
+	/* The window over, its budget spent: the next SYN starts a new window and is recorded. */
+	if (!window_over(e, RATE) || !syn(e, w, 22000, false))
 		goto out;
-	for (i = 0; i < RATE; i++)
+	/*
+	 * The new window with that one insert, kept open (the test may take more
+	 * than a window on a slow machine): RATE - 1 more, then the guard again.
+	 */
+	if (!window_open(e, 1))
+		goto out;
+	for (i = 1; i < RATE; i++)
 		if (!syn(e, w, (__u16)(22000 + i), false))
 			goto out;
 	syn(e, w, (__u16)(22000 + RATE), true);
@@ -264,9 +291,10 @@ static void established_kept(struct dpt_env *e, const struct wsvc *w)
 	struct pkt in, exp;
 	__u32 nh, pinned[N_EST], *table = NULL;
 	cpu_set_t saved;
+	int cpu;
 	int i, kept = 0;
 
-	if (!ASSERT_GE(fd, 0, "flows fd") || !pin_cpu(&saved))
+	if (!ASSERT_GE(fd, 0, "flows fd") || !pin_cpu(&saved, &cpu))
 		return;
 	if (!ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") || !set_rate(e, 0))
 		goto out;
@@ -286,7 +314,7 @@ static void established_kept(struct dpt_env *e, const struct wsvc *w)
 	if (!ASSERT_OK_PTR(table, "calloc") ||
 	    !ASSERT_OK(svc_dp_nhset_read(e->dp, (__u32)w->svc, table), "svc_dp_nhset_read"))
 		goto out;
-	if (!set_rate(e, RATE) || !window_open(e) ||
+	if (!set_rate(e, RATE) || !window_open(e, 0) ||
 	    !ASSERT_OK(dpt_stats(e, SVC_PROG_ROUTER, before), "stats"))
 		goto out;
 	for (i = 0; i < FLOOD; i++) {
@@ -333,12 +361,13 @@ out:
 static void guard_off(struct dpt_env *e, const struct wsvc *w)
 {
 	cpu_set_t saved;
+	int cpu;
 	int i;
 
-	if (!pin_cpu(&saved))
+	if (!pin_cpu(&saved, &cpu))
 		return;
 	if (!ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") || !set_rate(e, 0) ||
-	    !window_open(e))
+	    !window_open(e, 0))
 		goto out;
 	for (i = 0; i < 4 * RATE; i++)
 		if (!syn(e, w, (__u16)(24000 + i), false))
@@ -346,6 +375,34 @@ static void guard_off(struct dpt_env *e, const struct wsvc *w)
 	ASSERT_EQ(flows_count(e), 4 * RATE, "every SYN recorded");
 out:
 	unpin_cpu(&saved);
+}
+
+/*
+ * svc_dp_flood_read's "engaged": CPUs that skipped an insert within the last
+ * window. The skip times are written here, not waited for: one in the future
+ * counts (as any time less than a window ago), one two windows ago does not.
+ */
+static void engaged_read(struct dpt_env *e)
+{
+	int n = libbpf_num_possible_cpus();
+	unsigned int engaged = 0;
+	__u32 rate = 0;
+
+	if (!set_rate(e, 7) || !set_state(e, 0, 0, coarse_now() + HOUR_NS) ||
+	    !ASSERT_OK(svc_dp_flood_read(e->dp, &rate, &engaged), "svc_dp_flood_read"))
+		goto out;
+	ASSERT_EQ(rate, 7, "rate");
+	ASSERT_EQ(engaged, (unsigned int)n, "engaged on every CPU");
+	if (!set_state(e, 0, 0, coarse_now() - 2 * SVC_FLOOD_WINDOW_NS) ||
+	    !ASSERT_OK(svc_dp_flood_read(e->dp, &rate, &engaged), "svc_dp_flood_read"))
+		goto out;
+	ASSERT_EQ(engaged, 0, "a skip two windows ago: not engaged");
+	if (!set_state(e, 0, 0, 0) ||
+	    !ASSERT_OK(svc_dp_flood_read(e->dp, &rate, &engaged), "svc_dp_flood_read"))
+		goto out;
+	ASSERT_EQ(engaged, 0, "never skipped: not engaged");
+out:
+	set_rate(e, 0);
 }
 
 TEST(router_flood)
@@ -364,5 +421,7 @@ TEST(router_flood)
 		established_kept(&e, &w6);
 	if (tp_subtest("flood_off"))
 		guard_off(&e, &w4);
+	if (tp_subtest("flood_engaged_read"))
+		engaged_read(&e);
 	dpt_env_close(&e);
 }
