@@ -101,14 +101,16 @@ struct {
 } router_cfg SEC(".maps");
 
 /*
- * The flood guard's window per CPU (struct svc_flood_state). Not pinned: a
- * reloaded router starts with a fresh window.
+ * The flood guard's window per CPU (struct svc_flood_state). Pinned like the
+ * rest: a restarted agent leaves the attached program in place, and its
+ * status must read the window that program writes.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct svc_flood_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } flood_state SEC(".maps");
 
 /* Verdict and drop-reason counters, indexed by enum svc_reason. */
