@@ -102,7 +102,7 @@ programs: $(PROGRAMS)
 
 bpf: $(SKELS)
 
-tests: all $(TEST_BINS)
+tests: all $(TEST_BINS) $(BENCH_BINS)
 
 $(OUTPUT)/%.bpf.o: %.bpf.c $(BPF_HDRS) vmlinux.h
 	$(call msg,BPF,$@)

@@ -80,6 +80,7 @@ struct svc_addr bench_nh6(__u32 k);
 struct bench_expect {
 	__u32 act;	    /* XDP_* verdict of every iteration */
 	int reason;	    /* enum svc_reason counted for each iteration, -1: none */
+	int also;	    /* a reason that may count up to once an iteration as well, -1: none */
 	enum svc_prog prog; /* whose stats map counts it */
 	int (*check)(const __u8 *in, size_t in_len, const __u8 *out, size_t out_len, char *why,
 		     size_t why_len); /* output frame of the last iteration; NULL: none */

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <linux/if_ether.h>
@@ -63,44 +64,51 @@ static __u16 csum_fold(__u32 sum)
 	return htons((__u16)~sum);
 }
 
+/*
+ * Headers are built in aligned locals and copied into the frame: behind the
+ * 14-byte Ethernet header they are not aligned to their members.
+ */
 static void put_eth(__u8 *buf, __u16 proto)
 {
-	struct ethhdr *eth = (struct ethhdr *)buf;
+	struct ethhdr eth;
 
-	memcpy(eth->h_dest, bench_dmac, ETH_ALEN);
-	memcpy(eth->h_source, bench_smac, ETH_ALEN);
-	eth->h_proto = htons(proto);
+	memcpy(eth.h_dest, bench_dmac, ETH_ALEN);
+	memcpy(eth.h_source, bench_smac, ETH_ALEN);
+	eth.h_proto = htons(proto);
+	memcpy(buf, &eth, sizeof(eth));
 }
 
 /* IPv4 header without options at @buf for @payload bytes of @proto. */
 static void put_ip4(__u8 *buf, const struct svc_addr *src, const struct svc_addr *dst, __u8 proto,
 		    size_t payload)
 {
-	struct iphdr *iph = (struct iphdr *)buf;
+	struct iphdr iph;
 
-	memset(iph, 0, sizeof(*iph));
-	iph->version = 4;
-	iph->ihl = 5;
-	iph->tot_len = htons(sizeof(*iph) + payload);
-	iph->ttl = 64;
-	iph->protocol = proto;
-	iph->saddr = src->w[3];
-	iph->daddr = dst->w[3];
-	iph->check = csum_fold(csum_add(0, iph, sizeof(*iph)));
+	memset(&iph, 0, sizeof(iph));
+	iph.version = 4;
+	iph.ihl = 5;
+	iph.tot_len = htons(sizeof(iph) + payload);
+	iph.ttl = 64;
+	iph.protocol = proto;
+	iph.saddr = src->w[3];
+	iph.daddr = dst->w[3];
+	iph.check = csum_fold(csum_add(0, &iph, sizeof(iph)));
+	memcpy(buf, &iph, sizeof(iph));
 }
 
 static void put_ip6(__u8 *buf, const struct svc_addr *src, const struct svc_addr *dst, __u8 proto,
 		    size_t payload)
 {
-	struct ipv6hdr *ip6 = (struct ipv6hdr *)buf;
+	struct ipv6hdr ip6;
 
-	memset(ip6, 0, sizeof(*ip6));
-	ip6->version = 6;
-	ip6->payload_len = htons(payload);
-	ip6->nexthdr = proto;
-	ip6->hop_limit = 64;
-	memcpy(&ip6->saddr, src->b, 16);
-	memcpy(&ip6->daddr, dst->b, 16);
+	memset(&ip6, 0, sizeof(ip6));
+	ip6.version = 6;
+	ip6.payload_len = htons(payload);
+	ip6.nexthdr = proto;
+	ip6.hop_limit = 64;
+	memcpy(&ip6.saddr, src->b, 16);
+	memcpy(&ip6.daddr, dst->b, 16);
+	memcpy(buf, &ip6, sizeof(ip6));
 }
 
 size_t bench_build_tcp(__u8 *buf, size_t cap, const struct bench_tcp *t)
@@ -110,7 +118,8 @@ size_t bench_build_tcp(__u8 *buf, size_t cap, const struct bench_tcp *t)
 	size_t optlen = t->flowid ? sizeof(struct svc_flowid_opt) : 0;
 	size_t tcplen = sizeof(struct tcphdr) + optlen;
 	size_t len = ETH_HLEN + l3 + tcplen;
-	struct tcphdr *th = (struct tcphdr *)(buf + ETH_HLEN + l3);
+	__u8 *seg = buf + ETH_HLEN + l3;
+	struct tcphdr th;
 	__u32 sum;
 
 	if (cap < len)
@@ -121,20 +130,22 @@ size_t bench_build_tcp(__u8 *buf, size_t cap, const struct bench_tcp *t)
 		put_ip4(buf + ETH_HLEN, &t->src, &t->dst, IPPROTO_TCP, tcplen);
 	else
 		put_ip6(buf + ETH_HLEN, &t->src, &t->dst, IPPROTO_TCP, tcplen);
-	th->source = htons(t->sport);
-	th->dest = htons(t->dport);
-	th->seq = htonl(0x12345678);
-	th->ack_seq = htonl(t->flags & BENCH_TCP_ACK ? 0x9abcdef0 : 0);
-	th->doff = tcplen / 4;
-	((__u8 *)th)[13] = t->flags;
-	th->window = htons(64240);
+	memset(&th, 0, sizeof(th));
+	th.source = htons(t->sport);
+	th.dest = htons(t->dport);
+	th.seq = htonl(0x12345678);
+	th.ack_seq = htonl(t->flags & BENCH_TCP_ACK ? 0x9abcdef0 : 0);
+	th.doff = tcplen / 4;
+	((__u8 *)&th)[13] = t->flags;
+	th.window = htons(64240);
+	memcpy(seg, &th, sizeof(th));
 	if (t->flowid) {
 		struct svc_flowid_opt o = { .kind = SVC_FLOWID_KIND,
 					    .len = SVC_FLOWID_LEN,
 					    .exid = htons(SVC_FLOWID_EXID_DEFAULT),
 					    .flowid = htonl(t->flowid) };
 
-		memcpy(th + 1, &o, sizeof(o));
+		memcpy(seg + sizeof(th), &o, sizeof(o));
 	}
 	/* pseudo-header + segment */
 	if (v4)
@@ -142,7 +153,8 @@ size_t bench_build_tcp(__u8 *buf, size_t cap, const struct bench_tcp *t)
 	else
 		sum = csum_add(0, t->src.b, 16) + csum_add(0, t->dst.b, 16);
 	sum += IPPROTO_TCP + tcplen;
-	th->check = csum_fold(csum_add(sum, th, tcplen));
+	th.check = csum_fold(csum_add(sum, seg, tcplen));
+	memcpy(seg + offsetof(struct tcphdr, check), &th.check, sizeof(th.check));
 	return len;
 }
 
@@ -151,11 +163,14 @@ size_t bench_build_encap(__u8 *buf, size_t cap, int outer_family, const struct s
 {
 	size_t outer = outer_family == AF_INET ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
 	size_t ip_len = in_len - ETH_HLEN;
-	__u16 inner_proto = ntohs(((const struct ethhdr *)in)->h_proto);
-	__u8 proto = inner_proto == ETH_P_IP ? IPPROTO_IPIP : IPPROTO_IPV6;
+	__u16 inner_proto;
+	__u8 proto;
 
 	if (in_len <= ETH_HLEN || cap < in_len + outer)
 		return 0;
+	memcpy(&inner_proto, in + offsetof(struct ethhdr, h_proto), sizeof(inner_proto));
+	inner_proto = ntohs(inner_proto);
+	proto = inner_proto == ETH_P_IP ? IPPROTO_IPIP : IPPROTO_IPV6;
 	put_eth(buf, outer_family == AF_INET ? ETH_P_IP : ETH_P_IPV6);
 	if (outer_family == AF_INET)
 		put_ip4(buf + ETH_HLEN, osrc, odst, proto, ip_len);

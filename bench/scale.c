@@ -112,6 +112,7 @@ static int scale_cases(struct bench_env *env, json_object *arr, const char *what
 			c.vary.vbase = bench_vbase(fam_of(f));
 			c.vary.vcount = 1;
 			c.expect.reason = -1;
+			c.expect.also = -1;
 			bench_case_router(env, &c, fam_of(f), kinds[i]);
 			if (table_flows && c.vary.vmode == BENCH_VARY_SEQ) {
 				c.prepare = NULL;
