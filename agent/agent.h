@@ -141,6 +141,7 @@ struct agent {
 	struct timespec started; /* CLOCK_MONOTONIC */
 	time_t next_gc;		 /* CLOCK_MONOTONIC seconds */
 	time_t next_neigh;	 /* CLOCK_MONOTONIC seconds */
+	int nhe_fd;		 /* next-hop egress: rtnetlink events (svc_dp_nh_watch_start), -1 */
 
 	/* Reconcile bookkeeping. */
 	struct set_cache sets[SVC_MAX_SETS];

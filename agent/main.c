@@ -215,9 +215,14 @@ static void run_loop(struct agent *a)
 	struct pollfd pfds[SVC_AGENT_MAX_CLIENTS + 10 + SVC_AGENT_HC_POLL_MAX];
 
 	for (;;) {
-		int n = 0, nsrv, nhc, mfd, timeout = 1000, r, lfd, li = -1, dfd, di = -1;
+		int n = 0, nsrv, nhc, mfd, timeout = 1000, r, lfd, li = -1, dfd, di = -1, ni = -1;
 
 		pfds[n++] = (struct pollfd){ .fd = a->signal_fd, .events = POLLIN };
+		/* neighbour, route and link changes: the next hops' cached egress */
+		if (a->nhe_fd >= 0) {
+			ni = n;
+			pfds[n++] = (struct pollfd){ .fd = a->nhe_fd, .events = POLLIN };
+		}
 		mfd = agent_metrics_fd(a, &timeout);
 		if (mfd >= 0)
 			pfds[n++] = (struct pollfd){ .fd = mfd, .events = POLLIN };
@@ -259,6 +264,8 @@ static void run_loop(struct agent *a)
 				}
 			}
 		}
+		if (r > 0 && ni >= 0 && (pfds[ni].revents & POLLIN))
+			svc_dp_nh_watch_run(a->dp); /* logs its own failures */
 		if (r > 0)
 			agent_server_dispatch(a, pfds + n, nsrv);
 		agent_etcd_run(a);
@@ -339,6 +346,18 @@ static int start(struct agent *a)
 		pr_err("initial reconcile failed: %s", strerror(-err));
 		return err;
 	}
+	/*
+	 * After the first reconcile (next hops written): resolve every up next
+	 * hop's egress, adopted ones too, and follow the kernel's changes. A
+	 * failure leaves the router on FIB lookups (counted ev_fib_fallback).
+	 */
+	a->nhe_fd = svc_dp_nh_watch_start(a->dp);
+	if (a->nhe_fd < 0) {
+		pr_err("next-hop egress cache: %s; the router falls back to a FIB lookup per "
+		       "packet (ev_fib_fallback)",
+		       strerror(-a->nhe_fd));
+		a->nhe_fd = -1;
+	}
 	agent_attachments_restore(a);
 	agent_tiflow_restore(a);
 	agent_direct_restore(a);
@@ -388,7 +407,7 @@ int main(int argc, char **argv)
 	}
 	svc_log_init("svcplaned", a->cfg.verbose ? SVC_LOG_DEBUG : SVC_LOG_INFO);
 	svc_reg_init(&a->reg);
-	a->lock_fd = a->pin_lock_fd = a->listen_fd = a->signal_fd = -1;
+	a->lock_fd = a->pin_lock_fd = a->listen_fd = a->signal_fd = a->nhe_fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &a->started);
 	snprintf(a->state_path, sizeof(a->state_path), "%.4000s/state.json", a->cfg.state_dir);
 

@@ -106,7 +106,7 @@ static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32
 	cfg = bpf_map_lookup_elem(&router_cfg, &zero);
 	if (!nh || !cfg)
 		return svc_verdict(p, SVC_R_DROP_NO_NEXTHOP, XDP_DROP);
-	act = svc_encap_xmit(ctx, p, nh, cfg, hash, ok_reason);
+	act = svc_encap_xmit(ctx, p, nh_id, nh, cfg, hash, ok_reason);
 	/* XDP_TX is also an ICMP too-big reply, which the next hop never sees. */
 	if ((act == XDP_TX || act == XDP_REDIRECT) && p->reason == ok_reason) {
 		svc_count(&nh_stats, nh_id, p->len);

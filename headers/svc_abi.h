@@ -128,6 +128,32 @@ struct svc_ch_present {
 	__u64 bits[SVC_MAX_SETS / 64];
 };
 
+/*
+ * nh_egress: per next-hop id, where the router sends packets toward it
+ * without a FIB lookup (docs/datapath.md, "Next-hop egress cache"). The agent
+ * resolves it through netlink (route get, neighbour, link) and keeps it
+ * current from RTM_NEWNEIGH/DELNEIGH/NEWROUTE/DELROUTE/NEWLINK events.
+ *
+ * A map of its own rather than fields of struct svc_nexthop: a restarted agent
+ * refuses pinned maps of another layout (svc_pin_check_obj: -EEXIST naming the
+ * map), so growing svc_nexthop would make every upgrade unpin the nexthops
+ * map and lose the flows; a new map is simply created next to the adopted
+ * ones. Its writer (netlink events) and the nexthops writer (registry
+ * reconcile) also never overwrite each other's fields. @addr ties the entry to
+ * the next hop's address: an id reused for another address never uses a
+ * stale egress. The cost is one array lookup per forwarded packet.
+ */
+#define SVC_NHE_F_VALID (1U << 0) /* ifindex, MACs and mtu are current: use them */
+
+struct svc_nh_egress {
+	struct svc_addr addr; /* the next-hop address this was resolved for */
+	__u32 ifindex;	      /* egress interface */
+	__u32 mtu;	      /* egress MTU: the route's (locked or PMTU) or the device's */
+	__u8 dmac[6];	      /* the neighbour's (or gateway's) MAC */
+	__u8 smac[6];	      /* the egress interface's MAC */
+	__u32 flags;	      /* SVC_NHE_F_* */
+};
+
 /* flows: the 5-tuple of a client->service packet, as it arrives at the router. */
 struct svc_flow_key {
 	struct svc_addr src;
@@ -259,7 +285,9 @@ struct svc_delay_event {
 	X(FWD_RESUMED_HIT, "fwd_resumed_hit",                                                       \
 	  "packet of a resumed flow the flow table lost: sent to its instance (resumed_flows)")   \
 	X(EV_FLOOD_NOINSERT, "ev_flood_noinsert",                                                   \
-	  "event, not a verdict: SYN over the flood guard's rate: forwarded by hash, not recorded")
+	  "event, not a verdict: SYN over the flood guard's rate: forwarded by hash, not recorded") \
+	X(EV_FIB_FALLBACK, "ev_fib_fallback",                                                       \
+	  "event, not a verdict: a next hop without a valid cached egress: bpf_fib_lookup used")
 /* clang-format on */
 
 enum svc_reason {

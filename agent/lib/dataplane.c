@@ -114,6 +114,7 @@ int svc_dp_open(const struct svc_dp_config *cfg, struct svc_dp **dpp, bool *adop
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return -ENOMEM;
+	dp->nhe_fd = -1;
 	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s",
 		 cfg->pin_dir ? cfg->pin_dir : SVC_DEFAULT_PIN_DIR);
 	dp->ch_seed = cfg->ch_seed;
@@ -157,6 +158,9 @@ void svc_dp_close(struct svc_dp *dp)
 	/* No links are held: XDP stays attached by netlink, maps stay pinned. */
 	router_bpf__destroy(dp->router);
 	endpoint_bpf__destroy(dp->endpoint);
+	if (dp->nhe_fd >= 0)
+		close(dp->nhe_fd);
+	free(dp->nhe);
 	free(dp);
 }
 
@@ -454,11 +458,13 @@ int svc_dp_nexthop_update(struct svc_dp *dp, __u32 id, const struct svc_nexthop 
 		return -EINVAL;
 	}
 	snprintf(what, sizeof(what), "next hop %u", id);
-	err = dp_update(dp->router->maps.nexthops, &id, nh, what);
-	/* The router can only transmit to a next hop whose MAC the kernel knows. */
-	if (!err && (nh->flags & SVC_NH_F_UP))
-		svc_neigh_prime(&nh->addr);
-	return err;
+	/*
+	 * The egress first: the router uses it only when its address matches the
+	 * next hop's, so neither order exposes a wrong one; this order lets the
+	 * first packet to a new next hop skip the FIB lookup already.
+	 */
+	err = dp_nh_egress_refresh(dp, id, nh);
+	return err ?: dp_update(dp->router->maps.nexthops, &id, nh, what);
 }
 
 int svc_dp_nexthop_delete(struct svc_dp *dp, __u32 id)
@@ -469,6 +475,7 @@ int svc_dp_nexthop_delete(struct svc_dp *dp, __u32 id)
 	if (!dp || !id || id >= SVC_MAX_NEXTHOPS)
 		return -EINVAL;
 	snprintf(what, sizeof(what), "next hop %u (zero)", id);
+	dp_nh_egress_refresh(dp, id, &down);
 	return dp_update(dp->router->maps.nexthops, &id, &down, what);
 }
 

@@ -107,13 +107,36 @@ int svc_dp_rule_delete(struct svc_dp *dp, const struct svc_lpm_key *prefix);
 
 /*
  * Next hop @id (1..SVC_MAX_NEXTHOPS-1). Delete zeroes it (a zeroed next hop is down).
- * Updating an up next hop also starts neighbour resolution of its address
- * (svc_neigh_prime), which the router's FIB lookup needs.
+ * Updating an up next hop also resolves its egress (interface, MACs, MTU:
+ * svc_nhe_resolve) into nh_egress, so that the router needs no FIB lookup,
+ * and starts neighbour resolution (svc_neigh_prime) when its neighbour's MAC
+ * is not known yet; a down or deleted next hop's egress is cleared.
  */
 int svc_dp_nexthop_update(struct svc_dp *dp, __u32 id, const struct svc_nexthop *nh);
 int svc_dp_nexthop_delete(struct svc_dp *dp, __u32 id);
 /* All SVC_MAX_NEXTHOPS entries of the nexthops map, in one batch. */
 int svc_dp_nexthops_read(struct svc_dp *dp, struct svc_nexthop *all);
+
+/*
+ * Next-hop egress cache (docs/datapath.md, "Next-hop egress cache").
+ * svc_dp_nh_egress_read / _write - next hop @id's nh_egress entry as is (the
+ * write is for tests and tools: the agent's own come from svc_nhe_resolve).
+ */
+int svc_dp_nh_egress_read(struct svc_dp *dp, __u32 id, struct svc_nh_egress *out);
+int svc_dp_nh_egress_write(struct svc_dp *dp, __u32 id, const struct svc_nh_egress *e);
+/*
+ * svc_dp_nh_watch_start - open the rtnetlink event socket and re-resolve the
+ * egress of every up next hop in the nexthops map (adopted ones included).
+ * Returns the fd to poll, or -errno. Idempotent.
+ */
+int svc_dp_nh_watch_start(struct svc_dp *dp);
+/*
+ * svc_dp_nh_watch_run - read the pending events and re-resolve what they
+ * touch: a neighbour event the next hops that use that neighbour, a route or
+ * link event (or lost events) every up next hop. Returns the number of
+ * entries that changed, or -errno.
+ */
+int svc_dp_nh_watch_run(struct svc_dp *dp);
 
 /*
  * svc_dp_nhset_update - build set @set_id's consistent-hash table from @members

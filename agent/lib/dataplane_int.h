@@ -4,6 +4,7 @@
 #define SVC_DATAPLANE_INT_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <string.h>
 #include <bpf/libbpf.h>
 #include "router.skel.h"
@@ -19,7 +20,20 @@ struct svc_dp {
 	/* The ch_present map's value as last written; legacy: the pins predate that map. */
 	struct svc_ch_present ch_present;
 	bool ch_present_legacy;
+	/* Next-hop egress cache (dataplane_nhe.c): per id, the neighbour its egress uses. */
+	struct dp_nhe *nhe;
+	int nhe_fd; /* rtnetlink events, -1 until svc_dp_nh_watch_start */
 };
+
+/* What the egress of one next hop depends on: its neighbour (gateway or itself). */
+struct dp_nhe {
+	struct svc_addr neigh;
+	int ifindex;
+	bool used; /* an up next hop with an egress entry written */
+};
+
+/* dp_nh_egress_refresh - resolve next hop @id (@nh) and write its nh_egress entry. */
+int dp_nh_egress_refresh(struct svc_dp *dp, __u32 id, const struct svc_nexthop *nh);
 
 static inline const char *dp_strerror(int err)
 {

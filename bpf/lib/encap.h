@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* IP-in-IP encapsulation toward a next hop, with the next-hop MAC from the kernel FIB. */
+/*
+ * IP-in-IP encapsulation toward a next hop, with the egress (interface, MACs,
+ * MTU) the agent cached in nh_egress, or from the kernel FIB when there is none.
+ */
 #ifndef SVC_BPF_ENCAP_H
 #define SVC_BPF_ENCAP_H
 
 #include "parse.h"
 #include "csum.h"
+#include "stats.h"
+#include "router_maps.h"
 
 /*
  * svc_icmp_too_big - answers a packet too big for the egress MTU (bpf/lib/mtu.h,
@@ -43,18 +48,56 @@ static __always_inline int svc_fib_fill(struct bpf_fib_lookup *fib, __u32 ifinde
 }
 
 /*
- * svc_fib_nexthop - route the encapsulated packet: fills @fib (egress ifindex,
- * MACs). Returns SVC_CONTINUE or a final verdict: a packet too big for the
- * route's MTU is answered with ICMP (svc_icmp_too_big) or dropped.
+ * svc_egress_cached - next hop @nh_id's egress from nh_egress, or NULL when it
+ * has none that is valid and resolved for @nh's address (the router then asks
+ * the FIB, counted ev_fib_fallback).
  */
-static __always_inline int svc_fib_nexthop(struct xdp_md *ctx, struct svc_pkt *p,
+static __always_inline const struct svc_nh_egress *svc_egress_cached(__u32 nh_id,
+								      const struct svc_nexthop *nh)
+{
+	const struct svc_nh_egress *e = bpf_map_lookup_elem(&nh_egress, &nh_id);
+
+	if (!e || !(e->flags & SVC_NHE_F_VALID) || !e->ifindex || e->addr.w[0] != nh->addr.w[0] ||
+	    e->addr.w[1] != nh->addr.w[1] || e->addr.w[2] != nh->addr.w[2] ||
+	    e->addr.w[3] != nh->addr.w[3])
+		return NULL;
+	return e;
+}
+
+/*
+ * svc_fib_nexthop - route the encapsulated packet toward @nh (id @nh_id):
+ * fills @fib's ifindex, smac and dmac, from the cached egress or else from
+ * bpf_fib_lookup(). Returns SVC_CONTINUE or a final verdict: a packet too big
+ * for the egress MTU is answered with ICMP (svc_icmp_too_big) or dropped.
+ * The cached path decides as the lookup would on the same route and
+ * neighbour: too big when the outer packet exceeds the MTU.
+ */
+static __always_inline int svc_fib_nexthop(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id,
 					   const struct svc_nexthop *nh,
 					   const struct svc_router_cfg *cfg,
 					   struct bpf_fib_lookup *fib)
 {
 	__u32 outer = (nh->flags & SVC_NH_F_V6) ? IPV6_HLEN : IPV4_HLEN;
+	const struct svc_nh_egress *e;
 	int rc;
 
+	/* No source address of the next hop's family: the same drop either way. */
+	if (!(cfg->flags & ((nh->flags & SVC_NH_F_V6) ? SVC_CFG_F_SRC6 : SVC_CFG_F_SRC4)))
+		return svc_verdict(p, SVC_R_DROP_NO_SRC, XDP_DROP);
+	e = svc_egress_cached(nh_id, nh);
+	if (e) {
+		if (p->ip_len + outer > e->mtu) {
+			if (svc_icmp_too_big(ctx, p->l3_off, e->mtu - outer, p->len, p->is_icmp) ==
+			    XDP_TX)
+				return svc_verdict(p, SVC_R_ICMP_TOO_BIG, XDP_TX);
+			return svc_verdict(p, SVC_R_DROP_TOO_BIG, XDP_DROP);
+		}
+		fib->ifindex = e->ifindex;
+		__builtin_memcpy(fib->dmac, e->dmac, ETH_ALEN);
+		__builtin_memcpy(fib->smac, e->smac, ETH_ALEN);
+		return SVC_CONTINUE;
+	}
+	svc_count(&router_stats, SVC_R_EV_FIB_FALLBACK, p->len);
 	if (svc_fib_fill(fib, ctx->ingress_ifindex, p->l3_proto == ETH_P_IPV6, p->ip_len, nh, cfg))
 		return svc_verdict(p, SVC_R_DROP_NO_SRC, XDP_DROP);
 	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
@@ -106,10 +149,10 @@ static __always_inline void svc_build_ip6(struct ipv6hdr *o, const struct svc_pk
 /**
  * svc_encap_xmit - encapsulate the packet toward @nh and transmit it
  *
- * The frame becomes Ethernet (FIB MACs, VLAN tags dropped) + outer IP header +
+ * The frame becomes Ethernet (cached or FIB MACs, VLAN tags dropped) + outer IP header +
  * the original IP packet, unchanged. Returns XDP_TX, XDP_REDIRECT or a drop.
  */
-static __always_inline int svc_encap_xmit(struct xdp_md *ctx, struct svc_pkt *p,
+static __always_inline int svc_encap_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id,
 					  const struct svc_nexthop *nh,
 					  const struct svc_router_cfg *cfg, __u32 hash,
 					  enum svc_reason ok_reason)
@@ -123,7 +166,7 @@ static __always_inline int svc_encap_xmit(struct xdp_md *ctx, struct svc_pkt *p,
 	void *data, *data_end;
 	int ret;
 
-	ret = svc_fib_nexthop(ctx, p, nh, cfg, &fib);
+	ret = svc_fib_nexthop(ctx, p, nh_id, nh, cfg, &fib);
 	if (ret != SVC_CONTINUE)
 		return ret;
 	if (bpf_xdp_adjust_head(ctx, -grow))

@@ -11,9 +11,11 @@
  *   (IPv4 with DF) / ICMPv6 "packet too big" carrying the MTU left for the
  *   inner packet, sent back out where it came from (XDP_TX), under a token
  *   bucket shared by all CPUs.
- * The egress MTU is the kernel's: bpf_fib_lookup() toward the next hop
- * reports the route's MTU (route metric or device MTU) in mtu_result when the
- * length asked for does not fit.
+ * The egress MTU is the one the agent cached for the next hop (nh_egress,
+ * resolved as the kernel's FIB would: a locked route MTU or PMTU exception,
+ * else the device's); without a valid cache entry, the kernel's:
+ * bpf_fib_lookup() toward the next hop reports the route's MTU in mtu_result
+ * when the length asked for does not fit.
  */
 #ifndef SVC_BPF_MTU_H
 #define SVC_BPF_MTU_H
@@ -329,6 +331,7 @@ __noinline int svc_mss_fit(struct xdp_md *ctx, __u32 nh_id, __u32 offs, __u32 le
 {
 	__u32 zero = 0, l3 = offs & 0xff, hlen = (offs >> 8) & 0xff, l4 = offs >> 16;
 	__u32 mtu, outer, max, mss, off = SVC_TCPHDR_MIN;
+	const struct svc_nh_egress *e;
 	struct svc_mtu_scratch *s;
 	struct svc_router_cfg *cfg;
 	struct svc_nexthop *nh;
@@ -345,16 +348,26 @@ __noinline int svc_mss_fit(struct xdp_md *ctx, __u32 nh_id, __u32 offs, __u32 le
 	if (!nh || !cfg || !s)
 		return -1;
 	h = s->h;
-	/* Ask for a 64 KiB packet: the lookup then reports the route's MTU. */
-	if (svc_fib_fill(&s->fib, ctx->ingress_ifindex, inner_v6, 0, nh, cfg))
-		return -1;
-	s->fib.tot_len = 0xffff;
-	rc = bpf_fib_lookup(ctx, &s->fib, sizeof(s->fib), 0);
-	if (rc == BPF_FIB_LKUP_RET_SUCCESS)
-		return 0; /* a 64 KiB path: every segment fits */
-	if (rc != BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		return -1;
-	mtu = s->fib.mtu_result;
+	e = svc_egress_cached(nh_id, nh);
+	if (e) {
+		if (!(cfg->flags & ((nh->flags & SVC_NH_F_V6) ? SVC_CFG_F_SRC6 : SVC_CFG_F_SRC4)))
+			return -1;
+		if (e->mtu >= 0xffff)
+			return 0; /* as the lookup below: a 64 KiB path */
+		mtu = e->mtu;
+	} else {
+		svc_count(&router_stats, SVC_R_EV_FIB_FALLBACK, len);
+		/* Ask for a 64 KiB packet: the lookup then reports the route's MTU. */
+		if (svc_fib_fill(&s->fib, ctx->ingress_ifindex, inner_v6, 0, nh, cfg))
+			return -1;
+		s->fib.tot_len = 0xffff;
+		rc = bpf_fib_lookup(ctx, &s->fib, sizeof(s->fib), 0);
+		if (rc == BPF_FIB_LKUP_RET_SUCCESS)
+			return 0; /* a 64 KiB path: every segment fits */
+		if (rc != BPF_FIB_LKUP_RET_FRAG_NEEDED)
+			return -1;
+		mtu = s->fib.mtu_result;
+	}
 	outer = (nh->flags & SVC_NH_F_V6) ? IPV6_HLEN : IPV4_HLEN;
 	if (mtu < outer + (l4 - l3) + SVC_TCPHDR_MIN + SVC_MSS_FLOOR)
 		return -1;

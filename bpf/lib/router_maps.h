@@ -47,6 +47,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } nexthops SEC(".maps");
 
+/* Next-hop id -> its egress (interface, MACs, MTU), written by the agent (svc_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SVC_MAX_NEXTHOPS);
+	__type(key, __u32);
+	__type(value, struct svc_nh_egress);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nh_egress SEC(".maps");
+
 /* One consistent-hash table: slot -> next-hop id (0 = empty set). */
 struct svc_ch_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

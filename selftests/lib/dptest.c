@@ -1038,6 +1038,13 @@ static bool check_stats(const struct snapshot *a, const struct snapshot *b, cons
 		bool w = i == (int)want || (ev && i == (int)ev) || (ev2 && i == (int)ev2);
 		__u64 wp = w ? 1 : 0, wb = w ? bytes : 0;
 
+		/*
+		 * Whether the router used the next hop's cached egress or the FIB
+		 * is router_nhcache's to check; a fixture's outcome is the same.
+		 */
+		if (i == SVC_R_EV_FIB_FALLBACK && !w)
+			continue;
+
 		if (dp != wp || db != wb) {
 			tp_fail(__FILE__, __LINE__,
 				"%s[%s]: expected +%llu pkts/+%llu bytes, got +%llu/+%llu", map,
