@@ -269,6 +269,95 @@ out:
 	restore(e, NH_OUT4A);
 }
 
+/* A UDP datagram (IPv4 with DF) to SVC_FWD4 / SVC_FWD6 whose IP packet is @ip_len bytes. */
+static void df_udp(struct pkt *p, bool v6, size_t ip_len)
+{
+	pkt_init(p);
+	dpt_eth(p);
+	if (v6)
+		pkt_ip6(p, &(struct ip6_spec){ .src = DPT_CLIENT6, .dst = dpt_vip6(SVC_FWD6) });
+	else
+		pkt_ip4(p, &(struct ip4_spec){
+				   .src = DPT_CLIENT4, .dst = dpt_vip4(SVC_FWD4), .frag = 0x4000 });
+	pkt_udp(p, 46500, 53);
+	pkt_payload(p, NULL, ip_len - (v6 ? 48 : 28));
+	pkt_finalize(p);
+}
+
+/* Run @in with next hop @nh's entry as resolved, then with none (FIB): the same bytes out. */
+static void same_both_ways(struct dpt_env *e, __u32 nh, const struct pkt *in, __u32 want,
+			   const char *what)
+{
+	struct svc_nh_egress g, none;
+	struct dpt_result c, f;
+	__u64 f0, f1, f2;
+
+	memset(&none, 0, sizeof(none));
+	if (!ASSERT_OK(egress_of(e, nh, &g), "read nh_egress"))
+		return;
+	f0 = fallbacks(e);
+	if (!ASSERT_OK(dpt_xdp_run(e->router_fd, e->ifindex[DPT_IF_IN], in->buf, in->len, &c),
+		       "run cached"))
+		return;
+	f1 = fallbacks(e);
+	if (!ASSERT_OK(svc_dp_nh_egress_write(e->dp, nh, &none), "clear nh_egress"))
+		return;
+	ASSERT_OK(dpt_xdp_run(e->router_fd, e->ifindex[DPT_IF_IN], in->buf, in->len, &f),
+		  "run FIB");
+	f2 = fallbacks(e);
+	ASSERT_OK(svc_dp_nh_egress_write(e->dp, nh, &g), "put nh_egress back");
+	tp_diag("%s, %u-byte frame: cached mtu %u, verdict %u", what, (unsigned)in->len, g.mtu,
+		c.retval);
+	ASSERT_EQ(f1 - f0, 0, "cached: no FIB lookup");
+	ASSERT_EQ(f2 - f1, 1, "no entry: one FIB lookup");
+	ASSERT_EQ(c.retval, want, "verdict (cached)");
+	ASSERT_EQ(f.retval, want, "verdict (FIB)");
+	ASSERT_MEMEQ(c.out, c.out_len, f.out, f.out_len, "cached output = FIB output");
+}
+
+/*
+ * The MTU libsvc caches decides as the kernel's FIB does, for a device MTU, a
+ * route MTU (which forwarding ignores unless locked) and a locked one: the
+ * largest datagram that fits and one byte more give the same bytes out with
+ * the cache and with bpf_fib_lookup.
+ */
+static void mtu_agrees(struct dpt_env *e, bool v6)
+{
+	static const char *const routes[] = { NULL, "mtu 1400", "mtu lock 1400" };
+	__u32 nh = v6 ? NH_OUT6A : NH_OUT4A, outer = v6 ? 40 : 20;
+	const struct dpt_nh *m = dpt_nh_model(nh);
+	struct svc_nh_egress g;
+	char cmd[256];
+	struct pkt in;
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const char *what = routes[i] ? routes[i] : "device MTU";
+
+		if (routes[i]) {
+			snprintf(cmd, sizeof(cmd), "ip route replace %s/%d dev tpout0 %s", m->addr,
+				 v6 ? 128 : 32, routes[i]);
+			if (!ASSERT_OK(system(cmd), cmd))
+				break;
+		}
+		/* re-resolve now, as the agent does on the route event */
+		if (dpt_set_nexthop(e, nh, true) || !ASSERT_OK(egress_of(e, nh, &g), "read") ||
+		    !ASSERT_TRUE(g.flags & SVC_NHE_F_VALID, "valid"))
+			break;
+		ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear");
+		df_udp(&in, v6, g.mtu - outer);
+		same_both_ways(e, nh, &in, XDP_REDIRECT, what);
+		df_udp(&in, v6, g.mtu - outer + 1);
+		same_both_ways(e, nh, &in, XDP_TX, what);
+	}
+	snprintf(cmd, sizeof(cmd), "ip route del %s/%d dev tpout0 2>/dev/null", m->addr,
+		 v6 ? 128 : 32);
+	if (system(cmd)) {
+		/* nothing to delete when the first step failed */
+	}
+	restore(e, nh);
+}
+
 /*
  * Poll the event socket until next hop @id's entry satisfies @want (dmac
  * @mac, or mtu @mtu when @mac is NULL); a generous deadline, no sleeps.
@@ -358,6 +447,10 @@ TEST(router_nhcache)
 		cached_mtu_too_big(&e);
 	if (tp_subtest("cached_mtu_mss_clamp_v4"))
 		cached_mtu_clamp(&e);
+	if (tp_subtest("mtu_agrees_with_fib_v4"))
+		mtu_agrees(&e, false);
+	if (tp_subtest("mtu_agrees_with_fib_v6"))
+		mtu_agrees(&e, true);
 	if (tp_subtest("events_neigh_and_route"))
 		events(&e);
 	dpt_env_close(&e);
