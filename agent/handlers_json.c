@@ -134,6 +134,38 @@ static const char *instance_status(const struct svc_reg_instance *in)
 }
 
 /*
+ * The next hop's cached egress (nh_egress, docs/datapath.md "Next-hop egress
+ * cache"): "egress" for people ("DEV DMAC mtu N", or why the router asks the
+ * FIB instead), and its parts: egress_valid, egress_ifindex, egress_dmac,
+ * egress_mtu.
+ */
+static void put_egress(struct agent *a, json_object *o, __u32 nh, const struct svc_addr *addr)
+{
+	char dev[IF_NAMESIZE] = "?", mac[18], text[96];
+	struct svc_nh_egress e;
+	bool valid;
+
+	if (!nh || nh >= SVC_MAX_NEXTHOPS || svc_dp_nh_egress_read(a->dp, nh, &e))
+		return;
+	valid = (e.flags & SVC_NHE_F_VALID) && !memcmp(&e.addr, addr, sizeof(*addr));
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e.dmac[0], e.dmac[1],
+		 e.dmac[2], e.dmac[3], e.dmac[4], e.dmac[5]);
+	if (e.ifindex && !if_indextoname(e.ifindex, dev))
+		snprintf(dev, sizeof(dev), "%u", e.ifindex);
+	if (valid)
+		snprintf(text, sizeof(text), "%s %s mtu %u", dev, mac, e.mtu);
+	else if (e.ifindex)
+		snprintf(text, sizeof(text), "none: %s, no neighbour MAC (FIB lookup)", dev);
+	else
+		snprintf(text, sizeof(text), "none: no route (FIB lookup)");
+	op_put_str(o, "egress", text);
+	op_put_bool(o, "egress_valid", valid);
+	op_put_int(o, "egress_ifindex", valid ? e.ifindex : 0);
+	op_put_str(o, "egress_dmac", valid ? mac : NULL);
+	op_put_int(o, "egress_mtu", valid ? e.mtu : 0);
+}
+
+/*
  * op_instance_json - an instance; @active: per next-hop counts of flows active in
  * the last SVC_AGENT_ACTIVE_FLOW_S (from agent_flow_active), NULL to omit.
  */
@@ -169,6 +201,7 @@ json_object *op_instance_json(struct agent *a, const struct svc_reg_instance *in
 		struct svc_counter c = nh_counter(a, nh);
 
 		op_put_counter(o, &c);
+		put_egress(a, o, nh, &in->addr);
 	}
 	return o;
 }

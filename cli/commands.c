@@ -231,6 +231,7 @@ static const struct svc_ctl_col c_instance[] = { COL("sid", "service"),
 						 COL("lease", "lease (s)"),
 						 COL("active_flows", "remaining flows"),
 						 COL("nh_id", "next-hop id"),
+						 COL("egress", "egress"),
 						 COL("packets", "packets"),
 						 COL("bytes", "bytes"),
 						 COLS_END };
