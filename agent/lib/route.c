@@ -31,7 +31,8 @@ const char *const svc_route_how_names[] = {
  * probe's own.
  */
 static const char *const route_shared_maps[] = {
-	"bindings", "sid_prefixes", "service_table", "nexthops", "ch_tables", "router_cfg", NULL,
+	"bindings", "sid_prefixes", "service_table", "nexthops", "nh_egress", "ch_tables",
+	"router_cfg", NULL,
 };
 
 /*
