@@ -138,11 +138,18 @@ out:
 	return err;
 }
 
-/* nhe_refresh_neigh - the up next hops whose egress uses neighbour @neigh on @ifindex. */
-static int nhe_refresh_neigh(struct svc_dp *dp, int ifindex, const struct svc_addr *neigh)
+/*
+ * nhe_refresh_neigh - the up next hops whose egress uses the neighbour of @ev.
+ * An event that only confirms the MAC an entry already has (the periodic
+ * re-resolution makes the kernel walk stale -> delay -> probe -> reachable)
+ * leaves the entry alone without asking the kernel.
+ */
+static int nhe_refresh_neigh(struct svc_dp *dp, const struct svc_nhe_neigh_ev *ev)
 {
-	int fd = bpf_map__fd(dp->router->maps.nexthops), changed = 0, r;
+	int fd = bpf_map__fd(dp->router->maps.nexthops), efd = bpf_map__fd(dp->router->maps.nh_egress);
+	struct svc_nh_egress cur;
 	struct svc_nexthop nh;
+	int changed = 0, r;
 	__u32 id;
 
 	if (!dp->nhe)
@@ -150,10 +157,14 @@ static int nhe_refresh_neigh(struct svc_dp *dp, int ifindex, const struct svc_ad
 	for (id = 1; id < SVC_MAX_NEXTHOPS; id++) {
 		const struct dp_nhe *st = &dp->nhe[id];
 
-		if (!st->used || memcmp(&st->neigh, neigh, sizeof(*neigh)) ||
-		    (st->ifindex && st->ifindex != ifindex))
+		if (!st->used || memcmp(&st->neigh, &ev->addr, sizeof(ev->addr)) ||
+		    (st->ifindex && st->ifindex != ev->ifindex))
 			continue;
 		if (bpf_map_lookup_elem(fd, &id, &nh))
+			continue;
+		if (ev->valid && !bpf_map_lookup_elem(efd, &id, &cur) &&
+		    (cur.flags & SVC_NHE_F_VALID) && !memcmp(&cur.addr, &nh.addr, sizeof(nh.addr)) &&
+		    !memcmp(cur.dmac, ev->mac, 6))
 			continue;
 		r = nhe_refresh(dp, id, &nh);
 		if (r < 0)
@@ -184,29 +195,30 @@ int svc_dp_nh_watch_start(struct svc_dp *dp)
 	return dp->nhe_fd;
 }
 
-/* The neighbours events named, collected while reading (a burst names few). */
+/* The neighbour events read, collected while reading (a burst names few); the last one wins. */
 #define NHE_EV_MAX 64
 struct nhe_events {
 	int n;
 	bool overflow;
-	int ifindex[NHE_EV_MAX];
-	struct svc_addr neigh[NHE_EV_MAX];
+	struct svc_nhe_neigh_ev ev[NHE_EV_MAX];
 };
 
-static void nhe_collect(void *arg, int ifindex, const struct svc_addr *a)
+static void nhe_collect(void *arg, const struct svc_nhe_neigh_ev *e)
 {
-	struct nhe_events *ev = arg;
+	struct nhe_events *evs = arg;
 	int i;
 
-	for (i = 0; i < ev->n; i++)
-		if (ev->ifindex[i] == ifindex && !memcmp(&ev->neigh[i], a, sizeof(*a)))
+	for (i = 0; i < evs->n; i++)
+		if (evs->ev[i].ifindex == e->ifindex &&
+		    !memcmp(&evs->ev[i].addr, &e->addr, sizeof(e->addr))) {
+			evs->ev[i] = *e;
 			return;
-	if (ev->n == NHE_EV_MAX) {
-		ev->overflow = true;
+		}
+	if (evs->n == NHE_EV_MAX) {
+		evs->overflow = true;
 		return;
 	}
-	ev->ifindex[ev->n] = ifindex;
-	ev->neigh[ev->n++] = *a;
+	evs->ev[evs->n++] = *e;
 }
 
 int svc_dp_nh_watch_run(struct svc_dp *dp)
@@ -227,7 +239,7 @@ int svc_dp_nh_watch_run(struct svc_dp *dp)
 	if (mask & (SVC_NHE_EV_ROUTE | SVC_NHE_EV_LOST) || ev.overflow)
 		return nhe_refresh_all(dp);
 	for (i = 0; i < ev.n; i++) {
-		r = nhe_refresh_neigh(dp, ev.ifindex[i], &ev.neigh[i]);
+		r = nhe_refresh_neigh(dp, &ev.ev[i]);
 		if (r < 0)
 			return r;
 		changed += r;

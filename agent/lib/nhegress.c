@@ -333,33 +333,40 @@ int svc_nhe_watch_open(void)
 
 /* nhe_neigh_event - the neighbour an RTM_NEWNEIGH/DELNEIGH names, to @cb. */
 static void nhe_neigh_event(struct nlmsghdr *h,
-			    void (*cb)(void *arg, int ifindex, const struct svc_addr *a), void *arg)
+			    void (*cb)(void *arg, const struct svc_nhe_neigh_ev *ev), void *arg)
 {
 	struct ndmsg *m = NLMSG_DATA(h);
-	struct svc_addr nb = { 0 };
+	struct svc_nhe_neigh_ev ev;
+	bool has_dst = false, has_mac = false;
 	struct rtattr *a;
 	int len = (int)RTM_PAYLOAD(h);
 
 	if (!cb || len < 0)
 		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.ifindex = m->ndm_ifindex;
 	for (a = (struct rtattr *)((char *)m + NLMSG_ALIGN(sizeof(*m))); RTA_OK(a, len);
 	     a = RTA_NEXT(a, len)) {
-		if (a->rta_type != NDA_DST)
-			continue;
-		if (m->ndm_family == AF_INET && RTA_PAYLOAD(a) == 4) {
-			nb.w[2] = htonl(0xffff);
-			memcpy(&nb.w[3], RTA_DATA(a), 4);
-		} else if (m->ndm_family == AF_INET6 && RTA_PAYLOAD(a) == 16) {
-			memcpy(nb.b, RTA_DATA(a), 16);
-		} else {
-			return;
+		if (a->rta_type == NDA_DST && m->ndm_family == AF_INET && RTA_PAYLOAD(a) == 4) {
+			ev.addr.w[2] = htonl(0xffff);
+			memcpy(&ev.addr.w[3], RTA_DATA(a), 4);
+			has_dst = true;
+		} else if (a->rta_type == NDA_DST && m->ndm_family == AF_INET6 &&
+			   RTA_PAYLOAD(a) == 16) {
+			memcpy(ev.addr.b, RTA_DATA(a), 16);
+			has_dst = true;
+		} else if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD(a) == 6) {
+			memcpy(ev.mac, RTA_DATA(a), 6);
+			has_mac = true;
 		}
-		cb(arg, m->ndm_ifindex, &nb);
-		return;
 	}
+	if (!has_dst)
+		return;
+	ev.valid = h->nlmsg_type == RTM_NEWNEIGH && (m->ndm_state & NHE_NUD_VALID) && has_mac;
+	cb(arg, &ev);
 }
 
-int svc_nhe_watch_read(int fd, void (*neigh_cb)(void *arg, int ifindex, const struct svc_addr *a),
+int svc_nhe_watch_read(int fd, void (*neigh_cb)(void *arg, const struct svc_nhe_neigh_ev *ev),
 		       void *arg)
 {
 	char buf[NHE_BUF] __attribute__((aligned(4)));

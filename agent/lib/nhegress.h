@@ -45,12 +45,19 @@ int svc_nhe_watch_open(void);
 #define SVC_NHE_EV_ROUTE (1U << 1) /* RTM_NEWROUTE / RTM_DELROUTE / RTM_NEWLINK / RTM_DELLINK */
 #define SVC_NHE_EV_LOST (1U << 2)  /* the socket overran (ENOBUFS): events were lost */
 
+/* A neighbour event: which neighbour, and whether it confirms a valid MAC. */
+struct svc_nhe_neigh_ev {
+	int ifindex;
+	struct svc_addr addr;
+	bool valid;  /* RTM_NEWNEIGH in a state bpf_fib_lookup takes, with a MAC */
+	__u8 mac[6]; /* when valid */
+};
+
 /*
  * svc_nhe_watch_read - drain @fd; returns a mask of SVC_NHE_EV_* (0: nothing)
- * or -errno. For neighbour events, @neigh_cb (may be NULL) is called with the
- * neighbour's ifindex and address.
+ * or -errno. For each neighbour event @neigh_cb (may be NULL) is called.
  */
-int svc_nhe_watch_read(int fd, void (*neigh_cb)(void *arg, int ifindex, const struct svc_addr *a),
+int svc_nhe_watch_read(int fd, void (*neigh_cb)(void *arg, const struct svc_nhe_neigh_ev *ev),
 		       void *arg);
 
 #endif /* SVC_NHEGRESS_H */
