@@ -27,7 +27,6 @@
 #include "dataplane.h"
 #include "dataplane_int.h"
 #include "log.h"
-#include "neigh.h"
 #include "pin.h"
 #include "direct.h"
 #include "svc_optmac.h"
@@ -439,73 +438,6 @@ int svc_dp_rule_delete(struct svc_dp *dp, const struct svc_lpm_key *prefix)
 		return -EINVAL;
 	return dp_delete(dp->router->maps.service_table, prefix,
 			 svc_prefix_format(prefix, buf, sizeof(buf)));
-}
-
-int svc_dp_nexthop_update(struct svc_dp *dp, __u32 id, const struct svc_nexthop *nh)
-{
-	char what[32];
-	int err;
-
-	if (!dp || !nh)
-		return -EINVAL;
-	if (!id || id >= SVC_MAX_NEXTHOPS) {
-		pr_err("map nexthops: next hop id %u out of range 1..%u", id, SVC_MAX_NEXTHOPS - 1);
-		return -EINVAL;
-	}
-	/* The router picks the outer header from the flag: it must match the address. */
-	if ((nh->flags & SVC_NH_F_UP) && !!(nh->flags & SVC_NH_F_V6) == svc_addr_is_v4(&nh->addr)) {
-		pr_err("map nexthops: next hop %u: SVC_NH_F_V6 does not match its address", id);
-		return -EINVAL;
-	}
-	snprintf(what, sizeof(what), "next hop %u", id);
-	/*
-	 * The egress first: the router uses it only when its address matches the
-	 * next hop's, so neither order exposes a wrong one; this order lets the
-	 * first packet to a new next hop skip the FIB lookup already.
-	 */
-	err = dp_nh_egress_refresh(dp, id, nh);
-	return err ?: dp_update(dp->router->maps.nexthops, &id, nh, what);
-}
-
-int svc_dp_nexthop_delete(struct svc_dp *dp, __u32 id)
-{
-	static const struct svc_nexthop down;
-	char what[32];
-
-	if (!dp || !id || id >= SVC_MAX_NEXTHOPS)
-		return -EINVAL;
-	snprintf(what, sizeof(what), "next hop %u (zero)", id);
-	dp_nh_egress_refresh(dp, id, &down);
-	return dp_update(dp->router->maps.nexthops, &id, &down, what);
-}
-
-/*
- * Copies all SVC_MAX_NEXTHOPS entries of the nexthops array into @all in one
- * batch: 65,535 single lookups took ~100 s at start in a QEMU/TCG guest.
- */
-int svc_dp_nexthops_read(struct svc_dp *dp, struct svc_nexthop *all)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-	__u32 out_batch, count = SVC_MAX_NEXTHOPS;
-	__u32 *keys;
-	int err;
-
-	if (!dp || !all)
-		return -EINVAL;
-	keys = malloc(SVC_MAX_NEXTHOPS * sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
-	/* An array batch returns keys 0..count-1 in order; ENOENT marks the end. */
-	err = bpf_map_lookup_batch(bpf_map__fd(dp->router->maps.nexthops), NULL, &out_batch, keys,
-				   all, &count, &bopts);
-	free(keys);
-	if ((err && err != -ENOENT) || count != SVC_MAX_NEXTHOPS) {
-		err = err && err != -ENOENT ? err : -EIO;
-		pr_err("map nexthops: read all (%u of %u entries): %s", count, SVC_MAX_NEXTHOPS,
-		       dp_strerror(err));
-		return err;
-	}
-	return 0;
 }
 
 int svc_dp_set_opt_key(struct svc_dp *dp, const __u8 *key)

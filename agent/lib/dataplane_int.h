@@ -32,9 +32,6 @@ struct dp_nhe {
 	bool used; /* an up next hop with an egress entry written */
 };
 
-/* dp_nh_egress_refresh - resolve next hop @id (@nh) and write its nh_egress entry. */
-int dp_nh_egress_refresh(struct svc_dp *dp, __u32 id, const struct svc_nexthop *nh);
-
 static inline const char *dp_strerror(int err)
 {
 	return strerror(err < 0 ? -err : err);
