@@ -225,7 +225,8 @@ out:
  */
 static int nhe_refresh_neigh(struct svc_dp *dp, const struct svc_nhe_neigh_ev *ev)
 {
-	int fd = bpf_map__fd(dp->router->maps.nexthops), efd = bpf_map__fd(dp->router->maps.nh_egress);
+	int fd = bpf_map__fd(dp->router->maps.nexthops),
+	    efd = bpf_map__fd(dp->router->maps.nh_egress);
 	struct svc_nh_egress cur;
 	struct svc_nexthop nh;
 	int changed = 0, r;
@@ -242,8 +243,8 @@ static int nhe_refresh_neigh(struct svc_dp *dp, const struct svc_nhe_neigh_ev *e
 		if (bpf_map_lookup_elem(fd, &id, &nh))
 			continue;
 		if (ev->valid && !bpf_map_lookup_elem(efd, &id, &cur) &&
-		    (cur.flags & SVC_NHE_F_VALID) && !memcmp(&cur.addr, &nh.addr, sizeof(nh.addr)) &&
-		    !memcmp(cur.dmac, ev->mac, 6))
+		    (cur.flags & SVC_NHE_F_VALID) &&
+		    !memcmp(&cur.addr, &nh.addr, sizeof(nh.addr)) && !memcmp(cur.dmac, ev->mac, 6))
 			continue;
 		r = nhe_refresh(dp, id, &nh);
 		if (r < 0)

@@ -18,7 +18,7 @@
 #include "nhegress.h"
 
 #define NHE_BUF 8192
-/* The kernel's NUD_VALID (include/net/neighbour.h, not in the UAPI): states bpf_fib_lookup takes. */
+/* The kernel's NUD_VALID (not in the UAPI): the states bpf_fib_lookup takes. */
 #define NHE_NUD_VALID \
 	(NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | NUD_DELAY)
 
@@ -293,8 +293,9 @@ int svc_nhe_resolve(const struct svc_addr *addr, struct svc_nh_egress *out,
 	 * metric counts for forwarding only when locked (IPv4 also with
 	 * ip_forward_use_pmtu); a PMTU exception does; else the device's.
 	 */
-	use_route_mtu = rt.mtu && ((rt.lock & (1U << RTAX_MTU)) || rt.exception ||
-				   (!v6 && nhe_sysctl_u32("/proc/sys/net/ipv4/ip_forward_use_pmtu", 0)));
+	use_route_mtu =
+		rt.mtu && ((rt.lock & (1U << RTAX_MTU)) || rt.exception ||
+			   (!v6 && nhe_sysctl_u32("/proc/sys/net/ipv4/ip_forward_use_pmtu", 0)));
 	out->mtu = use_route_mtu ? rt.mtu : mtu;
 	err = nhe_neigh_get(rt.oif, &info->neigh, info->neigh_v6, out->dmac);
 	if (err == -ENOENT || err == -ENODATA) {

@@ -181,8 +181,10 @@ static __u16 rd16(const __u8 *p)
  */
 static void cached_mtu_too_big(struct dpt_env *e)
 {
-	struct dpt_expect x = { .verdict = XDP_TX, .counter = SVC_R_ICMP_TOO_BIG,
-				.out = DPT_OUT_ANY, .rule = SVC_FWD4 };
+	struct dpt_expect x = { .verdict = XDP_TX,
+				.counter = SVC_R_ICMP_TOO_BIG,
+				.out = DPT_OUT_ANY,
+				.rule = SVC_FWD4 };
 	struct svc_nh_egress g;
 	struct dpt_result r;
 	struct pkt in;
@@ -250,8 +252,11 @@ static void cached_mtu_clamp(struct dpt_env *e)
 	dpt_eth(&in);
 	pkt_ip4(&in, &(struct ip4_spec){
 			     .src = DPT_CLIENT4, .dst = dpt_vip4(SVC_FWD4), .frag = 0x4000 });
-	pkt_tcp(&in, &(struct tcp_spec){ .sport = 46400, .dport = 80, .seq = 1000,
-					 .flags = TCP_F_SYN, .opts = opts,
+	pkt_tcp(&in, &(struct tcp_spec){ .sport = 46400,
+					 .dport = 80,
+					 .seq = 1000,
+					 .flags = TCP_F_SYN,
+					 .opts = opts,
 					 .optlen = sizeof(opts) });
 	pkt_finalize(&in);
 	f0 = fallbacks(e);
@@ -376,8 +381,7 @@ static bool await_entry(struct dpt_env *e, int fd, __u32 id, const char *mac, __
 
 		if (svc_dp_nh_egress_read(e->dp, id, &g))
 			return false;
-		if ((g.flags & SVC_NHE_F_VALID) &&
-		    (mac ? !memcmp(g.dmac, want, 6) : g.mtu == mtu))
+		if ((g.flags & SVC_NHE_F_VALID) && (mac ? !memcmp(g.dmac, want, 6) : g.mtu == mtu))
 			return true;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (t.tv_sec - t0.tv_sec > 20)
@@ -396,8 +400,8 @@ static void events(struct dpt_env *e)
 
 	if (!ASSERT_GE(fd, 0, "svc_dp_nh_watch_start"))
 		return;
-	snprintf(cmd, sizeof(cmd), "ip neigh replace %s lladdr 02:bb:00:00:00:01 dev tpout0 nud permanent",
-		 m->addr);
+	snprintf(cmd, sizeof(cmd),
+		 "ip neigh replace %s lladdr 02:bb:00:00:00:01 dev tpout0 nud permanent", m->addr);
 	if (!ASSERT_OK(system(cmd), cmd))
 		return;
 	ASSERT_TRUE(await_entry(e, fd, NH_OUT4A, "02:bb:00:00:00:01", 0),
@@ -410,7 +414,8 @@ static void events(struct dpt_env *e)
 	snprintf(cmd, sizeof(cmd), "ip route add %s/32 dev tpout0 mtu lock 1400", m->addr);
 	if (!ASSERT_OK(system(cmd), cmd))
 		return;
-	ASSERT_TRUE(await_entry(e, fd, NH_OUT4A, NULL, 1400), "locked route MTU after RTM_NEWROUTE");
+	ASSERT_TRUE(await_entry(e, fd, NH_OUT4A, NULL, 1400),
+		    "locked route MTU after RTM_NEWROUTE");
 	snprintf(cmd, sizeof(cmd), "ip route del %s/32 dev tpout0", m->addr);
 	if (!ASSERT_OK(system(cmd), cmd))
 		return;
