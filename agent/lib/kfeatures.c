@@ -57,6 +57,7 @@ static const struct {
 	{ SVC_FEAT_XDP, BPF_PROG_TYPE_XDP, BPF_FUNC_map_update_elem },
 	{ SVC_FEAT_XDP, BPF_PROG_TYPE_XDP, BPF_FUNC_map_delete_elem },
 	{ SVC_FEAT_XDP, BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_ns },
+	{ SVC_FEAT_XDP, BPF_PROG_TYPE_XDP, BPF_FUNC_ktime_get_coarse_ns }, /* flood guard */
 	{ SVC_FEAT_XDP, BPF_PROG_TYPE_XDP, BPF_FUNC_tail_call },
 	{ SVC_FEAT_XDP, BPF_PROG_TYPE_XDP, BPF_FUNC_redirect },
 	{ SVC_FEAT_XDP, BPF_PROG_TYPE_XDP, BPF_FUNC_csum_diff },
