@@ -24,10 +24,11 @@ out=${1:-.output-san}
 # minutes (test_ch alone 6-8 min).
 unit="unit/test_dataplane unit/test_kfeatures unit/test_reinject"
 # The e2e tests of the data path: weights, restart/adoption, TI-flow, the
-# direct path, DELAY, failover (instance dead/shed/drained).
+# direct path, DELAY, failover (instance dead/shed/drained), the next-hop
+# egress cache (netlink events).
 # VMCHECK_E2E overrides this list (empty: none).
 e2e=${VMCHECK_E2E-e2e/test_weights e2e/test_restart e2e/test_tiflow e2e/test_direct_path
-     e2e/test_delay e2e/test_failover}
+     e2e/test_delay e2e/test_failover e2e/test_nhcache}
 tests=${VMCHECK_TESTS:-load/ $unit test_progs $e2e}
 tests=$(echo $tests) # one line: it is passed on a command line
 
