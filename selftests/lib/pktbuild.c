@@ -343,6 +343,26 @@ void pkt_ip4_csum_fix(__u8 *ip4)
 	put16(ip4 + 10, pkt_csum_fold(pkt_csum_add(0, ip4, hlen)));
 }
 
+int pkt_tcp_mss(const __u8 *th)
+{
+	size_t hlen = (size_t)(th[12] >> 4) * 4, off = 20;
+
+	while (off + 1 < hlen) {
+		if (th[off] == 0)
+			break;
+		if (th[off] == 1) {
+			off++;
+			continue;
+		}
+		if (th[off] == 2 && th[off + 1] == 4)
+			return th[off + 2] << 8 | th[off + 3];
+		if (th[off + 1] < 2)
+			break;
+		off += th[off + 1];
+	}
+	return -1;
+}
+
 static void finalize_layer(struct pkt *p, int i)
 {
 	const struct pkt_layer *next = i + 1 < p->n ? &p->l[i + 1] : NULL;

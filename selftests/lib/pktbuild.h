@@ -128,6 +128,9 @@ size_t pkt_l3_off(const struct pkt *p);
 /* pkt_ip4_csum_fix - recompute the header checksum of the IPv4 header at @ip4. */
 void pkt_ip4_csum_fix(__u8 *ip4);
 
+/* pkt_tcp_mss - the MSS option's value in the TCP header at @th, or -1 if it has none. */
+int pkt_tcp_mss(const __u8 *th);
+
 /* Checksum arithmetic (RFC 1071) used by the builder. */
 __u32 pkt_csum_add(__u32 sum, const void *data, size_t len);
 __u16 pkt_csum_fold(__u32 sum);

@@ -55,27 +55,6 @@ static void syn_opts(struct pkt *p, bool v6, const char *vip, bool synack, const
 	pkt_finalize(p);
 }
 
-/* MSS value of the TCP header at @th (an MSS option within its first 40 option bytes), or -1. */
-static int mss_of(const __u8 *th)
-{
-	size_t hlen = (size_t)(th[12] >> 4) * 4, off = 20;
-
-	while (off + 1 < hlen) {
-		if (th[off] == 0)
-			break;
-		if (th[off] == 1) {
-			off++;
-			continue;
-		}
-		if (th[off] == 2 && th[off + 1] == 4)
-			return rd16(th + off + 2);
-		if (th[off + 1] < 2)
-			break;
-		off += th[off + 1];
-	}
-	return -1;
-}
-
 /*
  * A SYN with MSS 1460 (Linux's options) forwarded to @nh: the inner TCP
  * header's MSS is @want (link MTU - outer - inner IP - 20), checksums right.
@@ -91,12 +70,12 @@ static void clamp_fwd(struct dpt_env *e, bool v6, int svc, __u32 nh, int want)
 	syn_opts(&in, v6, v6 ? dpt_vip6(svc) : dpt_vip4(svc), false, pkt_linux_syn_opts,
 		 sizeof(pkt_linux_syn_opts));
 	if (!ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") ||
-	    !ASSERT_EQ(mss_of(in.buf + 14 + inner_ip), 1460, "input MSS") ||
+	    !ASSERT_EQ(pkt_tcp_mss(in.buf + 14 + inner_ip), 1460, "input MSS") ||
 	    !ASSERT_TRUE(dpt_fwd_clamps(in.buf, in.len, nh), "model clamps") ||
 	    /* dpt_check: output = model, ev_mss_clamped counted with fwd_new, checksums */
 	    !dpt_check(e, SVC_PROG_ROUTER, &in, &x, &r))
 		return;
-	ASSERT_EQ(mss_of(r.out + 14 + outer + inner_ip), want, "MSS in the forwarded SYN");
+	ASSERT_EQ(pkt_tcp_mss(r.out + 14 + outer + inner_ip), want, "MSS in the forwarded SYN");
 }
 
 /* An MSS that fits is left alone, and no event counts (dpt_check). */
@@ -111,7 +90,7 @@ static void small_mss_kept(struct dpt_env *e)
 	if (ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") &&
 	    ASSERT_FALSE(dpt_fwd_clamps(in.buf, in.len, NH_OUT4A), "model keeps it") &&
 	    dpt_check(e, SVC_PROG_ROUTER, &in, &x, &r))
-		ASSERT_EQ(mss_of(r.out + 14 + 20 + 20), 1000, "MSS kept");
+		ASSERT_EQ(pkt_tcp_mss(r.out + 14 + 20 + 20), 1000, "MSS kept");
 }
 
 /* MSS after a NOP: its value lies at an odd offset, the checksum update must swap bytes. */
@@ -125,7 +104,7 @@ static void odd_offset(struct dpt_env *e)
 	syn_opts(&in, false, dpt_vip4(SVC_FWD4), false, opts, sizeof(opts));
 	if (ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") &&
 	    dpt_check(e, SVC_PROG_ROUTER, &in, &x, &r))
-		ASSERT_EQ(mss_of(r.out + 14 + 20 + 20), LINK_MTU - 60, "MSS at an odd offset");
+		ASSERT_EQ(pkt_tcp_mss(r.out + 14 + 20 + 20), LINK_MTU - 60, "MSS at an odd offset");
 }
 
 /*
@@ -164,7 +143,7 @@ static void synack_return(struct dpt_env *e, bool v6)
 		return;
 	ASSERT_EQ(r.retval, XDP_PASS, "verdict");
 	ASSERT_EQ(r.out_len, synack.len, "length");
-	ASSERT_EQ(mss_of(r.out + 14 + ip), LINK_MTU - (v6 ? 40 : 20) - ip - 20,
+	ASSERT_EQ(pkt_tcp_mss(r.out + 14 + ip), LINK_MTU - (v6 ? 40 : 20) - ip - 20,
 		  "SYN-ACK MSS fitted to the client's encapsulated path");
 	ASSERT_MEMEQ(r.out, 14 + ip + 16, synack.buf, 14 + ip + 16, "headers up to the checksum");
 	dpt_verify_csums("SYN-ACK", r.out, r.out_len, v6 ? 1 : 2);

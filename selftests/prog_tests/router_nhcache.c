@@ -212,27 +212,6 @@ static void cached_mtu_too_big(struct dpt_env *e)
 	restore(e, NH_OUT4A);
 }
 
-/* MSS value of the TCP header at @th, or -1. */
-static int mss_of(const __u8 *th)
-{
-	size_t hlen = (size_t)(th[12] >> 4) * 4, off = 20;
-
-	while (off + 1 < hlen) {
-		if (th[off] == 0)
-			break;
-		if (th[off] == 1) {
-			off++;
-			continue;
-		}
-		if (th[off] == 2 && th[off + 1] == 4)
-			return rd16(th + off + 2);
-		if (th[off + 1] < 2)
-			break;
-		off += th[off + 1];
-	}
-	return -1;
-}
-
 /* The MSS clamp takes the cached MTU too: a SYN's MSS 1460 lowered to 1000 - 20 - 20 - 20. */
 static void cached_mtu_clamp(struct dpt_env *e)
 {
@@ -266,7 +245,8 @@ static void cached_mtu_clamp(struct dpt_env *e)
 	if (!ASSERT_OK(err, "run") || !ASSERT_EQ(r.retval, XDP_REDIRECT, "verdict") ||
 	    !ASSERT_GE(r.out_len, 14 + 20 + 20 + 24, "length"))
 		goto out;
-	ASSERT_EQ(mss_of(r.out + 14 + 20 + 20), 1000 - 20 - 20 - 20, "MSS from the cached MTU");
+	ASSERT_EQ(pkt_tcp_mss(r.out + 14 + 20 + 20), 1000 - 20 - 20 - 20,
+		  "MSS from the cached MTU");
 	dpt_verify_csums("clamped SYN", r.out, r.out_len, 3);
 	f1 = fallbacks(e);
 	ASSERT_EQ(f1 - f0, 0, "ev_fib_fallback: no FIB lookup");
