@@ -25,9 +25,10 @@ pkgs=(
 	openssl python3-yaml
 	# scripts/fresh-check.sh and the package test: a fresh Debian 12 chroot
 	debootstrap
-	# make deb, make man: debhelper/dpkg-buildpackage, man pages from --help;
-	# systemd-analyze (verify, security) for the unit's tests
-	debhelper dpkg-dev fakeroot help2man cpio systemd
+	# make deb, make man: debhelper/dpkg-buildpackage (which refuses to build
+	# without build-essential: found by scripts/fresh-check.sh), man pages from
+	# --help; systemd-analyze (verify, security) for the unit's tests
+	build-essential debhelper dpkg-dev fakeroot help2man cpio systemd
 	# make vmcheck: Debian 12's stock kernel under QEMU, an initrd with 9p
 	qemu-system-x86 linux-image-amd64 initramfs-tools
 )
