@@ -3,7 +3,7 @@
 # vmcheck.sh [OUTPUT]: the kernel matrix's second kernel. Boots KERNEL (a
 # release in /boot; default: the one Debian 12's linux-image-amd64 depends on,
 # 6.1) with scripts/vm/vm-run.sh and runs scripts/run_tests.sh inside it as
-# root on the build in OUTPUT (default .output-san): every BPF object loaded
+# root on the build in OUTPUT (default .output): every BPF object loaded
 # (load/, with each program's processed-instruction count), the unit tests
 # that use the kernel, test_progs and the end-to-end tests of the data path. Ends with the same
 # "N passed, M failed, K skipped" line as make check, also when the guest does
@@ -16,7 +16,7 @@
 # VM_MEM, VM_CPUS  guest memory (MiB) and vCPUs (vm-run.sh)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-.output-san}
+out=${1:-.output}
 
 # Of the unit tests only those that use the kernel (BPF objects, feature
 # probes, namespaces): the others are plain userspace, the same on every
@@ -48,7 +48,7 @@ if [ -z "$kver" ]; then
 fi
 [ -r "/boot/vmlinuz-$kver" ] && [ -d "/lib/modules/$kver" ] ||
 	fail_early "kernel $kver is not installed (/boot/vmlinuz-$kver, /lib/modules/$kver: apt-get install linux-image-$kver)"
-[ -d "$out/bin" ] || fail_early "no build in $out (make SAN=1 tests)"
+[ -d "$out/bin" ] || fail_early "no build in $out (make tests, or make SAN=1 tests for .output-san)"
 
 log=$(mktemp)
 vm=
