@@ -63,6 +63,11 @@ int agent_op_attach(struct agent *a, json_object *args, json_object *res, struct
 				   "attach %s to %s: another XDP program is attached there "
 				   "(detach it first)",
 				   svc_prog_names[prog], iface);
+	if (ret == -EPERM)
+		return svc_err_set(err, SVC_API_INTERNAL,
+				   "attach xdp %s to %s: %s (svcplaned needs CAP_SYS_ADMIN, "
+				   "CAP_NET_ADMIN and CAP_NET_RAW: docs/svcplaned.md)",
+				   svc_prog_names[prog], iface, strerror(-ret));
 	if (ret)
 		return svc_err_set(err, SVC_API_INTERNAL, "attach xdp %s to %s: %s%s",
 				   svc_prog_names[prog], iface, strerror(-ret),

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -166,6 +168,31 @@ static int dp_xdp_attach_new(int ifindex, const char *ifname, int prog_fd, const
 	return err;
 }
 
+/*
+ * dp_can_attach - whether this process may attach through libxdp: libxdp finds
+ * the dispatcher it attached by program id (BPF_PROG_GET_FD_BY_ID), which needs
+ * CAP_SYS_ADMIN, and libxdp 1.3 dereferences NULL inside libbpf when it is
+ * missing (the agent died on `servicectl attach`). An error instead.
+ */
+static int dp_can_attach(const char *name, const char *ifname)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+
+	if (syscall(SYS_capget, &hdr, data)) {
+		/* Cannot tell (never seen): the attach itself will say. */
+		pr_warn("attach xdp %s to %s: reading our capabilities: %s", name, ifname,
+			dp_strerror(-errno));
+		return 0;
+	}
+	if (data[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective & CAP_TO_MASK(CAP_SYS_ADMIN))
+		return 0;
+	pr_err("attach xdp %s to %s: svcplaned lacks CAP_SYS_ADMIN, which attaching through "
+	       "libxdp needs (docs/svcplaned.md, \"Capabilities\")",
+	       name, ifname);
+	return -EPERM;
+}
+
 int svc_dp_attach(struct svc_dp *dp, enum svc_prog prog, const char *ifname, enum svc_xdp_mode mode)
 {
 	enum xdp_attach_mode xmode = mode == SVC_XDP_SKB ? XDP_MODE_SKB : XDP_MODE_NATIVE;
@@ -182,6 +209,9 @@ int svc_dp_attach(struct svc_dp *dp, enum svc_prog prog, const char *ifname, enu
 		pr_err("attach xdp %s to %s: %s", dp_prog_names[prog], ifname, dp_strerror(err));
 		return err;
 	}
+	err = dp_can_attach(dp_prog_names[prog], ifname);
+	if (err)
+		return err;
 	prog_fd = bpf_program__fd(bp);
 	err = dp_xdp_query(ifindex, ifname, &st);
 	if (err)
