@@ -14,6 +14,17 @@ const volatile __u32 ch_seed = 0;
 /* A flow entry's timestamp is refreshed at most this often (a map write per packet costs). */
 #define SVC_FLOW_REFRESH_NS 1000000000ULL
 
+/*
+ * svc_flow_now - the clock of flow timestamps (svc_flow.last_seen_ns):
+ * CLOCK_MONOTONIC_COARSE. The agent ages flows in seconds against
+ * CLOCK_MONOTONIC, which the coarse clock trails by at most one tick; the
+ * precise clock cost ~25 ns per established packet (docs/performance.md).
+ */
+static __always_inline __u64 svc_flow_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
 /**
  * svc_lookup_service - the serviceID a packet is for
  *
@@ -65,7 +76,8 @@ static __always_inline struct svc_nexthop *svc_nexthop_up(__u32 id)
 
 /*
  * svc_flow_lookup - the next hop recorded for this flow, if still up.
- * Refreshes the entry's timestamp (at most once a second). Sets *reset when
+ * Refreshes the entry's timestamp when it is over SVC_FLOW_REFRESH_NS old
+ * (one coarse clock read, no write otherwise). Sets *reset when
  * the flow's instance is dead or shed (SVC_NH_F_RESET).
  */
 static __always_inline __u32 svc_flow_lookup(const struct svc_pkt *p, bool *reset)
@@ -83,8 +95,9 @@ static __always_inline __u32 svc_flow_lookup(const struct svc_pkt *p, bool *rese
 		return 0;
 	}
 	if (!p->is_icmp) {
-		now = bpf_ktime_get_ns();
-		if (now - f->last_seen_ns > SVC_FLOW_REFRESH_NS)
+		now = svc_flow_now();
+		/* Signed: a stamp ahead of the coarse clock (written with a finer one) is fresh. */
+		if ((__s64)(now - f->last_seen_ns) > (__s64)SVC_FLOW_REFRESH_NS)
 			f->last_seen_ns = now;
 	}
 	return f->nh_id;
@@ -112,7 +125,7 @@ static __always_inline void svc_flow_record(const struct svc_pkt *p, __u32 nh_id
 	struct svc_flow f = {
 		.nh_id = nh_id,
 		.rule_id = rule_id,
-		.last_seen_ns = bpf_ktime_get_ns(),
+		.last_seen_ns = svc_flow_now(),
 	};
 
 	/* A full LRU evicts the oldest flow; failure only costs affinity, never the packet. */

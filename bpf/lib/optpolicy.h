@@ -38,7 +38,7 @@ static __always_inline void svc_resumed_record(const struct svc_pkt *p, __u32 nh
 	struct svc_flow f = {
 		.nh_id = nh_id,
 		.rule_id = rule_id,
-		.last_seen_ns = bpf_ktime_get_ns(),
+		.last_seen_ns = svc_flow_now(),
 	};
 
 	bpf_map_update_elem(&resumed_flows, &p->key, &f, BPF_ANY);
