@@ -65,7 +65,6 @@ enum svc_tail { SVC_TAIL_STRIP = 0, SVC_TAIL_MAX };
 struct svc_fwd_ctx {
 	struct svc_pkt p;
 	__u32 nh_id;
-	__u32 hash;
 	__u32 ok; /* enum svc_reason on success */
 };
 
@@ -94,10 +93,13 @@ struct {
 	.values = { [SVC_TAIL_STRIP] = (void *)&svc_router_strip_xdp },
 };
 
-/* svc_xmit - encapsulate toward next hop @nh_id (@nh: its entry, looked up by the caller). */
+/*
+ * svc_xmit - encapsulate toward next hop @nh_id (@nh: its entry, looked up by
+ * the caller). The flow hash is computed only for an IPv6 outer header (its
+ * flow label).
+ */
 static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id,
-				    const struct svc_nexthop *nh, __u32 hash,
-				    enum svc_reason ok_reason)
+				    const struct svc_nexthop *nh, enum svc_reason ok_reason)
 {
 	struct svc_router_cfg *cfg;
 	__u32 zero = 0;
@@ -106,7 +108,8 @@ static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32
 	cfg = bpf_map_lookup_elem(&router_cfg, &zero);
 	if (!nh || !cfg)
 		return svc_verdict(p, SVC_R_DROP_NO_NEXTHOP, XDP_DROP);
-	act = svc_encap_xmit(ctx, p, nh_id, nh, cfg, hash, ok_reason);
+	act = svc_encap_xmit(ctx, p, nh_id, nh, cfg,
+			     (nh->flags & SVC_NH_F_V6) ? svc_pkt_hash(p) : 0, ok_reason);
 	/* XDP_TX is also an ICMP too-big reply, which the next hop never sees. */
 	if ((act == XDP_TX || act == XDP_REDIRECT) && p->reason == ok_reason) {
 		svc_count(&nh_stats, nh_id, p->len);
@@ -123,8 +126,7 @@ static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32
  * A global function: the verifier checks it once, not once per routing
  * decision that reaches it (four of them, each with many paths).
  */
-__noinline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id, __u32 hash,
-			   __u32 ok_reason)
+__noinline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id, __u32 ok_reason)
 {
 	struct svc_fwd_ctx *fc;
 	struct svc_nexthop *nh;
@@ -139,19 +141,18 @@ __noinline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id, _
 		if (fc) {
 			fc->p = *p;
 			fc->nh_id = nh_id;
-			fc->hash = hash;
 			fc->ok = ok_reason;
 			bpf_tail_call(ctx, &router_tail, SVC_TAIL_STRIP);
 		}
 		/* No stage loaded: strip or drop, never forward the options. */
 		return svc_verdict(p, SVC_R_DROP_NOT_STRIPPED, XDP_DROP);
 	}
-	return svc_xmit(ctx, p, nh_id, nh, hash, ok_reason);
+	return svc_xmit(ctx, p, nh_id, nh, ok_reason);
 }
 
 /* svc_resolve - a packet with no usable flow entry: service table, then its rule. */
 static __always_inline int svc_resolve(struct xdp_md *ctx, struct svc_pkt *p,
-				       const struct svc_sid *sid, __u32 hash)
+				       const struct svc_sid *sid)
 {
 	struct svc_lpm_key lk = { .prefixlen = 128 };
 	struct svc_rule *rule;
@@ -176,7 +177,7 @@ static __always_inline int svc_resolve(struct xdp_md *ctx, struct svc_pkt *p,
 	default:
 		return svc_verdict(p, SVC_R_DROP_RULE, XDP_DROP);
 	}
-	nh_id = svc_ch_pick(rule->set_id, hash);
+	nh_id = svc_ch_pick(rule->set_id, svc_pkt_hash(p));
 	if (!nh_id)
 		return svc_verdict(p, SVC_R_DROP_NO_NEXTHOP, XDP_DROP);
 	if (p->is_icmp) {
@@ -186,7 +187,7 @@ static __always_inline int svc_resolve(struct xdp_md *ctx, struct svc_pkt *p,
 			svc_flow_record(p, nh_id, rule->rule_id);
 		ok = svc_is_new_flow(p) ? SVC_R_FWD_NEW : SVC_R_FWD_CH_MISS;
 	}
-	return svc_forward(ctx, p, nh_id, hash, ok);
+	return svc_forward(ctx, p, nh_id, ok);
 }
 
 /*
@@ -197,7 +198,7 @@ static __always_inline int svc_resolve(struct xdp_md *ctx, struct svc_pkt *p,
  * unknown or down (ev_stale_instance).
  */
 static __always_inline int svc_route_by_option(struct xdp_md *ctx, struct svc_pkt *p,
-					       const struct svc_sid *sid, __u32 hash)
+					       const struct svc_sid *sid)
 {
 	__u16 instance = 0;
 	__u32 rule_id = 0;
@@ -222,15 +223,15 @@ static __always_inline int svc_route_by_option(struct xdp_md *ctx, struct svc_pk
 	if (r == SVC_OPT_RESUME) {
 		svc_flow_record(p, instance, rule_id);
 		svc_resumed_record(p, instance, rule_id);
-		return svc_forward(ctx, p, instance, hash, SVC_R_FWD_RESUME);
+		return svc_forward(ctx, p, instance, SVC_R_FWD_RESUME);
 	}
-	return svc_forward(ctx, p, instance, hash, SVC_R_FWD_FLOWID);
+	return svc_forward(ctx, p, instance, SVC_R_FWD_FLOWID);
 }
 
 static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 {
 	struct svc_sid sid;
-	__u32 hash, nh_id;
+	__u32 nh_id;
 	bool reset = false;
 	int ret;
 
@@ -243,9 +244,8 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 		return svc_verdict(p, p->is_icmp ? SVC_R_PASS_ICMP_OTHER : SVC_R_PASS_NO_SERVICE,
 				   XDP_PASS);
 	}
-	hash = svc_flow_hash(&p->key, ch_seed);
 	if (p->l4_hlen > SVC_TCPHDR_MIN && !p->is_icmp) {
-		ret = svc_route_by_option(ctx, p, &sid, hash);
+		ret = svc_route_by_option(ctx, p, &sid);
 		if (ret != SVC_CONTINUE)
 			return ret;
 	}
@@ -256,20 +256,19 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 	 */
 	if (p->key.proto == IPPROTO_TCP && !p->is_icmp && svc_is_new_flow(p)) {
 		svc_resumed_forget(p);
-		return svc_resolve(ctx, p, &sid, hash);
+		return svc_resolve(ctx, p, &sid);
 	}
 	nh_id = svc_flow_lookup(p, &reset);
 	if (!nh_id && !reset && p->key.proto == IPPROTO_TCP) {
 		nh_id = svc_resumed_lookup(p, &reset);
 		if (nh_id && !p->is_icmp)
-			return svc_forward(ctx, p, nh_id, hash, SVC_R_FWD_RESUMED_HIT);
+			return svc_forward(ctx, p, nh_id, SVC_R_FWD_RESUMED_HIT);
 	}
 	if (reset && p->key.proto == IPPROTO_TCP && !p->is_icmp)
 		return svc_reset_reply(ctx, p);
 	if (nh_id)
-		return svc_forward(ctx, p, nh_id, hash,
-				   p->is_icmp ? SVC_R_FWD_ICMP : SVC_R_FWD_FLOW_HIT);
-	return svc_resolve(ctx, p, &sid, hash);
+		return svc_forward(ctx, p, nh_id, p->is_icmp ? SVC_R_FWD_ICMP : SVC_R_FWD_FLOW_HIT);
+	return svc_resolve(ctx, p, &sid);
 }
 
 /* The service router, for any NIC: resolves service traffic, passes everything else. */
@@ -317,7 +316,7 @@ int svc_router_strip_xdp(struct xdp_md *ctx)
 		if (r == SVC_OPTEDIT_OK)
 			svc_count(&router_stats, SVC_R_EV_OPT_STRIPPED, in_len);
 		nh = bpf_map_lookup_elem(&nexthops, &fc->nh_id);
-		act = svc_xmit(ctx, &p, fc->nh_id, nh, fc->hash, fc->ok);
+		act = svc_xmit(ctx, &p, fc->nh_id, nh, fc->ok);
 	}
 	svc_count(&router_stats, p.reason, in_len);
 	return act | SVC_STAGE_DONE;
