@@ -61,6 +61,16 @@ enum svc_tail { SVC_TAIL_STRIP = 0, SVC_TAIL_MAX };
  */
 #define SVC_STAGE_DONE 0x100
 
+/*
+ * A flow-table hit hands its next hop to svc_forward unchecked (SVC_FWD_IF_UP
+ * in ok_reason), so the entry is read once: svc_forward returns
+ * SVC_FWD_NH_DOWN or SVC_FWD_NH_RESET (not verdicts) when the next hop is not
+ * up, and the caller goes on as on a miss.
+ */
+#define SVC_FWD_IF_UP 0x10000
+#define SVC_FWD_NH_DOWN 0x200
+#define SVC_FWD_NH_RESET 0x201
+
 /* What the router hands to a tail-called stage (per CPU: XDP runs to completion on one CPU). */
 struct svc_fwd_ctx {
 	struct svc_pkt p;
@@ -119,8 +129,8 @@ static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32
 }
 
 /*
- * svc_forward - send the packet to next hop @nh_id (already known to be up).
- * A TCP packet with options for an instance host without svcplane
+ * svc_forward - send the packet to next hop @nh_id (already known to be up,
+ * or checked here with SVC_FWD_IF_UP: see above). A TCP packet with options for an instance host without svcplane
  * (SVC_NH_F_STRIP_OPTS) goes through the strip stage first.
  *
  * A global function: the verifier checks it once, not once per routing
@@ -136,6 +146,11 @@ __noinline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id, _
 		return XDP_ABORTED;
 
 	nh = bpf_map_lookup_elem(&nexthops, &nh_id);
+	if (ok_reason & SVC_FWD_IF_UP) {
+		if (!nh || !(nh->flags & SVC_NH_F_UP))
+			return nh && (nh->flags & SVC_NH_F_RESET) ? SVC_FWD_NH_RESET : SVC_FWD_NH_DOWN;
+		ok_reason &= ~SVC_FWD_IF_UP;
+	}
 	if (nh && (nh->flags & SVC_NH_F_STRIP_OPTS) && p->l4_hlen > SVC_TCPHDR_MIN && !p->is_icmp) {
 		fc = bpf_map_lookup_elem(&fwd_scratch, &zero);
 		if (fc) {
@@ -228,6 +243,37 @@ static __always_inline int svc_route_by_option(struct xdp_md *ctx, struct svc_pk
 	return svc_forward(ctx, p, instance, SVC_R_FWD_FLOWID);
 }
 
+/*
+ * svc_flow_forward - a flows hit whose next hop is up: forward to it
+ * (fwd_flow_hit; an ICMP error, fwd_icmp) and refresh the entry's stamp when
+ * it is over SVC_FLOW_REFRESH_NS old (a coarse clock read, no write
+ * otherwise). Returns SVC_CONTINUE on a miss or when the next hop is not up,
+ * with *reset set when it is dead or shed (SVC_NH_F_RESET).
+ */
+static __always_inline int svc_flow_forward(struct xdp_md *ctx, struct svc_pkt *p, bool *reset)
+{
+	struct svc_flow *f;
+	__u64 now;
+	int act;
+
+	f = bpf_map_lookup_elem(&flows, &p->key);
+	if (!f)
+		return SVC_CONTINUE;
+	act = svc_forward(ctx, p, f->nh_id,
+			  (p->is_icmp ? SVC_R_FWD_ICMP : SVC_R_FWD_FLOW_HIT) | SVC_FWD_IF_UP);
+	if (act == SVC_FWD_NH_DOWN || act == SVC_FWD_NH_RESET) {
+		*reset = act == SVC_FWD_NH_RESET;
+		return SVC_CONTINUE;
+	}
+	if (!p->is_icmp) {
+		now = svc_flow_now();
+		/* Signed: a stamp ahead of the coarse clock (written with a finer one) is fresh. */
+		if ((__s64)(now - f->last_seen_ns) > (__s64)SVC_FLOW_REFRESH_NS)
+			f->last_seen_ns = now;
+	}
+	return act;
+}
+
 static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 {
 	struct svc_sid sid;
@@ -258,8 +304,11 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 		svc_resumed_forget(p);
 		return svc_resolve(ctx, p, &sid);
 	}
-	nh_id = svc_flow_lookup(p, &reset);
-	if (!nh_id && !reset && p->key.proto == IPPROTO_TCP) {
+	ret = svc_flow_forward(ctx, p, &reset);
+	if (ret != SVC_CONTINUE)
+		return ret;
+	nh_id = 0;
+	if (!reset && p->key.proto == IPPROTO_TCP) {
 		nh_id = svc_resumed_lookup(p, &reset);
 		if (nh_id && !p->is_icmp)
 			return svc_forward(ctx, p, nh_id, SVC_R_FWD_RESUMED_HIT);
@@ -267,7 +316,7 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 	if (reset && p->key.proto == IPPROTO_TCP && !p->is_icmp)
 		return svc_reset_reply(ctx, p);
 	if (nh_id)
-		return svc_forward(ctx, p, nh_id, p->is_icmp ? SVC_R_FWD_ICMP : SVC_R_FWD_FLOW_HIT);
+		return svc_forward(ctx, p, nh_id, SVC_R_FWD_ICMP);
 	return svc_resolve(ctx, p, &sid);
 }
 

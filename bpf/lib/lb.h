@@ -88,35 +88,6 @@ static __always_inline struct svc_nexthop *svc_nexthop_up(__u32 id)
 	return nh;
 }
 
-/*
- * svc_flow_lookup - the next hop recorded for this flow, if still up.
- * Refreshes the entry's timestamp when it is over SVC_FLOW_REFRESH_NS old
- * (one coarse clock read, no write otherwise). Sets *reset when
- * the flow's instance is dead or shed (SVC_NH_F_RESET).
- */
-static __always_inline __u32 svc_flow_lookup(const struct svc_pkt *p, bool *reset)
-{
-	struct svc_nexthop *nh;
-	struct svc_flow *f;
-	__u64 now;
-
-	f = bpf_map_lookup_elem(&flows, &p->key);
-	if (!f)
-		return 0;
-	nh = bpf_map_lookup_elem(&nexthops, &f->nh_id);
-	if (!nh || !(nh->flags & SVC_NH_F_UP)) {
-		*reset = nh && (nh->flags & SVC_NH_F_RESET);
-		return 0;
-	}
-	if (!p->is_icmp) {
-		now = svc_flow_now();
-		/* Signed: a stamp ahead of the coarse clock (written with a finer one) is fresh. */
-		if ((__s64)(now - f->last_seen_ns) > (__s64)SVC_FLOW_REFRESH_NS)
-			f->last_seen_ns = now;
-	}
-	return f->nh_id;
-}
-
 /* svc_ch_pick - the next hop the consistent-hash table of @set_id gives this flow (0: none). */
 static __always_inline __u32 svc_ch_pick(__u32 set_id, __u32 hash)
 {
