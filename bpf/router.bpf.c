@@ -130,8 +130,9 @@ static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32
 
 /*
  * svc_forward - send the packet to next hop @nh_id (already known to be up,
- * or checked here with SVC_FWD_IF_UP: see above). A TCP packet with options for an instance host without svcplane
- * (SVC_NH_F_STRIP_OPTS) goes through the strip stage first.
+ * or checked here with SVC_FWD_IF_UP: see above). A TCP packet with options
+ * for an instance host without svcplane (SVC_NH_F_STRIP_OPTS) goes through
+ * the strip stage first.
  *
  * A global function: the verifier checks it once, not once per routing
  * decision that reaches it (four of them, each with many paths).
@@ -148,7 +149,8 @@ __noinline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id, _
 	nh = bpf_map_lookup_elem(&nexthops, &nh_id);
 	if (ok_reason & SVC_FWD_IF_UP) {
 		if (!nh || !(nh->flags & SVC_NH_F_UP))
-			return nh && (nh->flags & SVC_NH_F_RESET) ? SVC_FWD_NH_RESET : SVC_FWD_NH_DOWN;
+			return nh && (nh->flags & SVC_NH_F_RESET) ? SVC_FWD_NH_RESET
+								  : SVC_FWD_NH_DOWN;
 		ok_reason &= ~SVC_FWD_IF_UP;
 	}
 	if (nh && (nh->flags & SVC_NH_F_STRIP_OPTS) && p->l4_hlen > SVC_TCPHDR_MIN && !p->is_icmp) {
