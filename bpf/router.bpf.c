@@ -71,11 +71,23 @@ enum svc_tail { SVC_TAIL_STRIP = 0, SVC_TAIL_MAX };
 #define SVC_FWD_NH_DOWN 0x200
 #define SVC_FWD_NH_RESET 0x201
 
+/*
+ * The hash passed with ok_reason is the flow's (svc_flow_hash); without it
+ * svc_xmit computes it, and only for an IPv6 next hop (the outer flow label):
+ * a flow-table hit toward an IPv4 next hop hashes nothing (40 bytes of jhash
+ * cost ~16 ns). Not cached in struct svc_pkt: 8 more bytes there took the
+ * router's stack to 232, and Linux 6.1 refuses svc_forward's tail call below
+ * a frame over 224 ("call stack of previous frames is 256 bytes").
+ */
+#define SVC_FWD_HASHED 0x20000
+#define SVC_FWD_REASON 0xffff
+
 /* What the router hands to a tail-called stage (per CPU: XDP runs to completion on one CPU). */
 struct svc_fwd_ctx {
 	struct svc_pkt p;
 	__u32 nh_id;
-	__u32 ok; /* enum svc_reason on success */
+	__u32 hash;
+	__u32 ok; /* enum svc_reason on success, SVC_FWD_HASHED */
 };
 
 struct {
@@ -105,12 +117,13 @@ struct {
 
 /*
  * svc_xmit - encapsulate toward next hop @nh_id (@nh: its entry, looked up by
- * the caller). The flow hash is computed only for an IPv6 outer header (its
- * flow label).
+ * the caller). @ok: the reason on success, with SVC_FWD_HASHED when @hash is
+ * set (see above).
  */
 static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id,
-				    const struct svc_nexthop *nh, enum svc_reason ok_reason)
+				    const struct svc_nexthop *nh, __u32 hash, __u32 ok)
 {
+	enum svc_reason ok_reason = ok & SVC_FWD_REASON;
 	struct svc_router_cfg *cfg;
 	__u32 zero = 0;
 	int act;
@@ -118,8 +131,9 @@ static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32
 	cfg = bpf_map_lookup_elem(&router_cfg, &zero);
 	if (!nh || !cfg)
 		return svc_verdict(p, SVC_R_DROP_NO_NEXTHOP, XDP_DROP);
-	act = svc_encap_xmit(ctx, p, nh_id, nh, cfg,
-			     (nh->flags & SVC_NH_F_V6) ? svc_pkt_hash(p) : 0, ok_reason);
+	if ((nh->flags & SVC_NH_F_V6) && !(ok & SVC_FWD_HASHED))
+		hash = svc_flow_hash(&p->key, ch_seed);
+	act = svc_encap_xmit(ctx, p, nh_id, nh, cfg, hash, ok_reason);
 	/* XDP_TX is also an ICMP too-big reply, which the next hop never sees. */
 	if ((act == XDP_TX || act == XDP_REDIRECT) && p->reason == ok_reason) {
 		svc_count(&nh_stats, nh_id, p->len);
@@ -137,7 +151,8 @@ static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32
  * A global function: the verifier checks it once, not once per routing
  * decision that reaches it (four of them, each with many paths).
  */
-__noinline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id, __u32 ok_reason)
+__noinline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id, __u32 hash,
+			   __u32 ok_reason)
 {
 	struct svc_fwd_ctx *fc;
 	struct svc_nexthop *nh;
@@ -158,13 +173,14 @@ __noinline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id, _
 		if (fc) {
 			fc->p = *p;
 			fc->nh_id = nh_id;
+			fc->hash = hash;
 			fc->ok = ok_reason;
 			bpf_tail_call(ctx, &router_tail, SVC_TAIL_STRIP);
 		}
 		/* No stage loaded: strip or drop, never forward the options. */
 		return svc_verdict(p, SVC_R_DROP_NOT_STRIPPED, XDP_DROP);
 	}
-	return svc_xmit(ctx, p, nh_id, nh, ok_reason);
+	return svc_xmit(ctx, p, nh_id, nh, hash, ok_reason);
 }
 
 /* svc_resolve - a packet with no usable flow entry: service table, then its rule. */
@@ -174,7 +190,7 @@ static __always_inline int svc_resolve(struct xdp_md *ctx, struct svc_pkt *p,
 	struct svc_lpm_key lk = { .prefixlen = 128 };
 	struct svc_rule *rule;
 	enum svc_reason ok;
-	__u32 nh_id;
+	__u32 nh_id, hash;
 
 	lk.sid = *sid;
 	rule = bpf_map_lookup_elem(&service_table, &lk);
@@ -194,7 +210,8 @@ static __always_inline int svc_resolve(struct xdp_md *ctx, struct svc_pkt *p,
 	default:
 		return svc_verdict(p, SVC_R_DROP_RULE, XDP_DROP);
 	}
-	nh_id = svc_ch_pick(rule->set_id, svc_pkt_hash(p));
+	hash = svc_flow_hash(&p->key, ch_seed);
+	nh_id = svc_ch_pick(rule->set_id, hash);
 	if (!nh_id)
 		return svc_verdict(p, SVC_R_DROP_NO_NEXTHOP, XDP_DROP);
 	if (p->is_icmp) {
@@ -204,7 +221,7 @@ static __always_inline int svc_resolve(struct xdp_md *ctx, struct svc_pkt *p,
 			svc_flow_record(p, nh_id, rule->rule_id);
 		ok = svc_is_new_flow(p) ? SVC_R_FWD_NEW : SVC_R_FWD_CH_MISS;
 	}
-	return svc_forward(ctx, p, nh_id, ok);
+	return svc_forward(ctx, p, nh_id, hash, ok | SVC_FWD_HASHED);
 }
 
 /*
@@ -240,9 +257,9 @@ static __always_inline int svc_route_by_option(struct xdp_md *ctx, struct svc_pk
 	if (r == SVC_OPT_RESUME) {
 		svc_flow_record(p, instance, rule_id);
 		svc_resumed_record(p, instance, rule_id);
-		return svc_forward(ctx, p, instance, SVC_R_FWD_RESUME);
+		return svc_forward(ctx, p, instance, 0, SVC_R_FWD_RESUME);
 	}
-	return svc_forward(ctx, p, instance, SVC_R_FWD_FLOWID);
+	return svc_forward(ctx, p, instance, 0, SVC_R_FWD_FLOWID);
 }
 
 /*
@@ -261,7 +278,7 @@ static __always_inline int svc_flow_forward(struct xdp_md *ctx, struct svc_pkt *
 	f = bpf_map_lookup_elem(&flows, &p->key);
 	if (!f)
 		return SVC_CONTINUE;
-	act = svc_forward(ctx, p, f->nh_id,
+	act = svc_forward(ctx, p, f->nh_id, 0,
 			  (p->is_icmp ? SVC_R_FWD_ICMP : SVC_R_FWD_FLOW_HIT) | SVC_FWD_IF_UP);
 	if (act == SVC_FWD_NH_DOWN || act == SVC_FWD_NH_RESET) {
 		*reset = act == SVC_FWD_NH_RESET;
@@ -313,12 +330,12 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 	if (!reset && p->key.proto == IPPROTO_TCP) {
 		nh_id = svc_resumed_lookup(p, &reset);
 		if (nh_id && !p->is_icmp)
-			return svc_forward(ctx, p, nh_id, SVC_R_FWD_RESUMED_HIT);
+			return svc_forward(ctx, p, nh_id, 0, SVC_R_FWD_RESUMED_HIT);
 	}
 	if (reset && p->key.proto == IPPROTO_TCP && !p->is_icmp)
 		return svc_reset_reply(ctx, p);
 	if (nh_id)
-		return svc_forward(ctx, p, nh_id, SVC_R_FWD_ICMP);
+		return svc_forward(ctx, p, nh_id, 0, SVC_R_FWD_ICMP);
 	return svc_resolve(ctx, p, &sid);
 }
 
@@ -367,7 +384,7 @@ int svc_router_strip_xdp(struct xdp_md *ctx)
 		if (r == SVC_OPTEDIT_OK)
 			svc_count(&router_stats, SVC_R_EV_OPT_STRIPPED, in_len);
 		nh = bpf_map_lookup_elem(&nexthops, &fc->nh_id);
-		act = svc_xmit(ctx, &p, fc->nh_id, nh, fc->ok);
+		act = svc_xmit(ctx, &p, fc->nh_id, nh, fc->hash, fc->ok);
 	}
 	svc_count(&router_stats, p.reason, in_len);
 	return act | SVC_STAGE_DONE;

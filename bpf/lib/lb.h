@@ -25,20 +25,6 @@ static __always_inline __u64 svc_flow_now(void)
 	return bpf_ktime_get_coarse_ns();
 }
 
-/*
- * svc_pkt_hash - the flow hash of @p, computed on first use: a flow-table hit
- * toward an IPv4 next hop needs none (only the consistent hash and the IPv6
- * outer flow label use it), and 40 bytes of jhash cost ~16 ns.
- */
-static __always_inline __u32 svc_pkt_hash(struct svc_pkt *p)
-{
-	if (!p->has_hash) {
-		p->hash = svc_flow_hash(&p->key, ch_seed);
-		p->has_hash = 1;
-	}
-	return p->hash;
-}
-
 /**
  * svc_lookup_service - the serviceID a packet is for
  *

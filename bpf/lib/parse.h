@@ -25,8 +25,6 @@ struct svc_pkt {
 	__u8 reason;		 /* enum svc_reason counted for this packet */
 	__u8 seq_zero;		 /* TCP: the sequence number is 0 */
 	__u8 icmp_unreach;	 /* is_icmp, and it is a destination-unreachable error */
-	__u8 has_hash;		 /* hash is set (svc_pkt_hash) */
-	__u32 hash;		 /* svc_flow_hash of key, once a path needs it */
 };
 
 /*
