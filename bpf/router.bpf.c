@@ -61,12 +61,33 @@ enum svc_tail { SVC_TAIL_STRIP = 0, SVC_TAIL_MAX };
  */
 #define SVC_STAGE_DONE 0x100
 
+/*
+ * A flow-table hit hands its next hop to svc_forward unchecked (SVC_FWD_IF_UP
+ * in ok_reason), so the entry is read once: svc_forward returns
+ * SVC_FWD_NH_DOWN or SVC_FWD_NH_RESET (not verdicts) when the next hop is not
+ * up, and the caller goes on as on a miss.
+ */
+#define SVC_FWD_IF_UP 0x10000
+#define SVC_FWD_NH_DOWN 0x200
+#define SVC_FWD_NH_RESET 0x201
+
+/*
+ * The hash passed with ok_reason is the flow's (svc_flow_hash); without it
+ * svc_xmit computes it, and only for an IPv6 next hop (the outer flow label):
+ * a flow-table hit toward an IPv4 next hop hashes nothing (40 bytes of jhash
+ * cost ~16 ns). Not cached in struct svc_pkt: 8 more bytes there took the
+ * router's stack to 232, and Linux 6.1 refuses svc_forward's tail call below
+ * a frame over 224 ("call stack of previous frames is 256 bytes").
+ */
+#define SVC_FWD_HASHED 0x20000
+#define SVC_FWD_REASON 0xffff
+
 /* What the router hands to a tail-called stage (per CPU: XDP runs to completion on one CPU). */
 struct svc_fwd_ctx {
 	struct svc_pkt p;
 	__u32 nh_id;
 	__u32 hash;
-	__u32 ok; /* enum svc_reason on success */
+	__u32 ok; /* enum svc_reason on success, SVC_FWD_HASHED */
 };
 
 struct {
@@ -94,11 +115,15 @@ struct {
 	.values = { [SVC_TAIL_STRIP] = (void *)&svc_router_strip_xdp },
 };
 
-/* svc_xmit - encapsulate toward next hop @nh_id (@nh: its entry, looked up by the caller). */
+/*
+ * svc_xmit - encapsulate toward next hop @nh_id (@nh: its entry, looked up by
+ * the caller). @ok: the reason on success, with SVC_FWD_HASHED when @hash is
+ * set (see above).
+ */
 static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id,
-				    const struct svc_nexthop *nh, __u32 hash,
-				    enum svc_reason ok_reason)
+				    const struct svc_nexthop *nh, __u32 hash, __u32 ok)
 {
+	enum svc_reason ok_reason = ok & SVC_FWD_REASON;
 	struct svc_router_cfg *cfg;
 	__u32 zero = 0;
 	int act;
@@ -106,6 +131,8 @@ static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32
 	cfg = bpf_map_lookup_elem(&router_cfg, &zero);
 	if (!nh || !cfg)
 		return svc_verdict(p, SVC_R_DROP_NO_NEXTHOP, XDP_DROP);
+	if ((nh->flags & SVC_NH_F_V6) && !(ok & SVC_FWD_HASHED))
+		hash = svc_flow_hash(&p->key, ch_seed);
 	act = svc_encap_xmit(ctx, p, nh_id, nh, cfg, hash, ok_reason);
 	/* XDP_TX is also an ICMP too-big reply, which the next hop never sees. */
 	if ((act == XDP_TX || act == XDP_REDIRECT) && p->reason == ok_reason) {
@@ -116,9 +143,10 @@ static __always_inline int svc_xmit(struct xdp_md *ctx, struct svc_pkt *p, __u32
 }
 
 /*
- * svc_forward - send the packet to next hop @nh_id (already known to be up).
- * A TCP packet with options for an instance host without svcplane
- * (SVC_NH_F_STRIP_OPTS) goes through the strip stage first.
+ * svc_forward - send the packet to next hop @nh_id (already known to be up,
+ * or checked here with SVC_FWD_IF_UP: see above). A TCP packet with options
+ * for an instance host without svcplane (SVC_NH_F_STRIP_OPTS) goes through
+ * the strip stage first.
  *
  * A global function: the verifier checks it once, not once per routing
  * decision that reaches it (four of them, each with many paths).
@@ -134,6 +162,12 @@ __noinline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id, _
 		return XDP_ABORTED;
 
 	nh = bpf_map_lookup_elem(&nexthops, &nh_id);
+	if (ok_reason & SVC_FWD_IF_UP) {
+		if (!nh || !(nh->flags & SVC_NH_F_UP))
+			return nh && (nh->flags & SVC_NH_F_RESET) ? SVC_FWD_NH_RESET
+								  : SVC_FWD_NH_DOWN;
+		ok_reason &= ~SVC_FWD_IF_UP;
+	}
 	if (nh && (nh->flags & SVC_NH_F_STRIP_OPTS) && p->l4_hlen > SVC_TCPHDR_MIN && !p->is_icmp) {
 		fc = bpf_map_lookup_elem(&fwd_scratch, &zero);
 		if (fc) {
@@ -151,12 +185,12 @@ __noinline int svc_forward(struct xdp_md *ctx, struct svc_pkt *p, __u32 nh_id, _
 
 /* svc_resolve - a packet with no usable flow entry: service table, then its rule. */
 static __always_inline int svc_resolve(struct xdp_md *ctx, struct svc_pkt *p,
-				       const struct svc_sid *sid, __u32 hash)
+				       const struct svc_sid *sid)
 {
 	struct svc_lpm_key lk = { .prefixlen = 128 };
 	struct svc_rule *rule;
 	enum svc_reason ok;
-	__u32 nh_id;
+	__u32 nh_id, hash;
 
 	lk.sid = *sid;
 	rule = bpf_map_lookup_elem(&service_table, &lk);
@@ -176,6 +210,7 @@ static __always_inline int svc_resolve(struct xdp_md *ctx, struct svc_pkt *p,
 	default:
 		return svc_verdict(p, SVC_R_DROP_RULE, XDP_DROP);
 	}
+	hash = svc_flow_hash(&p->key, ch_seed);
 	nh_id = svc_ch_pick(rule->set_id, hash);
 	if (!nh_id)
 		return svc_verdict(p, SVC_R_DROP_NO_NEXTHOP, XDP_DROP);
@@ -186,7 +221,7 @@ static __always_inline int svc_resolve(struct xdp_md *ctx, struct svc_pkt *p,
 			svc_flow_record(p, nh_id, rule->rule_id);
 		ok = svc_is_new_flow(p) ? SVC_R_FWD_NEW : SVC_R_FWD_CH_MISS;
 	}
-	return svc_forward(ctx, p, nh_id, hash, ok);
+	return svc_forward(ctx, p, nh_id, hash, ok | SVC_FWD_HASHED);
 }
 
 /*
@@ -197,7 +232,7 @@ static __always_inline int svc_resolve(struct xdp_md *ctx, struct svc_pkt *p,
  * unknown or down (ev_stale_instance).
  */
 static __always_inline int svc_route_by_option(struct xdp_md *ctx, struct svc_pkt *p,
-					       const struct svc_sid *sid, __u32 hash)
+					       const struct svc_sid *sid)
 {
 	__u16 instance = 0;
 	__u32 rule_id = 0;
@@ -222,15 +257,46 @@ static __always_inline int svc_route_by_option(struct xdp_md *ctx, struct svc_pk
 	if (r == SVC_OPT_RESUME) {
 		svc_flow_record(p, instance, rule_id);
 		svc_resumed_record(p, instance, rule_id);
-		return svc_forward(ctx, p, instance, hash, SVC_R_FWD_RESUME);
+		return svc_forward(ctx, p, instance, 0, SVC_R_FWD_RESUME);
 	}
-	return svc_forward(ctx, p, instance, hash, SVC_R_FWD_FLOWID);
+	return svc_forward(ctx, p, instance, 0, SVC_R_FWD_FLOWID);
+}
+
+/*
+ * svc_flow_forward - a flows hit whose next hop is up: forward to it
+ * (fwd_flow_hit; an ICMP error, fwd_icmp) and refresh the entry's stamp when
+ * it is over SVC_FLOW_REFRESH_NS old (a coarse clock read, no write
+ * otherwise). Returns SVC_CONTINUE on a miss or when the next hop is not up,
+ * with *reset set when it is dead or shed (SVC_NH_F_RESET).
+ */
+static __always_inline int svc_flow_forward(struct xdp_md *ctx, struct svc_pkt *p, bool *reset)
+{
+	struct svc_flow *f;
+	__u64 now;
+	int act;
+
+	f = bpf_map_lookup_elem(&flows, &p->key);
+	if (!f)
+		return SVC_CONTINUE;
+	act = svc_forward(ctx, p, f->nh_id, 0,
+			  (p->is_icmp ? SVC_R_FWD_ICMP : SVC_R_FWD_FLOW_HIT) | SVC_FWD_IF_UP);
+	if (act == SVC_FWD_NH_DOWN || act == SVC_FWD_NH_RESET) {
+		*reset = act == SVC_FWD_NH_RESET;
+		return SVC_CONTINUE;
+	}
+	if (!p->is_icmp) {
+		now = svc_flow_now();
+		/* Signed: a stamp ahead of the coarse clock (written with a finer one) is fresh. */
+		if ((__s64)(now - f->last_seen_ns) > (__s64)SVC_FLOW_REFRESH_NS)
+			f->last_seen_ns = now;
+	}
+	return act;
 }
 
 static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 {
 	struct svc_sid sid;
-	__u32 hash, nh_id;
+	__u32 nh_id;
 	bool reset = false;
 	int ret;
 
@@ -243,9 +309,8 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 		return svc_verdict(p, p->is_icmp ? SVC_R_PASS_ICMP_OTHER : SVC_R_PASS_NO_SERVICE,
 				   XDP_PASS);
 	}
-	hash = svc_flow_hash(&p->key, ch_seed);
 	if (p->l4_hlen > SVC_TCPHDR_MIN && !p->is_icmp) {
-		ret = svc_route_by_option(ctx, p, &sid, hash);
+		ret = svc_route_by_option(ctx, p, &sid);
 		if (ret != SVC_CONTINUE)
 			return ret;
 	}
@@ -256,20 +321,22 @@ static __always_inline int svc_route(struct xdp_md *ctx, struct svc_pkt *p)
 	 */
 	if (p->key.proto == IPPROTO_TCP && !p->is_icmp && svc_is_new_flow(p)) {
 		svc_resumed_forget(p);
-		return svc_resolve(ctx, p, &sid, hash);
+		return svc_resolve(ctx, p, &sid);
 	}
-	nh_id = svc_flow_lookup(p, &reset);
-	if (!nh_id && !reset && p->key.proto == IPPROTO_TCP) {
+	ret = svc_flow_forward(ctx, p, &reset);
+	if (ret != SVC_CONTINUE)
+		return ret;
+	nh_id = 0;
+	if (!reset && p->key.proto == IPPROTO_TCP) {
 		nh_id = svc_resumed_lookup(p, &reset);
 		if (nh_id && !p->is_icmp)
-			return svc_forward(ctx, p, nh_id, hash, SVC_R_FWD_RESUMED_HIT);
+			return svc_forward(ctx, p, nh_id, 0, SVC_R_FWD_RESUMED_HIT);
 	}
 	if (reset && p->key.proto == IPPROTO_TCP && !p->is_icmp)
 		return svc_reset_reply(ctx, p);
 	if (nh_id)
-		return svc_forward(ctx, p, nh_id, hash,
-				   p->is_icmp ? SVC_R_FWD_ICMP : SVC_R_FWD_FLOW_HIT);
-	return svc_resolve(ctx, p, &sid, hash);
+		return svc_forward(ctx, p, nh_id, 0, SVC_R_FWD_ICMP);
+	return svc_resolve(ctx, p, &sid);
 }
 
 /* The service router, for any NIC: resolves service traffic, passes everything else. */

@@ -167,7 +167,7 @@ struct svc_flow_key {
 struct svc_flow {
 	__u32 nh_id;	    /* next hop the flow was sent to */
 	__u32 rule_id;	    /* rule that resolved it (counters) */
-	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the latest packet that created/refreshed it */
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns() when created, refreshed at most once a second */
 };
 
 /* router_cfg[0]: the router's own addresses, used as outer source when encapsulating. */

@@ -14,6 +14,17 @@ const volatile __u32 ch_seed = 0;
 /* A flow entry's timestamp is refreshed at most this often (a map write per packet costs). */
 #define SVC_FLOW_REFRESH_NS 1000000000ULL
 
+/*
+ * svc_flow_now - the clock of flow timestamps (svc_flow.last_seen_ns):
+ * CLOCK_MONOTONIC_COARSE. The agent ages flows in seconds against
+ * CLOCK_MONOTONIC, which the coarse clock trails by at most one tick; the
+ * precise clock cost ~25 ns per established packet (docs/performance.md).
+ */
+static __always_inline __u64 svc_flow_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
 /**
  * svc_lookup_service - the serviceID a packet is for
  *
@@ -63,33 +74,6 @@ static __always_inline struct svc_nexthop *svc_nexthop_up(__u32 id)
 	return nh;
 }
 
-/*
- * svc_flow_lookup - the next hop recorded for this flow, if still up.
- * Refreshes the entry's timestamp (at most once a second). Sets *reset when
- * the flow's instance is dead or shed (SVC_NH_F_RESET).
- */
-static __always_inline __u32 svc_flow_lookup(const struct svc_pkt *p, bool *reset)
-{
-	struct svc_nexthop *nh;
-	struct svc_flow *f;
-	__u64 now;
-
-	f = bpf_map_lookup_elem(&flows, &p->key);
-	if (!f)
-		return 0;
-	nh = bpf_map_lookup_elem(&nexthops, &f->nh_id);
-	if (!nh || !(nh->flags & SVC_NH_F_UP)) {
-		*reset = nh && (nh->flags & SVC_NH_F_RESET);
-		return 0;
-	}
-	if (!p->is_icmp) {
-		now = bpf_ktime_get_ns();
-		if (now - f->last_seen_ns > SVC_FLOW_REFRESH_NS)
-			f->last_seen_ns = now;
-	}
-	return f->nh_id;
-}
-
 /* svc_ch_pick - the next hop the consistent-hash table of @set_id gives this flow (0: none). */
 static __always_inline __u32 svc_ch_pick(__u32 set_id, __u32 hash)
 {
@@ -112,7 +96,7 @@ static __always_inline void svc_flow_record(const struct svc_pkt *p, __u32 nh_id
 	struct svc_flow f = {
 		.nh_id = nh_id,
 		.rule_id = rule_id,
-		.last_seen_ns = bpf_ktime_get_ns(),
+		.last_seen_ns = svc_flow_now(),
 	};
 
 	/* A full LRU evicts the oldest flow; failure only costs affinity, never the packet. */

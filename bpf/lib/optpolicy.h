@@ -38,7 +38,7 @@ static __always_inline void svc_resumed_record(const struct svc_pkt *p, __u32 nh
 	struct svc_flow f = {
 		.nh_id = nh_id,
 		.rule_id = rule_id,
-		.last_seen_ns = bpf_ktime_get_ns(),
+		.last_seen_ns = svc_flow_now(),
 	};
 
 	bpf_map_update_elem(&resumed_flows, &p->key, &f, BPF_ANY);
@@ -52,8 +52,9 @@ static __always_inline void svc_resumed_forget(const struct svc_pkt *p)
 
 /*
  * svc_resumed_lookup - the instance of a resumed connection whose flows entry
- * is gone (0: none, or not up; *reset as in svc_flow_lookup). Written back to
- * flows, so the next packet hits there.
+ * is gone (0: none, or not up; *reset set when it is dead or shed, as for a
+ * flows hit in router.bpf.c). Written back to flows, so the next packet hits
+ * there.
  */
 static __always_inline __u32 svc_resumed_lookup(const struct svc_pkt *p, bool *reset)
 {

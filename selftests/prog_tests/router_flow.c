@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include "tp.h"
 #include "dptest.h"
@@ -263,6 +264,83 @@ out:
 	restore(e, w);
 }
 
+static __u64 coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/* Sets the flow's stamp to @stamp, sends @in (a flow hit), returns the stamp after it. */
+static bool hit_with_stamp(struct dpt_env *e, int fd, const struct svc_flow_key *k,
+			   const struct pkt *in, __u32 nh, __u64 stamp, __u64 *after)
+{
+	struct svc_flow v;
+
+	if (!ASSERT_OK(bpf_map_lookup_elem(fd, k, &v), "flows lookup"))
+		return false;
+	v.last_seen_ns = stamp;
+	if (!ASSERT_OK(bpf_map_update_elem(fd, k, &v, BPF_EXIST), "flows update") ||
+	    !fwd(e, in, nh, SVC_R_FWD_FLOW_HIT, 0) ||
+	    !ASSERT_OK(bpf_map_lookup_elem(fd, k, &v), "flows lookup after"))
+		return false;
+	*after = v.last_seen_ns;
+	return true;
+}
+
+/*
+ * Flow stamps come from the coarse clock (CLOCK_MONOTONIC_COARSE; the
+ * established path reads no precise clock) and a hit rewrites one only when it
+ * is over a second old: a stamp taken with the precise clock would be ahead of
+ * a coarse reading made just after it (unless a tick fell in between: three
+ * tries). A stamp ahead of the coarse clock is left alone.
+ */
+static void flow_stamp_coarse(struct dpt_env *e, const struct wsvc *w)
+{
+	struct svc_flow_key k;
+	struct svc_flow v;
+	struct pkt syn, ack;
+	__u64 before, now, after;
+	__u32 nh;
+	int fd, i;
+
+	fd = svc_dp_map_fd(e->dp, "flows");
+	flow_pkt(&syn, w, 43500, TCP_F_SYN);
+	flow_pkt(&ack, w, 43500, TCP_F_ACK);
+	if (!ASSERT_GE(fd, 0, "svc_dp_map_fd(flows)") ||
+	    !ASSERT_OK(dpt_flow_key(syn.buf, syn.len, &k), "flow key") || !predict(e, w, &syn, &nh))
+		return;
+	for (i = 0; i < 3; i++) {
+		if (!ASSERT_OK(svc_dp_flows_clear(e->dp, NULL), "flows_clear") ||
+		    !fwd(e, &syn, nh, SVC_R_FWD_NEW, w->svc))
+			return;
+		now = coarse_ns();
+		if (!ASSERT_OK(bpf_map_lookup_elem(fd, &k, &v), "flows lookup"))
+			return;
+		if (v.last_seen_ns <= now)
+			break;
+	}
+	if (!ASSERT_LE(v.last_seen_ns, now, "SYN's stamp not ahead of CLOCK_MONOTONIC_COARSE"))
+		return;
+	/* Half a second old: no rewrite. */
+	now = coarse_ns();
+	if (!hit_with_stamp(e, fd, &k, &ack, nh, now - 500000000ULL, &after) ||
+	    !ASSERT_EQ(after, now - 500000000ULL, "stamp under a second old kept"))
+		return;
+	/* Two seconds old: refreshed from the coarse clock. */
+	before = coarse_ns();
+	if (!hit_with_stamp(e, fd, &k, &ack, nh, before - 2000000000ULL, &after))
+		return;
+	now = coarse_ns();
+	ASSERT_GE(after, before, "stale stamp refreshed");
+	ASSERT_LE(after, now, "refreshed stamp from the coarse clock");
+	/* Ahead of the coarse clock (a precise stamp of an older program): kept. */
+	before = coarse_ns() + 3000000ULL;
+	if (hit_with_stamp(e, fd, &k, &ack, nh, before, &after))
+		ASSERT_EQ(after, before, "stamp ahead of the clock kept");
+}
+
 /* UDP: first datagram is new, the next one hits the flow, a lost one is new again. */
 static void udp_flow(struct dpt_env *e, const struct wsvc *w)
 {
@@ -308,6 +386,9 @@ TEST(router_flow)
 		snprintf(name, sizeof(name), "nh_down_after_flow_%s", fam);
 		if (tp_subtest(name))
 			nh_down_after_flow(&e, ws[i]);
+		snprintf(name, sizeof(name), "flow_stamp_coarse_%s", fam);
+		if (tp_subtest(name))
+			flow_stamp_coarse(&e, ws[i]);
 		snprintf(name, sizeof(name), "udp_flow_%s", fam);
 		if (tp_subtest(name))
 			udp_flow(&e, ws[i]);
