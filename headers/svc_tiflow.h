@@ -281,7 +281,8 @@ enum svc_tiflow_state {
 #define SVC_TIFLOW_ROLE_RESPONDER 2
 
 /* svc_tiflow_sk.flags */
-#define SVC_TIFLOW_F_CONFIRM_DUE (1U << 0) /* initiator: option still to go in the final ACK */
+#define SVC_TIFLOW_F_CONFIRM_DUE (1U << 0) /* initiator: confirmations go out until the peer is seen established */
+#define SVC_TIFLOW_F_CONFIRM_SENT (1U << 1) /* initiator: at least one confirmation went out */
 
 /*
  * tiflow_sk (socket storage) value: the TI-flow <-> TCP mapping of one socket,
@@ -317,7 +318,7 @@ static __always_inline __u64 svc_tiflow_tcp_to_ti(__u64 ti_init, __u32 isn, __u3
 #define SVC_TIFLOW_EVENTS(X)                                                                        \
 	X(SYN_OPT_SENT, "syn_opt_sent", "initiator: option written into a SYN")                     \
 	X(SYNACK_OPT_SENT, "synack_opt_sent", "responder: option written into a SYN-ACK")           \
-	X(ACK_OPT_SENT, "ack_opt_sent", "initiator: option written into the final ACK")             \
+	X(ACK_OPT_SENT, "ack_opt_sent", "initiator: confirmation written (counted once a connection)") \
 	X(NEGOTIATED_ACTIVE, "negotiated_active", "initiator: TI-flow established")                 \
 	X(NEGOTIATED_PASSIVE, "negotiated_passive", "responder: TI-flow established")               \
 	X(NOT_SELECTED, "not_selected", "address/port not selected: plain TCP, no offer")           \
@@ -328,13 +329,15 @@ static __always_inline __u64 svc_tiflow_tcp_to_ti(__u64 ti_init, __u32 isn, __u3
 	X(PLAIN_SYNACK_RTX, "plain_synack_rtx", "responder: SYN-ACK retransmitted, SYN gone")      \
 	X(PLAIN_SYNACK_NO_OPT, "plain_synack_no_opt", "initiator: SYN-ACK without the option")     \
 	X(PLAIN_SYNACK_BAD, "plain_synack_bad", "initiator: SYN-ACK option does not match the SYN") \
-	X(PLAIN_ACK_NO_OPT, "plain_ack_no_opt", "responder: final ACK without the option")         \
+	X(PLAIN_ACK_NO_OPT, "plain_ack_no_opt", "responder: handshake completed without the option") \
 	X(PLAIN_ACK_BAD, "plain_ack_bad", "responder: final ACK option does not match the SYN-ACK") \
 	X(PLAIN_DISABLED, "plain_disabled", "role disabled by configuration")                      \
 	X(HDR_BAD, "hdr_bad", "malformed TCP options: walk stopped")                                \
 	X(ERR_STORAGE, "err_storage", "socket storage could not be created")                        \
 	X(ERR_STORE, "err_store", "bpf_store_hdr_opt failed")                                       \
-	X(ERR_SYN, "err_syn", "the SYN could not be read while building the SYN-ACK")
+	X(ERR_SYN, "err_syn", "the SYN could not be read while building the SYN-ACK")             \
+	X(ACK_OPT_DONE, "ack_opt_done", "initiator: peer acked our data or sent data: confirmations stop") \
+	X(ACK_OPT_SKIPPED, "ack_opt_skipped", "initiator: no room for a repeated confirmation in a segment")
 
 enum svc_tiflow_event {
 #define SVC_TIFLOW_EVENT_ENUM(name, label, desc) SVC_TIFLOW_EV_##name,
@@ -342,5 +345,9 @@ enum svc_tiflow_event {
 #undef SVC_TIFLOW_EVENT_ENUM
 	SVC_TIFLOW_EV_MAX
 };
+
+/* Entries of tiflow_stats: room for new events, so an upgrade adopts the pinned map. */
+#define SVC_TIFLOW_STATS_SLOTS 32
+_Static_assert(SVC_TIFLOW_EV_MAX <= SVC_TIFLOW_STATS_SLOTS, "tiflow_stats too small");
 
 #endif /* SVC_TIFLOW_H */

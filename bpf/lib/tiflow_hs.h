@@ -17,16 +17,22 @@
  * of them, so PASSIVE_ESTABLISHED recomputes the PRF and checks TIAck_A =
  * TISeq_B (the paper's check) without storage, also under SYN cookies.
  *
- * Limits, as in the paper: the option is sent once per packet kind, so a lost
- * final ACK whose place is taken by a data segment (which carries no option)
- * leaves the initiator negotiated and the responder plain. So does a final ACK
- * that the first data segment overtakes: the ACK leaves from softirq on the
+ * The confirmation cannot ride on the final ACK alone: that ACK may be lost,
+ * or overtaken by the first data segment (the ACK leaves from softirq on the
  * CPU that took the SYN-ACK, the data from the writer on another, and veth
- * queues each on its own CPU's backlog (seen in a 2-vCPU QEMU/TCG guest under
- * load; dropping the final ACK reproduces it on any kernel). A retransmitted
- * SYN-ACK carries no option (the kernel no longer has the SYN to read), so a
- * lost first SYN-ACK means plain TCP. A listener opened before the program
- * was attached answers without the option.
+ * queues each on its own CPU's backlog; seen in a 2-vCPU guest under load),
+ * and the responder completes its handshake on whichever non-SYN segment
+ * comes first. So the initiator puts the ACK-form option in every non-SYN
+ * segment until the responder shows it is established: it acknowledged data
+ * of ours or sent data itself (snd_una or rcv_nxt past the ISN + 1); only an
+ * established socket does either. Until then the option costs 20 octets of
+ * each segment (the MSS callback reserves them), afterwards nothing.
+ *
+ * Limits: a retransmitted SYN-ACK carries no option (the kernel no longer has
+ * the SYN to read), so a lost first SYN-ACK means plain TCP. A listener opened
+ * before the program was attached answers without the option. A repeated
+ * confirmation that finds no room (SACK blocks) is skipped and counted: if
+ * every earlier one was lost too, the responder ends plain.
  */
 
 #include "consts.h"
@@ -289,7 +295,26 @@ static __always_inline void tiflow_on_connect(struct bpf_sock_ops *skops,
 	tiflow_set_write_cb(skops);
 }
 
-/* HDR_OPT_LEN_CB on the initiator's own packets: room for the SYN's and the final ACK's option. */
+/*
+ * tiflow_confirm_due - must this non-SYN segment still carry the confirmation?
+ * Stops them for good (flag and callbacks cleared, counted) once the peer has
+ * acknowledged data of ours or sent data: it is established then.
+ */
+static __always_inline bool tiflow_confirm_due(struct bpf_sock_ops *skops, struct svc_tiflow_sk *st)
+{
+	__u32 una = skops->snd_una, rcv = skops->rcv_nxt;
+
+	if (!(st->flags & SVC_TIFLOW_F_CONFIRM_DUE))
+		return false;
+	if ((__s32)(una - st->isn_local - 1) <= 0 && (__s32)(rcv - st->isn_peer - 1) <= 0)
+		return true;
+	st->flags &= ~SVC_TIFLOW_F_CONFIRM_DUE;
+	tiflow_count(SVC_TIFLOW_EV_ACK_OPT_DONE);
+	tiflow_clear_write_cb(skops);
+	return false;
+}
+
+/* HDR_OPT_LEN_CB on the initiator's own packets: room for the SYN's option and the confirmations. */
 static __always_inline void tiflow_active_len(struct bpf_sock_ops *skops)
 {
 	struct bpf_sock *sk = skops->sk;
@@ -303,7 +328,7 @@ static __always_inline void tiflow_active_len(struct bpf_sock_ops *skops)
 		return;
 	if (skops->args[0] == BPF_WRITE_HDR_TCP_CURRENT_MSS) {
 		/* MSS computation: count the option while a data segment might carry it. */
-		if (st->flags & SVC_TIFLOW_F_CONFIRM_DUE)
+		if (tiflow_confirm_due(skops, st))
 			bpf_reserve_hdr_opt(skops, SVC_TIFLOW_LEN, 0);
 		return;
 	}
@@ -312,14 +337,18 @@ static __always_inline void tiflow_active_len(struct bpf_sock_ops *skops)
 			tiflow_plain(skops, st, SVC_TIFLOW_EV_PLAIN_NO_ROOM);
 		return;
 	}
-	if ((st->flags & SVC_TIFLOW_F_CONFIRM_DUE) && !(tcp_flags & TIFLOW_TCP_FLAG_SYN)) {
-		/* Without the confirmation the responder falls back: so must we. */
-		if (bpf_reserve_hdr_opt(skops, SVC_TIFLOW_LEN, 0))
+	/* The write callback writes exactly when room was reserved here. */
+	if (!(tcp_flags & TIFLOW_TCP_FLAG_SYN) && tiflow_confirm_due(skops, st) &&
+	    bpf_reserve_hdr_opt(skops, SVC_TIFLOW_LEN, 0)) {
+		if (!(st->flags & SVC_TIFLOW_F_CONFIRM_SENT))
+			/* Without a first confirmation the responder falls back: so must we. */
 			tiflow_plain(skops, st, SVC_TIFLOW_EV_PLAIN_NO_ROOM);
+		else
+			tiflow_count(SVC_TIFLOW_EV_ACK_OPT_SKIPPED);
 	}
 }
 
-/* WRITE_HDR_OPT_CB on the initiator: the SYN's offer, then the final ACK's confirmation. */
+/* WRITE_HDR_OPT_CB on the initiator: the SYN's offer, then the confirmations (ACK form). */
 static __always_inline void tiflow_active_write(struct bpf_sock_ops *skops,
 						const struct svc_tiflow_cfg *cfg)
 {
@@ -345,12 +374,14 @@ static __always_inline void tiflow_active_write(struct bpf_sock_ops *skops,
 		v.tiseq = st->tiseq_local;
 		v.tiack = st->tiseq_peer;
 		if (tiflow_store(skops, tiflow_kind(cfg), &v)) {
-			tiflow_plain(skops, st, SVC_TIFLOW_EV_ERR_STORE);
+			if (!(st->flags & SVC_TIFLOW_F_CONFIRM_SENT))
+				tiflow_plain(skops, st, SVC_TIFLOW_EV_ERR_STORE);
 			return;
 		}
-		st->flags &= ~SVC_TIFLOW_F_CONFIRM_DUE;
-		tiflow_count(SVC_TIFLOW_EV_ACK_OPT_SENT);
-		tiflow_clear_write_cb(skops);
+		if (!(st->flags & SVC_TIFLOW_F_CONFIRM_SENT)) {
+			st->flags |= SVC_TIFLOW_F_CONFIRM_SENT;
+			tiflow_count(SVC_TIFLOW_EV_ACK_OPT_SENT);
+		}
 	}
 }
 

@@ -39,7 +39,7 @@ struct {
 /* Negotiation events, per CPU, indexed by enum svc_tiflow_event. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SVC_TIFLOW_EV_MAX);
+	__uint(max_entries, SVC_TIFLOW_STATS_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -119,13 +119,14 @@ wire_complete() {
 }
 
 # check_conn TAG STATE WANT_OPTS: both sockets in STATE, every byte echoed, the option in
-# exactly the packets WANT_OPTS ("S,S.,." or ""), all checksums ok.
+# exactly the packets WANT_OPTS (tiflow_wire.jq's opt_summary: "S,S.,.+" = SYN, SYN-ACK
+# and the client's confirmations; "" = none), all checksums ok.
 check_conn() {
 	jq -n -r --arg st "$2" --arg want "$3" --argjson n "$BYTES" --argjson inst "$INST" \
 		--slurpfile c "$E2E_WORK/$1-cli.json" --slurpfile s "$E2E_WORK/$1-srv.json" \
-		--slurpfile w "$E2E_WORK/$1-wire.json" '
+		--slurpfile w "$E2E_WORK/$1-wire.json" "$(cat "$E2E_ROOT/selftests/e2e/tiflow_wire.jq")"'
 		$c[0] as $c | $s[0] as $s |
-		([ $w[] | select(.tiflow) | .flags ] | join(",")) as $got |
+		($w | opt_summary($c.local_port)) as $got |
 		(if $c.data_ok != true or $c.bytes_echoed != $n or $s.bytes != $n then
 			"data: client ok=\($c.data_ok) echoed \($c.bytes_echoed), server got \($s.bytes) of \($n)"
 			else empty end),
@@ -199,7 +200,7 @@ tap_result "bad arguments refused, naming the argument; nothing recorded" $? "$R
 step "tiflow enable (both agents)" eval 'sctl c tiflow enable "$CGDIR/c" && sctl s tiflow enable "$CGDIR/s" --instance-id "$INST"'
 run_logged eval 'attached c && attached s && sctl_j s tiflow show | jq -e --argjson i "$INST" ".tiflow.instance_id == \$i and .tiflow.roles == \"both\"" >/dev/null'
 tap_result "tiflow show: attached, instance id $INST" $? "$RUN_OUT"
-expect_conn "(a) negotiated: option in SYN, SYN-ACK, ACK; instance $INST in the responder half" a $PORT negotiated "S,S.,."
+expect_conn "(a) negotiated: option in SYN, SYN-ACK and the confirmations; instance $INST in the responder half" a $PORT negotiated "S,S.,.+"
 n=$(counter s negotiated_passive)
 m=$(counter c negotiated_active)
 tap_result "(a) counters: negotiated_passive $n, negotiated_active $m" \
@@ -218,11 +219,11 @@ reboot() {
 step "(b) reboot: stop agents, remove TI-flow pins, start agents" reboot
 run_logged eval 'attached c && attached s'
 tap_result "(b) after the reboot: cgroups attached again from the state file" $? "$RUN_OUT"
-expect_conn "(b) after the reboot: negotiated, instance id restored" b $((PORT + 1)) negotiated "S,S.,."
+expect_conn "(b) after the reboot: negotiated, instance id restored" b $((PORT + 1)) negotiated "S,S.,.+"
 
 # ---- (c) selection by the service's port ----
 step "(c) tiflow select add :$((PORT + 2)) (both agents)" eval 'sctl c tiflow select add ":$((PORT + 2))" && sctl s tiflow select add "$B4:$((PORT + 2))"'
-expect_conn "(c) selected port: negotiated" c1 $((PORT + 2)) negotiated "S,S.,."
+expect_conn "(c) selected port: negotiated" c1 $((PORT + 2)) negotiated "S,S.,.+"
 before=$(counter c not_selected)
 expect_conn "(c) unselected port: plain TCP (socket never took part), no option" c2 $((PORT + 3)) none ""
 after=$(counter c not_selected)

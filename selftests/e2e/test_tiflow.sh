@@ -20,7 +20,8 @@
 # Cases: (a) both speak TI-flow, IPv4 and IPv6; (b) only the client / only
 # the server; (c) a middlebox strips the option client->server / server->client;
 # (d) no room left in the SYN (TCP-MD5): no offer, counted; (e) selection by destination
-# port (client) and by service address (server).
+# port (client) and by service address (server); (f) the handshake's final ACK is lost:
+# the client's data segments carry the confirmation, both ends negotiated.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -247,11 +248,13 @@ conn() {
 	return $rc
 }
 
-# strip_start DEV: the middlebox strips the option from packets arriving on DEV (middle ns).
+# strip_start DEV: the middlebox strips the option from packets arriving on DEV (middle ns);
+# STRIP_ARGS (array) are extra options of tiflow-strip.
 STRIP_PID=
+STRIP_ARGS=()
 strip_start() {
 	rm -f "$WORK/strip.ready"
-	nsenter --net="/run/netns/$NS_M" "$TOOLS/tiflow-strip" --dev "$1" \
+	nsenter --net="/run/netns/$NS_M" "$TOOLS/tiflow-strip" --dev "$1" ${STRIP_ARGS[@]+"${STRIP_ARGS[@]}"} \
 		--ready-file "$WORK/strip.ready" </dev/null >"$WORK/strip.json" 2>"$WORK/strip.err" &
 	STRIP_PID=$!
 	PIDS+=("$STRIP_PID")
@@ -264,11 +267,8 @@ strip_stop() {
 
 # ---- checks (jq over the decoded packets; every check prints what is wrong) ----
 
-# jq: the packets of the connection from client port $cp that carry the option, a
-# retransmitted SYN or SYN-ACK (same direction, flags and sequence number) counted once.
-JQ_OPTS='def opt_pkts($cp): reduce (.[] | select((.sport == $cp or .dport == $cp) and .tiflow)) as $x
-	([]; if any(.[]; .sport == $x.sport and .flags == $x.flags and .seq == $x.seq and
-		(.flags | startswith("S"))) then . else . + [$x] end);'
+# jq: opt_pkts, opt_token, opt_summary (the option packets of a connection).
+JQ_OPTS="$(cat "$ROOT/selftests/e2e/tiflow_wire.jq")"
 
 # check_data TAG: every byte echoed intact, both sides saw the same bytes.
 check_data() {
@@ -283,12 +283,12 @@ check_data() {
 
 # check_wire TAG SIDE CPORT EXPECT: the packets of the connection from local port CPORT in
 # capture SIDE (a: client side, b: server side) carry the option exactly in the packets
-# listed by EXPECT ("S,S.,." = SYN, SYN-ACK, ACK; "" = none); all checksums verified ok;
-# data flowed.
+# listed by EXPECT ("S,S.,.+" = SYN, SYN-ACK, then one or more of the client's non-SYN
+# segments; "S" = the SYN only; "" = none); all checksums verified ok; data flowed.
 check_wire() {
 	jq -s -r --argjson cp "$3" --arg want "$4" "$JQ_OPTS"'
 		[ .[] | select(.sport == $cp or .dport == $cp) ] as $p |
-		([ opt_pkts($cp)[] | .flags ] | join(",")) as $got |
+		opt_summary($cp) as $got |
 		(if ($p | length) == 0 then "no packet of port \($cp) captured" else empty end),
 		(if $got != $want then "option in [\($got)], expected in [\($want)]" else empty end),
 		([ $p[] | select(.csum != "ok") ] |
@@ -310,23 +310,23 @@ check_live() {
 			"live and pcap decoding of the option packets differ" else empty end)'
 }
 
-# check_negotiated TAG SIDE CPORT: the handshake's three options match each other, the
-# sockets' state and the configured instance id (paper III.A).
+# check_negotiated TAG SIDE CPORT: the handshake's options match each other, the sockets'
+# state and the configured instance id (paper III.A); every confirmation (the client's
+# non-SYN segments with the option) carries the same TIFID, TISeq_A and TIAck = TISeq_B.
 check_negotiated() {
 	jq -s -r --argjson cp "$3" --argjson inst "$INST" \
 		--slurpfile c "$WORK/$1-cli.json" --slurpfile s "$WORK/$1-srv.json" "$JQ_OPTS"'
 		$c[0] as $c | $s[0] as $s | $c.tiflow as $ct | $s.tiflow as $st |
 		opt_pkts($cp) as $t |
-		if ($t | length) != 3 then "expected 3 options, got \($t | length)" else
-		$t[0] as $syn | $t[1] as $sa | $t[2] as $ack |
+		[ $t[] | select(.sport == $cp and .flags == "S") ] as $syns |
+		[ $t[] | select(.dport == $cp and .flags == "S.") ] as $sas |
+		[ $t[] | select(.sport == $cp and (.flags | startswith("S") | not)) ] as $acks |
+		if ($syns | length) != 1 or ($sas | length) != 1 or ($acks | length) == 0 then
+			"expected one SYN, one SYN-ACK and confirmations with the option, got \($syns | length), \($sas | length), \($acks | length)" else
+		$syns[0] as $syn | $sas[0] as $sa |
 		(if $ct.state != "negotiated" then "client state \($ct.state) (\($ct.reason))" else empty end),
 		(if $st.state != "negotiated" then "server state \($st.state) (\($st.reason))" else empty end),
-		(if $syn.sport != $cp or $syn.flags != "S" then "1st option not in the client SYN" else empty end),
-		(if $sa.dport != $cp or $sa.flags != "S." then "2nd option not in the SYN-ACK" else empty end),
-		(if $ack.sport != $cp or $ack.flags != "." or $ack.payload_len != 0 then
-			"3rd option not in the client pure ACK (flags \($ack.flags), len \($ack.payload_len))"
-			else empty end),
-		(if ($syn.tiflow.valid and $sa.tiflow.valid and $ack.tiflow.valid) | not then "option length not 20" else empty end),
+		(if ($syn.tiflow.valid and $sa.tiflow.valid and all($acks[]; .tiflow.valid)) | not then "option length not 20" else empty end),
 		(if $syn.tiflow.initiator != $ct.initiator then
 			"SYN initiator half \($syn.tiflow.initiator) != client socket \($ct.initiator)" else empty end),
 		(if $syn.tiflow.initiator == "000000" then "zero initiator half" else empty end),
@@ -342,15 +342,47 @@ check_negotiated() {
 		(if $sa.tiflow.tiseq != $st.tiseq_local or $sa.tiflow.tiseq != $ct.tiseq_peer then
 			"SYN-ACK TISeq_B != sockets" else empty end),
 		(if $sa.tiflow.tiack != $syn.tiflow.tiseq then "SYN-ACK TIAck != TISeq_A" else empty end),
-		(if $ack.tiflow.tifid != $sa.tiflow.tifid then "ACK TIFID != SYN-ACK TIFID" else empty end),
-		(if $ack.tiflow.tiseq != $syn.tiflow.tiseq then "ACK TISeq != TISeq_A" else empty end),
-		(if $ack.tiflow.tiack != $sa.tiflow.tiseq then "ACK TIAck != TISeq_B" else empty end),
+		($acks[] | select(.tiflow.tifid != $sa.tiflow.tifid or .tiflow.tiseq != $syn.tiflow.tiseq or
+			.tiflow.tiack != $sa.tiflow.tiseq) |
+			"confirmation seq \(.seq) (\(.flags), len \(.payload_len)): TIFID \(.tiflow.tifid), TISeq \(.tiflow.tiseq), TIAck \(.tiflow.tiack); expected \($sa.tiflow.tifid), TISeq_A \($syn.tiflow.tiseq), TISeq_B \($sa.tiflow.tiseq)"),
 		(if $st.tiseq_peer != $syn.tiflow.tiseq then "server TISeq_A wrong" else empty end),
 		(if $syn.seq != $ct.isn_local or $syn.seq != $st.isn_peer then
 			"client ISN \($syn.seq) on the wire, sockets \($ct.isn_local)/\($st.isn_peer)" else empty end),
 		(if $sa.seq != $st.isn_local or $sa.seq != $ct.isn_peer then
 			"server ISN \($sa.seq) on the wire, sockets \($st.isn_local)/\($ct.isn_peer)" else empty end)
 		end' "$WORK/$1-$2.json"
+}
+
+# check_confirm_stop TAG SIDE CPORT: the confirmations stop, and only once the server has
+# shown it is established: the client's first non-SYN segment without the option comes
+# after a server segment that acknowledges client data or carries data (causal on either
+# side of the middle: that segment passed the capture before the client could see it), and
+# the client's FIN carries no option. On the client side (a) the handshake's final ACK (a
+# pure ACK of the SYN-ACK) carries the option.
+check_confirm_stop() {
+	jq -s -r --argjson cp "$3" --arg side "$2" '
+		def mod32: if . < 0 then . + 4294967296 else . end;
+		[ .[] | select(.sport == $cp or .dport == $cp) ] as $p |
+		([ $p[] | select(.sport == $cp and .flags == "S") ][0].seq) as $isn_c |
+		([ $p[] | select(.dport == $cp and .flags == "S.") ][0].seq) as $isn_s |
+		def evidence: .dport == $cp and (.flags | startswith("S") | not) and
+			(.payload_len > 0 or ((((.ack - $isn_c - 1) | mod32) | . > 0 and . < 2147483648)));
+		([ range(0; $p | length) as $i | $p[$i] |
+			select(.sport == $cp and (.flags | startswith("S") | not) and (.tiflow | not)) | $i ] | first) as $k |
+		([ range(0; $p | length) as $i | $p[$i] | select(evidence) | $i ] | first) as $e |
+		(if $isn_c == null or $isn_s == null then "SYN or SYN-ACK not captured"
+		elif $k == null then "every client segment carries the option: the confirmations never stopped"
+		elif $e == null or $e > $k then
+			"client stopped the option at packet \($k) (\($p[$k].text)) before any server segment showed it established"
+		else empty end),
+		([ $p[] | select(.sport == $cp and (.flags | test("F")) and .tiflow) ] |
+			if length > 0 then "the client FIN carries the option" else empty end),
+		(if $side == "a" then
+			[ $p[] | select(.sport == $cp and .flags == "." and .payload_len == 0 and
+				.seq == (($isn_c + 1) % 4294967296) and .ack == (($isn_s + 1) % 4294967296)) ][0] |
+			if . == null then "no pure final ACK captured"
+			elif .tiflow | not then "the final ACK carries no option" else empty end
+		else empty end)' "$WORK/$1-$2.json"
 }
 
 # check_states TAG CLIENT_STATE[/REASON] SERVER_STATE[/REASON]
@@ -396,8 +428,12 @@ run_case() {
 		errs+=$(check_wire "$tag" b "$cp" "$6" | sed 's/^/server side: /')$'\n'
 		errs+=$(check_states "$tag" "$7" "$8")$'\n'
 		errs+=$(check_live "$tag" "$cp")$'\n'
-		[ "$5" = "S,S.,." ] && errs+=$(check_negotiated "$tag" b "$cp")$'\n'
-		[ "$5" = "S,S.,." ] && errs+=$(check_negotiated "$tag" a "$cp")$'\n'
+		if [ "$5" = "S,S.,.+" ]; then
+			errs+=$(check_negotiated "$tag" b "$cp")$'\n'
+			errs+=$(check_negotiated "$tag" a "$cp")$'\n'
+			errs+=$(check_confirm_stop "$tag" a "$cp" | sed 's/^/client side: /')$'\n'
+			errs+=$(check_confirm_stop "$tag" b "$cp" | sed 's/^/server side: /')$'\n'
+		fi
 		[ -n "${CASE_CHECK:-}" ] && errs+=$("$CASE_CHECK" "$tag" "$cp")$'\n'
 		if [ -n "${9:-}" ]; then
 			errs+=$(jq -r --argjson n "${10}" \
@@ -438,10 +474,10 @@ out=$("$TOOLS/tiflow-ctl" load --pin-dir "$PIN_C" --cgroup "$CGDIR/c-on" 2>&1 &&
 	bail "setup: load and attach the sockops program" "$out"
 tap_ok "setup: 3 namespaces, 4 cgroups, sockops attached to c-on (client) and s-on (server, instance $INST)"
 
-run_case "(a) both speak TI-flow, IPv4: option in SYN, SYN-ACK, ACK only; halves, TIAcks, ISNs match" \
-	a4 c-on s-on "$S4" 7001 "S,S.,." "S,S.,." negotiated negotiated
+run_case "(a) both speak TI-flow, IPv4: option in SYN, SYN-ACK, client segments until the server is established; halves, TIAcks, ISNs match" \
+	a4 c-on s-on "$S4" 7001 "S,S.,.+" "S,S.,.+" negotiated negotiated
 run_case "(a) both speak TI-flow, IPv6" \
-	a6 c-on s-on "$S6" 7002 "S,S.,." "S,S.,." negotiated negotiated
+	a6 c-on s-on "$S6" 7002 "S,S.,.+" "S,S.,.+" negotiated negotiated
 run_case "(b) only the client speaks it: SYN offer unanswered, plain TCP" \
 	b1 c-on s-off "$S4" 7003 "S" "S" plain/plain_synack_no_opt none
 run_case "(b) only the server speaks it: no option anywhere, plain TCP" \
@@ -470,6 +506,27 @@ CASE_CHECK=syn_has_md5 run_case "(d) no room in the SYN (TCP-MD5 in use): no off
 CLI_ARGS=()
 SRV_ARGS=()
 
+# (f) The final ACK is lost (the middlebox drops the first pure ACK with the option): the
+# client's first data segment completes the server's handshake and must carry the option.
+# final_ack_dropped TAG CPORT: the middlebox dropped exactly one packet, and the server side
+# saw the client's first non-SYN segment with data and the option.
+final_ack_dropped() {
+	jq -r '.dropped as $d | if $d != 1 then "middlebox dropped \($d) packets, expected 1" else empty end' \
+		"$WORK/strip.json"
+	jq -s -r --argjson cp "$2" '
+		[ .[] | select(.sport == $cp and (.flags | startswith("S") | not)) ][0] |
+		if . == null then "no client segment after the SYN on the server side"
+		elif .payload_len == 0 or (.tiflow | not) then
+			"first client segment on the server side: \(.text) (expected data with the option)"
+		else empty end' "$WORK/$1-b.json"
+}
+STRIP_ARGS=(--drop-first-confirm)
+CASE_CHECK=final_ack_dropped run_case "(f) the final ACK is lost: the client's data carries the confirmation, both negotiated" \
+	f1 c-on s-on "$S4" 7009 "S,S.,.+" "S,S.,.+" negotiated negotiated "$DEV_MA" 0
+CASE_CHECK=final_ack_dropped run_case "(f) the final ACK is lost, IPv6" \
+	f2 c-on s-on "$S6" 7010 "S,S.,.+" "S,S.,.+" negotiated negotiated "$DEV_MA" 0
+STRIP_ARGS=()
+
 # (e) Selection. Loading again adopts the pinned maps and replaces the attached program in place.
 out=$("$TOOLS/tiflow-ctl" load --pin-dir "$PIN_C" --cgroup "$CGDIR/c-on" --select :7100 2>&1 &&
 	"$TOOLS/tiflow-ctl" load --pin-dir "$PIN_S" --cgroup "$CGDIR/s-on" --instance "$INST" \
@@ -478,7 +535,7 @@ if [ $? != 0 ]; then
 	tap_fail "(e) reload with selections" "$out"
 else
 	run_case "(e) client selects port 7100, server serves $S4:7100: negotiated" \
-		e1 c-on s-on "$S4" 7100 "S,S.,." "S,S.,." negotiated negotiated
+		e1 c-on s-on "$S4" 7100 "S,S.,.+" "S,S.,.+" negotiated negotiated
 	run_case "(e) port 7101 not selected by the client: no offer" \
 		e2 c-on s-on "$S4" 7101 "" "" none none
 	run_case "(e) server does not serve $S6:7100 with TI-flow: offer unanswered" \
@@ -488,16 +545,17 @@ fi
 # The counters must agree with what the wire showed above.
 out=$(jq -n -r --argjson c "$("$TOOLS/tiflow-ctl" stats --pin-dir "$PIN_C" -j)" \
 	--argjson s "$("$TOOLS/tiflow-ctl" stats --pin-dir "$PIN_S" -j)" '
-	(if $c.negotiated_active != 3 then "client negotiated_active \($c.negotiated_active), expected 3" else empty end),
-	(if $c.ack_opt_sent != 3 then "client ack_opt_sent \($c.ack_opt_sent), expected 3" else empty end),
+	(if $c.negotiated_active != 5 then "client negotiated_active \($c.negotiated_active), expected 5" else empty end),
+	(if $c.ack_opt_sent != 5 then "client ack_opt_sent \($c.ack_opt_sent), expected 5" else empty end),
+	(if $c.ack_opt_done != 5 then "client ack_opt_done \($c.ack_opt_done), expected 5" else empty end),
 	(if $c.plain_synack_no_opt != 5 then "client plain_synack_no_opt \($c.plain_synack_no_opt), expected 5" else empty end),
 	(if $c.not_selected != 1 then "client not_selected \($c.not_selected), expected 1" else empty end),
-	(if $s.negotiated_passive != 3 then "server negotiated_passive \($s.negotiated_passive), expected 3" else empty end),
-	(if $s.synack_opt_sent != 5 then "server synack_opt_sent \($s.synack_opt_sent), expected 5" else empty end),
+	(if $s.negotiated_passive != 5 then "server negotiated_passive \($s.negotiated_passive), expected 5" else empty end),
+	(if $s.synack_opt_sent != 7 then "server synack_opt_sent \($s.synack_opt_sent), expected 7" else empty end),
 	(if $s.plain_ack_no_opt != 5 then "server plain_ack_no_opt \($s.plain_ack_no_opt), expected 5" else empty end),
 	(if $s.not_selected != 2 then "server not_selected \($s.not_selected), expected 2" else empty end),
 	(if $c.plain_no_room != 1 then "client plain_no_room \($c.plain_no_room), expected 1" else empty end),
-	(if ($s.plain_no_room + $c.err_store + $s.err_store + $c.hdr_bad + $s.hdr_bad) != 0
+	(if ($s.plain_no_room + $c.err_store + $s.err_store + $c.hdr_bad + $s.hdr_bad + $c.ack_opt_skipped) != 0
 		then "server no-room or store/header errors counted" else empty end)' 2>&1)
 if [ -z "$out" ]; then tap_ok "counters agree with the wire"; else tap_fail "counters agree with the wire" "$out"; fi
 

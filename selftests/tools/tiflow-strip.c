@@ -2,8 +2,10 @@
 /* tiflow-strip: attach the test middlebox (strips the TI-flow option) to an interface's tc ingress.
  */
 /*
+ * With --drop-first-confirm it strips nothing and drops the first pure ACK
+ * that carries the option (a lost final ACK of a TI-flow handshake).
  * Runs until SIGINT/SIGTERM, then detaches and prints one JSON line
- * {"ifname":..,"seen_tcp":N,"stripped":N,"errors":N}. Creates "ready" in
+ * {"ifname":..,"seen_tcp":N,"stripped":N,"errors":N,"dropped":N}. Creates "ready" in
  * --ready-file once attached. Run it inside the namespace of the interface.
  */
 #define _GNU_SOURCE
@@ -32,7 +34,8 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tiflow-strip --dev IFACE [--kind K] [--ready-file FILE]\n");
+	fprintf(f, "usage: tiflow-strip --dev IFACE [--kind K] [--drop-first-confirm] "
+		   "[--ready-file FILE]\n");
 }
 
 int main(int argc, char **argv)
@@ -41,6 +44,7 @@ int main(int argc, char **argv)
 		{ "dev", required_argument, NULL, 'd' },
 		{ "kind", required_argument, NULL, 'k' },
 		{ "ready-file", required_argument, NULL, 'r' },
+		{ "drop-first-confirm", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -48,7 +52,7 @@ int main(int argc, char **argv)
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, tco, .handle = 1, .priority = 1);
 	const char *dev = NULL, *ready = NULL;
 	struct tiflow_strip_bpf *skel = NULL;
-	bool hook_created = false;
+	bool hook_created = false, drop = false;
 	int c, kind = -1, err = 0, fd;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -61,6 +65,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			ready = optarg;
+			break;
+		case 'D':
+			drop = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -90,6 +97,7 @@ int main(int argc, char **argv)
 	}
 	if (kind >= 0)
 		skel->rodata->strip_kind = kind;
+	skel->rodata->drop_first_confirm = drop;
 	err = tiflow_strip_bpf__load(skel);
 	if (err) {
 		fprintf(stderr, "tiflow-strip: load BPF object: %s\n", strerror(-err));
@@ -120,9 +128,10 @@ int main(int argc, char **argv)
 	}
 	while (!stop)
 		poll(NULL, 0, 100);
-	printf("{\"ifname\":\"%s\",\"seen_tcp\":%llu,\"stripped\":%llu,\"errors\":%llu}\n", dev,
-	       (unsigned long long)skel->bss->seen_tcp, (unsigned long long)skel->bss->stripped,
-	       (unsigned long long)skel->bss->errors);
+	printf("{\"ifname\":\"%s\",\"seen_tcp\":%llu,\"stripped\":%llu,\"errors\":%llu,"
+	       "\"dropped\":%llu}\n",
+	       dev, (unsigned long long)skel->bss->seen_tcp, (unsigned long long)skel->bss->stripped,
+	       (unsigned long long)skel->bss->errors, (unsigned long long)skel->bss->dropped);
 	tco.prog_fd = 0;
 	tco.prog_id = 0;
 	tco.flags = 0;
