@@ -304,10 +304,59 @@ struct svc_tiflow_sk {
 	__u32 pad;
 };
 
-/* svc_tiflow_tcp_to_ti - TI-flow sequence number of the byte at TCP sequence @seq. */
-static __always_inline __u64 svc_tiflow_tcp_to_ti(__u64 ti_init, __u32 isn, __u32 seq)
+/*
+ * 48-bit TI-flow sequence arithmetic. A TISeq names a byte of the flow's
+ * stream modulo 2^48; one TCP connection's 32-bit sequence numbers wrap every
+ * 4 GiB, so a TISeq is never derived from a TCP sequence number but from a
+ * 64-bit count of bytes since the start of the flow (the count survives a
+ * resume, the TCP connection does not). Comparisons are serial-number
+ * arithmetic (RFC 1982) on 48 bits: valid while the two values are less than
+ * 2^47 bytes apart, far more than any window of unconfirmed bytes.
+ */
+#define SVC_TI48_HALF (1ULL << 47)
+
+/* svc_ti48_add - @ti advanced by @n bytes, modulo 2^48. */
+static __always_inline __u64 svc_ti48_add(__u64 ti, __u64 n)
 {
-	return (ti_init + (__u32)(seq - isn - 1)) & SVC_TI48_MASK;
+	return (ti + n) & SVC_TI48_MASK;
+}
+
+/* svc_ti48_diff - @a - @b as a signed distance (sign-extended from 48 bits). */
+static __always_inline __s64 svc_ti48_diff(__u64 a, __u64 b)
+{
+	__u64 d = (a - b) & SVC_TI48_MASK;
+
+	return d & SVC_TI48_HALF ? (__s64)(d | ~SVC_TI48_MASK) : (__s64)d;
+}
+
+/* svc_ti48_before - 1 if @a comes before @b (at most 2^47 - 1 bytes apart), else 0. */
+static __always_inline int svc_ti48_before(__u64 a, __u64 b)
+{
+	return svc_ti48_diff(a, b) < 0;
+}
+
+/* svc_tiflow_bytes_to_ti - the TISeq of the byte @count bytes after the flow's first (@ti_init). */
+static __always_inline __u64 svc_tiflow_bytes_to_ti(__u64 ti_init, __u64 count)
+{
+	return svc_ti48_add(ti_init, count);
+}
+
+/*
+ * svc_tiflow_ti_to_bytes - the 64-bit byte count that @ti names, taking the
+ * one nearest @ref (a count this side knows, e.g. what it has sent): how a
+ * 48-bit TIAck from the peer is mapped back to our stream past 2^48 bytes.
+ * Returns 0, or -1 if @ti is 2^47 or more away from @ref or would name a
+ * count below 0: such a TISeq is stale or forged.
+ */
+static __always_inline int svc_tiflow_ti_to_bytes(__u64 ti_init, __u64 ti, __u64 ref,
+						   __u64 *count)
+{
+	__s64 d = svc_ti48_diff(ti, svc_tiflow_bytes_to_ti(ti_init, ref));
+
+	if (d == -(__s64)SVC_TI48_HALF || (d < 0 && (__u64)-d > ref))
+		return -1;
+	*count = ref + d;
+	return 0;
 }
 
 /*
