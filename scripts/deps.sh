@@ -48,8 +48,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 		exit 1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
-	apt-get install -y -q --no-install-recommends "${missing[@]}"
+	# another apt on the machine (unattended-upgrades, a test) is waited for, not an error
+	"$(dirname "$0")"/apt-retry.sh apt-get update -q
+	"$(dirname "$0")"/apt-retry.sh apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
 # bpffs: the agent pins its maps there and libxdp needs it.

@@ -99,8 +99,8 @@ cd /root/svcplane
 installed() { dpkg-query -W -f='\${Status}\n' | grep -c 'install ok installed'; }
 n0=\$(installed)
 t=\$SECONDS
-apt-get update -q >/tmp/apt-update.log 2>&1 || { cat /tmp/apt-update.log; exit 1; }
-apt-get install -y -q --no-install-recommends make >/tmp/apt-make.log 2>&1 ||
+scripts/apt-retry.sh apt-get update -q >/tmp/apt-update.log 2>&1 || { cat /tmp/apt-update.log; exit 1; }
+scripts/apt-retry.sh apt-get install -y -q --no-install-recommends make >/tmp/apt-make.log 2>&1 ||
 	{ cat /tmp/apt-make.log; exit 1; }
 n1=\$(installed)
 echo "fresh-check: minbase has \$n0 packages; apt-get install make: +\$((n1 - n0)) (\$((SECONDS - t)) s)"

@@ -116,6 +116,8 @@ else
 fi
 cp /etc/resolv.conf "$work/root/etc/resolv.conf"
 cp "$deb" "$work/root/tmp/"
+# The package cache is the host's (bind mount), so is its lock: wait for another apt.
+cp scripts/apt-retry.sh "$work/root/tmp/"
 
 # every path, for the before/after comparison (dpkg's and apt's bookkeeping,
 # caches, logs and the pseudo file systems left out)
@@ -127,8 +129,9 @@ snapshot='find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run 
 script=$(cat <<EOF
 $snapshot >/tmp/before
 cd /tmp
-apt-get install -y -q ./$(basename "$deb") >/tmp/apt.log 2>&1 ||
-	{ apt-get update -q >/dev/null 2>&1 && apt-get install -y -q ./$(basename "$deb") >/tmp/apt.log 2>&1; } ||
+/tmp/apt-retry.sh apt-get install -y -q ./$(basename "$deb") >/tmp/apt.log 2>&1 ||
+	{ /tmp/apt-retry.sh apt-get update -q >/dev/null 2>&1 &&
+		/tmp/apt-retry.sh apt-get install -y -q ./$(basename "$deb") >/tmp/apt.log 2>&1; } ||
 	{ echo "apt-get install failed:"; tail -n 20 /tmp/apt.log; exit 1; }
 echo "installed: \$(dpkg-query -W -f='\${Package} \${Version} \${Status}' svcplane)"
 check() { if eval "\$2" >/tmp/check.out 2>&1; then echo "ok - $name: \$1"; else echo "not ok - $name: \$1"; sed 's/^/# /' /tmp/check.out; fi; }
@@ -168,7 +171,7 @@ check "dpkg -r: the prerm detached and unpinned (no /sys/fs/bpf/svcplane, no XDP
 check "dpkg -r: no file of the package left but the conffile" 'left=\$(while read -r f; do [ -f "\$f" ] && echo "\$f"; done </tmp/files); [ "\$left" = /etc/svcplane/svcplaned.conf ] || { echo "left: \$left"; false; }'
 dpkg --purge svcplane >/tmp/purge.log 2>&1 || { echo "not ok - $name: dpkg --purge failed"; sed 's/^/# /' /tmp/purge.log; exit 1; }
 # the dependencies apt-get installed for it go too (recommended ones included)
-apt-get autoremove --purge -y -q -o APT::AutoRemove::RecommendsImportant=false \
+/tmp/apt-retry.sh apt-get autoremove --purge -y -q -o APT::AutoRemove::RecommendsImportant=false \
 	-o APT::AutoRemove::SuggestsImportant=false >/tmp/autoremove.log 2>&1 || { cat /tmp/autoremove.log; exit 1; }
 $snapshot >/tmp/after
 check "purge + autoremove: the file system is as before the install" 'diff /tmp/before /tmp/after | grep "^[<>]" | head -n 40; cmp -s /tmp/before /tmp/after'
