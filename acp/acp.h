@@ -31,10 +31,10 @@
 
 /* What acp_recv_frame() read besides the payload. */
 struct acp_frame_info {
-	uint32_t fsn;     /* frame sequence number */
-	uint32_t len;     /* payload octets (the frame's length minus the header) */
-	uint8_t flags;    /* SVC_ACP_F_* */
-	uint8_t version;  /* SVC_ACP_VERSION */
+	uint32_t fsn;	 /* frame sequence number */
+	uint32_t len;	 /* payload octets (the frame's length minus the header) */
+	uint8_t flags;	 /* SVC_ACP_F_* */
+	uint8_t version; /* SVC_ACP_VERSION */
 };
 
 /**
