@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_segs_out */
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -827,6 +827,50 @@ START_TEST(test_nonblock_partial)
 }
 END_TEST
 
+/* segs_out - segments @fd has sent (TCP_INFO). */
+static __u32 segs_out(int fd)
+{
+	struct tcp_info ti;
+	socklen_t sl = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &sl), 0);
+	return ti.tcpi_segs_out;
+}
+
+/*
+ * MSG_EOR keeps frames apart: 200 small frames written back to back with
+ * Nagle on (which would otherwise pile them into few segments) leave as at
+ * least 200 segments, and arrive as 200 whole frames.
+ */
+START_TEST(test_loopback_eor_segments)
+{
+	int v6 = _i & 1, c, d, i;
+	struct acp_frame_info info;
+	__u32 before;
+	__u8 buf[16];
+
+	tcp_pair(v6, 0, &c, &d);
+	before = segs_out(c);
+	for (i = 0; i < 200; i++) {
+		memset(buf, i, sizeof(buf));
+		ck_assert_int_eq(acp_send_frame(c, 0, i, buf, 10), 0);
+	}
+	shutdown(c, SHUT_WR);
+	for (i = 0; i < 200; i++) {
+		ck_assert_int_eq(acp_recv_frame(d, &info, buf, sizeof(buf)), 1);
+		ck_assert_uint_eq(info.fsn, i);
+		ck_assert_uint_eq(info.len, 10);
+		ck_assert_uint_eq(buf[9], (__u8)i);
+	}
+	ck_assert_int_eq(acp_recv_frame(d, &info, buf, sizeof(buf)), 0);
+	/* One segment per frame (the FIN may ride on the last); 18 without MSG_EOR, measured. */
+	ck_assert_uint_ge(segs_out(c) - before, 200);
+	close(c);
+	close(d);
+}
+END_TEST
+
 #define NB_FRAMES 100
 #define NB_PAYLOAD 30000
 
@@ -944,6 +988,7 @@ static Suite *acp_suite(void)
 	tcase_add_loop_test(tl, test_loopback_too_big_for_buffer, 0, 4);
 	tcase_add_loop_test(tl, test_nonblock_partial, 0, 2);
 	tcase_add_loop_test(tl, test_nonblock_send, 0, 2);
+	tcase_add_loop_test(tl, test_loopback_eor_segments, 0, 2);
 	suite_add_tcase(s, tl);
 	return s;
 }
