@@ -6,6 +6,7 @@
 # C:    agent/lib/*.c -> libsvc.a; agent/*.c -> svcplaned;
 #       cli/*.c but servicectl.c -> libcli.a (command table, parser); + cli/servicectl.c -> servicectl
 #       k8s/*.c -> svcplane-k8s (all but main.c also -> libsvck8s.a for the unit tests)
+#       acp/*.c -> libsvcacp.a (ACP frames for applications; the unit tests link it)
 # Test: selftests/unit/*.c -> one Check binary each; selftests/prog_tests/*.c -> test_progs
 # SAN=1 builds userspace with ASan+UBSan into .output-san (make check does this).
 
@@ -54,8 +55,11 @@ K8S_LIB := $(OUTPUT)/libsvck8s.a
 # servicectl's command table, parser and output: everything of cli/ but main (unit tests link it)
 CLI_LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(filter-out cli/servicectl.c,$(CLI_SRCS)))
 CLI_LIB := $(OUTPUT)/libcli.a
+# The ACP endpoint library for applications (docs/acp.md): headers/svc_acp.h's frames over TCP.
+ACP_SRCS := $(wildcard acp/*.c)
+ACP_LIB := $(OUTPUT)/libsvcacp.a
 USER_HDRS := $(wildcard agent/lib/*.h) $(wildcard agent/*.h) $(wildcard cli/*.h) $(wildcard headers/*.h) \
-	$(wildcard k8s/*.h)
+	$(wildcard k8s/*.h) $(wildcard acp/*.h)
 
 UNIT_SRCS := $(wildcard selftests/unit/*.c)
 UNIT_BINS := $(patsubst selftests/unit/%.c,$(BIN)/unit/%,$(UNIT_SRCS))
@@ -95,7 +99,7 @@ endif
 .PHONY: all bpf programs tests check vmcheck demo bench deps install uninstall man deb dist \
 	clean format fuzz FORCE
 
-all: bpf $(PROGRAMS) $(TOOL_BINS)
+all: bpf $(PROGRAMS) $(TOOL_BINS) $(if $(ACP_SRCS),$(ACP_LIB))
 
 # The two installed programs alone (what the Debian package builds).
 programs: $(PROGRAMS)
@@ -159,6 +163,14 @@ $(CLI_LIB): $(CLI_LIB_OBJS)
 # cli/ headers are servicectl's own: the agent's sources do not see them.
 $(OBJ)/cli/%.o $(OBJ)/selftests/unit/%.o: CFLAGS += -Icli
 
+$(ACP_LIB): $(patsubst %.c,$(OBJ)/%.o,$(ACP_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+# acp/acp.h is the applications' header: only the unit tests see it besides acp/.
+$(OBJ)/acp/%.o $(OBJ)/selftests/unit/%.o: CFLAGS += -Iacp
+
 $(BIN)/servicectl: $(OBJ)/cli/servicectl.o $(CLI_LIB) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -180,7 +192,7 @@ $(BIN)/unit/test_k8s: $(OBJ)/selftests/unit/test_k8s.o $(K8S_LIB) $(LIB)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CHECK_LIBS) -o $@
 
-$(BIN)/unit/%: $(OBJ)/selftests/unit/%.o $(CLI_LIB) $(LIB)
+$(BIN)/unit/%: $(OBJ)/selftests/unit/%.o $(CLI_LIB) $(ACP_LIB) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CHECK_LIBS) -o $@
@@ -338,7 +350,7 @@ dist:
 
 format:
 	clang-format -i $(wildcard agent/*.c agent/*.h agent/lib/*.c agent/lib/*.h cli/*.c cli/*.h \
-		k8s/*.c k8s/*.h \
+		k8s/*.c k8s/*.h acp/*.c acp/*.h \
 		selftests/unit/*.c selftests/prog_tests/*.c selftests/lib/*.[ch])
 
 clean:
