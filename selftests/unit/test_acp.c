@@ -655,6 +655,14 @@ START_TEST(test_loopback_mss)
 }
 END_TEST
 
+/* recv_pair - a connected pair (tcp_pair), the receiving end @d non-blocking if @nonblock. */
+static void recv_pair(int v6, int nonblock, int *c, int *d)
+{
+	tcp_pair(v6, 0, c, d);
+	if (nonblock)
+		set_nonblock(*d);
+}
+
 /* raw - write octets past the library (a peer that breaks the framing). */
 static void raw(int fd, const void *p, size_t n)
 {
@@ -670,9 +678,7 @@ START_TEST(test_loopback_close_mid_frame)
 	int c, d;
 
 	/* Header says 100 octets, 50 come, then FIN. */
-	tcp_pair(v6, 0, &c, &d);
-	if (nonblock)
-		set_nonblock(d);
+	recv_pair(v6, nonblock, &c, &d);
 	svc_acp_hdr_encode(hdr, 100, 0, 1);
 	raw(c, hdr, sizeof(hdr));
 	raw(c, buf, 42);
@@ -684,9 +690,7 @@ START_TEST(test_loopback_close_mid_frame)
 	close(d);
 
 	/* 3 octets of a header, then FIN. */
-	tcp_pair(v6, 0, &c, &d);
-	if (nonblock)
-		set_nonblock(d);
+	recv_pair(v6, nonblock, &c, &d);
 	raw(c, hdr, 3);
 	close(c);
 	wait_rdhup(d);
@@ -696,9 +700,7 @@ START_TEST(test_loopback_close_mid_frame)
 	close(d);
 
 	/* A whole frame then FIN: the frame, then end of stream. */
-	tcp_pair(v6, 0, &c, &d);
-	if (nonblock)
-		set_nonblock(d);
+	recv_pair(v6, nonblock, &c, &d);
 	ck_assert_int_eq(acp_send_frame(c, 0, 9, "abc", 3), 0);
 	close(c);
 	wait_rdhup(d);
@@ -719,9 +721,7 @@ START_TEST(test_loopback_bad_header)
 	int c, d;
 
 	/* A length below the header size: EPROTO, and nothing is written to buf. */
-	tcp_pair(v6, 0, &c, &d);
-	if (nonblock)
-		set_nonblock(d);
+	recv_pair(v6, nonblock, &c, &d);
 	svc_acp_hdr_encode(hdr, 3, 0, 1);
 	raw(c, hdr, sizeof(hdr));
 	raw(c, buf, 32);
@@ -735,9 +735,7 @@ START_TEST(test_loopback_bad_header)
 	close(d);
 
 	/* Another version. */
-	tcp_pair(v6, 0, &c, &d);
-	if (nonblock)
-		set_nonblock(d);
+	recv_pair(v6, nonblock, &c, &d);
 	svc_acp_hdr_encode(hdr, 8, 0, 1);
 	hdr[2] = 2;
 	raw(c, hdr, sizeof(hdr));
@@ -758,9 +756,7 @@ START_TEST(test_loopback_too_big_for_buffer)
 	struct acp_frame_info info;
 	int c, d;
 
-	tcp_pair(v6, 0, &c, &d);
-	if (nonblock)
-		set_nonblock(d);
+	recv_pair(v6, nonblock, &c, &d);
 	fill_payload(1, 1, big, sizeof(big));
 	ck_assert_int_eq(acp_send_frame(c, SVC_ACP_F_STICKY, 1, big, sizeof(big)), 0);
 	ck_assert_int_eq(acp_send_frame(c, 0, 2, big, 10), 0);
