@@ -113,6 +113,58 @@ static int tf_init_key(struct svc_tiflow *t)
 	return tf_cfg_write(t, &cfg);
 }
 
+/*
+ * tf_stats_migrate - tiflow_stats holds counters only. A pin from a build
+ * that sized it by its number of events (before SVC_TIFLOW_STATS_SLOTS) would
+ * make the load fail and TI-flow stay down after an upgrade; it is removed
+ * instead, said once, and the counters restart from 0 (docs/svcplaned.md).
+ * Every other pinned map must match the object exactly (libbpf checks).
+ */
+static int tf_stats_migrate(const char *dir)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd, err;
+
+	err = tf_pin_path(path, sizeof(path), dir, "tiflow_stats");
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		err = -errno;
+		pr_err("tiflow: open pinned map %s: %s", path, tf_strerror(err));
+		return err;
+	}
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (err) {
+		pr_err("tiflow: read pinned map %s: %s", path, tf_strerror(err));
+		return err;
+	}
+	if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY && info.key_size == sizeof(__u32) &&
+	    info.value_size == sizeof(__u64) && info.max_entries == SVC_TIFLOW_STATS_SLOTS)
+		return 0;
+	if (info.type != BPF_MAP_TYPE_PERCPU_ARRAY || info.key_size != sizeof(__u32) ||
+	    info.value_size != sizeof(__u64)) {
+		pr_err("tiflow: pinned map %s is not TI-flow counters (type %u, key %u, value %u "
+		       "octets): remove it or choose another pin directory",
+		       path, info.type, info.key_size, info.value_size);
+		return -EEXIST;
+	}
+	if (unlink(path)) {
+		err = -errno;
+		pr_err("tiflow: remove pinned map %s: %s", path, tf_strerror(err));
+		return err;
+	}
+	pr_warn("tiflow: pinned map %s had %u counters, this build %u: replaced, the TI-flow "
+		"counters restart from 0 (an upgrade)",
+		path, info.max_entries, SVC_TIFLOW_STATS_SLOTS);
+	return 0;
+}
+
 int svc_tiflow_open(const char *pin_dir, struct svc_tiflow **tp)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
@@ -139,6 +191,9 @@ int svc_tiflow_open(const char *pin_dir, struct svc_tiflow **tp)
 		goto fail;
 	}
 	err = svc_pin_dir_prepare(dir);
+	if (err)
+		goto fail;
+	err = tf_stats_migrate(dir);
 	if (err)
 		goto fail;
 	/* Open: maps marked LIBBPF_PIN_BY_NAME are pinned / adopted under pin_root_path. */

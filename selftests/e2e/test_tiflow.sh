@@ -98,7 +98,7 @@ prereqs() {
 		tap_skip "all" "no cgroup v2 hierarchy mounted (/proc/mounts has no cgroup2)"
 		exit 0
 	fi
-	for b in tcpdump jq nsenter ethtool; do
+	for b in tcpdump jq nsenter ethtool bpftool; do
 		command -v "$b" >/dev/null || bail "prerequisites" "$b not installed (make deps installs it)"
 	done
 	for b in tiflow-ctl tiflow-peer tiflow-dump tiflow-strip; do
@@ -469,10 +469,20 @@ trap 'exit 1' INT TERM
 PIDS+=("$!")
 WORK=$(mktemp -d /tmp/svc-tiflow.XXXXXX) || bail "setup" "mktemp failed"
 out=$(topo_create 2>&1) || bail "setup: namespaces, veths, cgroups" "$out"
+# The server's pin directory holds the counters map of an older build, sized by its 20
+# events: an upgrade in place must replace it (counters only) instead of failing to load.
+mkdir -p "$PIN_S" && out=$(bpftool map create "$PIN_S/tiflow_stats" type percpu_array key 4 value 8 \
+	entries 20 name tiflow_stats 2>&1) || bail "setup: pin an older build's tiflow_stats" "$out"
 out=$("$TOOLS/tiflow-ctl" load --pin-dir "$PIN_C" --cgroup "$CGDIR/c-on" 2>&1 &&
 	"$TOOLS/tiflow-ctl" load --pin-dir "$PIN_S" --cgroup "$CGDIR/s-on" --instance "$INST" 2>&1) ||
 	bail "setup: load and attach the sockops program" "$out"
 tap_ok "setup: 3 namespaces, 4 cgroups, sockops attached to c-on (client) and s-on (server, instance $INST)"
+slots=$(bpftool -j map show pinned "$PIN_S/tiflow_stats" | jq -r .max_entries)
+if [ "$slots" = 32 ] && grep -q "had 20 counters, this build 32: replaced" <<<"$out"; then
+	tap_ok "upgrade: an older build's 20-counter tiflow_stats pin was replaced by the 32-slot map, and said so"
+else
+	tap_fail "upgrade: older tiflow_stats pin" "pinned map has $slots entries; load said: $out"
+fi
 
 run_case "(a) both speak TI-flow, IPv4: option in SYN, SYN-ACK, client segments until the server is established; halves, TIAcks, ISNs match" \
 	a4 c-on s-on "$S4" 7001 "S,S.,.+" "S,S.,.+" negotiated negotiated
