@@ -144,9 +144,6 @@ static int tf_stats_migrate(const char *dir)
 		pr_err("tiflow: read pinned map %s: %s", path, tf_strerror(err));
 		return err;
 	}
-	if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY && info.key_size == sizeof(__u32) &&
-	    info.value_size == sizeof(__u64) && info.max_entries == SVC_TIFLOW_STATS_SLOTS)
-		return 0;
 	if (info.type != BPF_MAP_TYPE_PERCPU_ARRAY || info.key_size != sizeof(__u32) ||
 	    info.value_size != sizeof(__u64)) {
 		pr_err("tiflow: pinned map %s is not TI-flow counters (type %u, key %u, value %u "
@@ -154,6 +151,8 @@ static int tf_stats_migrate(const char *dir)
 		       path, info.type, info.key_size, info.value_size);
 		return -EEXIST;
 	}
+	if (info.max_entries == SVC_TIFLOW_STATS_SLOTS)
+		return 0;
 	if (unlink(path)) {
 		err = -errno;
 		pr_err("tiflow: remove pinned map %s: %s", path, tf_strerror(err));
