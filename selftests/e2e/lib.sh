@@ -431,6 +431,17 @@ sys.exit(1 if failed else 0)
 EOF
 }
 
+# ns_error_counters: the kernel's nonzero drop and ICMP-error counters in every
+# namespace of the test (nstat, history untouched), printed as diagnostics when
+# a traffic check fails: they say which host refused or dropped what.
+ns_error_counters() {
+	local ns
+	for ns in "${E2E_NETNS[@]}"; do
+		echo "# nstat $ns:" $(in_ns "$ns" nstat -as 2>/dev/null |
+			awk '$1 ~ /NoPorts|InErrors|RcvbufErrors|CsumErrors|DestUnreachs|OutRateLimit|InDiscards|InNoRoutes|InAddrErrors/ { printf "%s=%s ", $1, $2 }')
+	done
+}
+
 # check_split FILE MIN_TOTAL TOL_PP NAME=PCT...: every request ok, at least
 # MIN_TOTAL, each named instance's share within TOL_PP points of PCT, and no
 # other instance answered.
@@ -440,7 +451,7 @@ check_split() {
 	json_check "$file" "
 want = dict((kv.split('=')[0], float(kv.split('=')[1])) for kv in '''$*'''.split())
 total, ok = d['total'], d['ok']
-note('%s %s %s: %d requests, %d ok, %d failed, %d bytes verified' % (d['mode'], d['family'], d['target'], total, ok, d['failed'], d['bytes_verified']))
+note('%s %s %s: %d requests, %d ok, %d failed, %d bytes verified, %d resent' % (d['mode'], d['family'], d['target'], total, ok, d['failed'], d['bytes_verified'], d['retransmits']))
 if d['failed']:
     fail('failures: %s' % json.dumps(d['failure_reasons']))
 if ok < $min:
@@ -455,7 +466,7 @@ for n in sorted(set(inst) | set(want)):
     note(line + ', want %.0f%% +- $tol' % want[n])
     if abs(pct - want[n]) > $tol:
         fail('%s share %.1f%% outside %.0f +- $tol' % (n, pct, want[n]))
-"
+" || { ns_error_counters; return 1; }
 }
 
 # json_wait FILE SECONDS PYTHON: poll FILE (JSON, rewritten atomically by its

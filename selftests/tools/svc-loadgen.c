@@ -512,7 +512,10 @@ static int udp_exchange(int fd, const unsigned char *want, size_t len, unsigned 
 				continue;
 			}
 			if (n < 0) {
-				set_reason(reason, "udp recv", errno);
+				/* which attempt met the error: a refusal after a resend
+				 * points at a late duplicate, on the first at the path */
+				snprintf(reason, REASON_LEN, "udp recv (attempt %u): %s", attempt + 1,
+					 strerror(errno));
 				return -1;
 			}
 			r = parse_udp_reply(rx, n, want, len, name, reason);
