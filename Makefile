@@ -6,7 +6,7 @@
 # C:    agent/lib/*.c -> libsvc.a; agent/*.c -> svcplaned;
 #       cli/*.c but servicectl.c -> libcli.a (command table, parser); + cli/servicectl.c -> servicectl
 #       k8s/*.c -> svcplane-k8s (all but main.c also -> libsvck8s.a for the unit tests)
-#       acp/*.c -> libsvcacp.a (ACP frames for applications; the unit tests link it)
+#       acp/*.c -> libsvcacp.a (ACP frames for applications; the unit tests link it) + svcacp.pc
 # Test: selftests/unit/*.c -> one Check binary each; selftests/prog_tests/*.c -> test_progs
 # SAN=1 builds userspace with ASan+UBSan into .output-san (make check does this).
 
@@ -96,13 +96,16 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all bpf programs tests check vmcheck demo bench deps install uninstall man deb dist \
+.PHONY: all bpf programs acp tests check vmcheck demo bench deps install uninstall man deb dist \
 	clean format fuzz FORCE
 
-all: bpf $(PROGRAMS) $(TOOL_BINS) $(if $(ACP_SRCS),$(ACP_LIB))
+all: bpf $(PROGRAMS) $(TOOL_BINS) $(if $(ACP_SRCS),acp)
 
-# The two installed programs alone (what the Debian package builds).
+# The two installed programs alone (what the Debian package builds, with acp).
 programs: $(PROGRAMS)
+
+# The ACP library and its pkg-config file, as make install installs them.
+acp: $(ACP_LIB) $(OUTPUT)/svcacp.pc
 
 bpf: $(SKELS)
 
@@ -293,7 +296,20 @@ $(OUTPUT)/deploy/svcplaned.service: deploy/svcplaned.service.in FORCE
 		-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< >$@.tmp
 	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
+# svcacp.pc names the installed paths, relative to ${prefix} where they are
+# under it (pkg-config --define-prefix can then relocate them). A SAN=1
+# library calls the sanitizer runtimes, so its Libs ask for them too.
+$(OUTPUT)/svcacp.pc: acp/svcacp.pc.in FORCE
+	$(Q)mkdir -p $(dir $@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' \
+		-e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|g' \
+		-e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|g' \
+		-e 's|@VERSION@|$(VERSION)|g' \
+		-e 's|@SANLIBS@|$(if $(SANFLAGS), $(filter -fsanitize=%,$(SANFLAGS)))|g' $< >$@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
 # make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc] [SYSTEMDUNITDIR=...]
+#   [LIBDIR=PREFIX/lib] [INCLUDEDIR=PREFIX/include]
 # The config file is installed only where none exists (it is the operator's).
 PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
@@ -303,13 +319,19 @@ MANDIR := $(PREFIX)/share/man
 DOCDIR := $(PREFIX)/share/doc/svcplane
 COMPLETIONDIR := $(PREFIX)/share/bash-completion/completions
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR := $(LIBDIR)/pkgconfig
+# acp.h includes "svc_acp.h": the two go side by side, and svc_acp.h needs only <linux/types.h>.
+ACP_HDRS := acp/acp.h headers/svc_acp.h
 DOCS := README.md LICENSE $(wildcard docs/*.md)
 CONF := $(DESTDIR)$(SYSCONFDIR)/svcplane/svcplaned.conf
 
-install: programs man $(OUTPUT)/deploy/svcplaned.service
+install: programs man acp $(OUTPUT)/deploy/svcplaned.service
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(COMPLETIONDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/svcplane
+		$(DESTDIR)$(SYSCONFDIR)/svcplane $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/svcplane
 	install -m 0755 $(BIN)/svcplaned $(DESTDIR)$(SBINDIR)/svcplaned
 	install -m 0755 $(BIN)/servicectl $(DESTDIR)$(BINDIR)/servicectl
 	install -m 0755 $(BIN)/svcplane-k8s $(DESTDIR)$(SBINDIR)/svcplane-k8s
@@ -317,6 +339,9 @@ install: programs man $(OUTPUT)/deploy/svcplaned.service
 	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	install -m 0644 scripts/servicectl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/servicectl
 	install -m 0644 $(OUTPUT)/deploy/svcplaned.service $(DESTDIR)$(SYSTEMDUNITDIR)/svcplaned.service
+	install -m 0644 $(ACP_LIB) $(DESTDIR)$(LIBDIR)/libsvcacp.a
+	install -m 0644 $(ACP_HDRS) $(DESTDIR)$(INCLUDEDIR)/svcplane/
+	install -m 0644 $(OUTPUT)/svcacp.pc $(DESTDIR)$(PKGCONFIGDIR)/svcacp.pc
 	@if [ -e $(CONF) ]; then echo "install: $(CONF) exists, kept"; \
 	else echo "install -m 0644 deploy/svcplaned.conf.example $(CONF)"; \
 		install -m 0644 deploy/svcplaned.conf.example $(CONF); fi
@@ -331,8 +356,10 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man8/svcplaned.8 $(DESTDIR)$(MANDIR)/man8/servicectl.8 \
 		$(DESTDIR)$(MANDIR)/man8/svcplane-k8s.8 \
 		$(DESTDIR)$(COMPLETIONDIR)/servicectl $(DESTDIR)$(SYSTEMDUNITDIR)/svcplaned.service \
-		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
-	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS))) \
+		$(DESTDIR)$(LIBDIR)/libsvcacp.a $(DESTDIR)$(PKGCONFIGDIR)/svcacp.pc \
+		$(addprefix $(DESTDIR)$(INCLUDEDIR)/svcplane/,$(notdir $(ACP_HDRS)))
+	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(INCLUDEDIR)/svcplane 2>/dev/null
 	@if cmp -s deploy/svcplaned.conf.example $(CONF); then \
 		echo "rm -f $(CONF)"; rm -f $(CONF); rmdir $(dir $(CONF)) 2>/dev/null || true; \
 	elif [ -e $(CONF) ]; then echo "uninstall: $(CONF) was changed, kept"; fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # make deb: builds the Debian package of the working tree (committed or not) with
-# dpkg-buildpackage and debhelper, into OUTDIR (the .deb, .buildinfo, .changes).
+# dpkg-buildpackage and debhelper, into OUTDIR (the .debs of svcplane and
+# libsvcacp-dev, the .buildinfo, the .changes).
 # The tree is copied to OUTDIR/src/svcplane-VERSION (git's files, no build
 # output), its version fixed there in .version and debian/changelog, and built
 # there (dpkg-buildpackage writes to the parent of the tree it builds), so the
@@ -17,7 +18,7 @@ done
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 src=$out/src/svcplane-$ver
-rm -rf "$out/src" "$out"/svcplane_* "$out"/svcplane-dbgsym_*
+rm -rf "$out/src" "$out"/svcplane_* "$out"/svcplane-dbgsym_* "$out"/libsvcacp-dev_*
 mkdir -p "$src"
 # the files git knows or would add (not the ignored build output)
 if git rev-parse --git-dir >/dev/null 2>&1; then
@@ -34,6 +35,7 @@ echo "mkdeb: dpkg-buildpackage in $src"
 	dpkg-buildpackage -us -uc -b) >"$out/build.log" 2>&1 ||
 	{ tail -n 40 "$out/build.log" >&2; echo "mkdeb: dpkg-buildpackage failed (log: $out/build.log)" >&2; exit 1; }
 # dpkg-buildpackage writes next to the tree it built
-mv "$out"/src/svcplane_"$ver"_* "$out"/src/svcplane-dbgsym_"$ver"_* "$out"/ 2>/dev/null
+mv "$out"/src/svcplane_"$ver"_* "$out"/src/svcplane-dbgsym_"$ver"_* \
+	"$out"/src/libsvcacp-dev_"$ver"_* "$out"/ 2>/dev/null
 rm -rf "$out/src"
-ls "$out"/svcplane_"$ver"_*.deb
+ls "$out"/svcplane_"$ver"_*.deb "$out"/libsvcacp-dev_"$ver"_*.deb
