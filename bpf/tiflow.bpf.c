@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* TI-flow: sockops program (cgroup v2) negotiating the TI-flow option in the handshake. */
+/*
+ * TI-flow: sockops program (cgroup v2) negotiating the TI-flow option in the
+ * handshake and writing resume SYNs; cgroup sockopt programs serving the
+ * TI-flow socket options to applications.
+ */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "lib/tiflow_hs.h"
+#include "lib/tiflow_sockopt.h"
 
 /* The option walk, a global function: the verifier checks it once, for any header. */
 TIFLOW_FIND_OPT_DEFINE()
@@ -44,6 +49,20 @@ int svc_tiflow_sockops(struct bpf_sock_ops *skops)
 		break;
 	}
 	return 1;
+}
+
+/* SVC_TIFLOW_SOL setsockopt (resume a flow); every other option passes untouched. */
+SEC("cgroup/setsockopt")
+int svc_tiflow_setsockopt(struct bpf_sockopt *ctx)
+{
+	return tiflow_setsockopt(ctx);
+}
+
+/* SVC_TIFLOW_SOL getsockopt (the socket's TI-flow state); every other option passes. */
+SEC("cgroup/getsockopt")
+int svc_tiflow_getsockopt(struct bpf_sockopt *ctx)
+{
+	return tiflow_getsockopt(ctx);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -274,6 +274,7 @@ enum svc_tiflow_state {
 	SVC_TIFLOW_S_OFFERED = 1,    /* initiator: option in our SYN, no SYN-ACK yet */
 	SVC_TIFLOW_S_NEGOTIATED = 2, /* both ends speak TI-flow: the fields below are valid */
 	SVC_TIFLOW_S_PLAIN = 3,      /* took part, fell back to plain TCP (see reason) */
+	SVC_TIFLOW_S_RESUME = 4,     /* initiator: opens a connection resuming flow tifid */
 };
 
 /* svc_tiflow_sk.role */
@@ -290,6 +291,8 @@ enum svc_tiflow_state {
  * (TCP sequence isn_local + 1) is TI-flow byte tiseq_local; the first byte the
  * peer sends (isn_peer + 1) is tiseq_peer. (The paper's TISeq does not count
  * the SYN: the ACK confirms with the unchanged initial TISeq.)
+ * In state RESUME, tiseq_local and tiseq_peer are the TISeq and TIAck the
+ * resume SYN carries (struct svc_tiflow_resume), not initial values.
  */
 struct svc_tiflow_sk {
 	__u64 tifid;       /* completed TIFID; initiator before the SYN-ACK: own half only */
@@ -302,6 +305,32 @@ struct svc_tiflow_sk {
 	__u8 reason;       /* PLAIN: enum svc_tiflow_event that caused it */
 	__u8 flags;        /* SVC_TIFLOW_F_* */
 	__u32 pad;
+};
+
+/*
+ * Socket options of TI-flow endpoints. A TCP socket in a cgroup the TI-flow
+ * programs are attached to has them at level SVC_TIFLOW_SOL (a number no
+ * kernel protocol uses), served by cgroup sockopt programs: no privilege and
+ * no bpf() call is needed, so a library inside any application can use them.
+ * Elsewhere the kernel refuses the level (ENOPROTOOPT): TI-flow is not here.
+ *   getsockopt SVC_TIFLOW_SO_STATE: struct svc_tiflow_sk of the socket (all
+ *     zero, state NONE, if it never took part). EINVAL: buffer too small.
+ *   setsockopt SVC_TIFLOW_SO_RESUME, before connect(): the connection resumes
+ *     flow tifid; its SYN carries tifid (both halves non-zero), tiseq and
+ *     tiack (48 bits each). EINVAL: another length, a value out of range;
+ *     EISCONN: the socket is connected or connecting; EOPNOTSUPP: not TCP.
+ *     The SYN carries the option only if the destination is selected (see
+ *     svc_tiflow_sel); otherwise the state reads PLAIN, reason not_selected.
+ */
+#define SVC_TIFLOW_SOL 0x5354 /* "ST" */
+#define SVC_TIFLOW_SO_STATE 1
+#define SVC_TIFLOW_SO_RESUME 2
+
+/* SVC_TIFLOW_SO_RESUME's value. */
+struct svc_tiflow_resume {
+	__u64 tifid; /* the flow's completed TIFID */
+	__u64 tiseq; /* next byte we send, in the flow's 48-bit sequence space */
+	__u64 tiack; /* next byte we expect from the peer (all before it delivered) */
 };
 
 /*
@@ -374,7 +403,7 @@ static __always_inline int svc_tiflow_ti_to_bytes(__u64 ti_init, __u64 ti, __u64
 	X(PLAIN_NO_ROOM, "plain_no_room", "no 20 octets of option space left: plain TCP")          \
 	X(PLAIN_SYN_NO_OPT, "plain_syn_no_opt", "responder: SYN without the option")               \
 	X(PLAIN_SYN_BAD, "plain_syn_bad", "responder: SYN option malformed or initiator half 0")   \
-	X(PLAIN_RESUME, "plain_resume", "responder: SYN with a completed TIFID (resume) not served") \
+	X(PLAIN_RESUME, "plain_resume", "responder: SYN resuming a flow (completed TIFID): answered as plain TCP") \
 	X(PLAIN_SYNACK_RTX, "plain_synack_rtx", "responder: SYN-ACK retransmitted, SYN gone")      \
 	X(PLAIN_SYNACK_NO_OPT, "plain_synack_no_opt", "initiator: SYN-ACK without the option")     \
 	X(PLAIN_SYNACK_BAD, "plain_synack_bad", "initiator: SYN-ACK option does not match the SYN") \
@@ -386,7 +415,10 @@ static __always_inline int svc_tiflow_ti_to_bytes(__u64 ti_init, __u64 ti, __u64
 	X(ERR_STORE, "err_store", "bpf_store_hdr_opt failed")                                       \
 	X(ERR_SYN, "err_syn", "the SYN could not be read while building the SYN-ACK")             \
 	X(ACK_OPT_DONE, "ack_opt_done", "initiator: peer acked our data or sent data: confirmations stop") \
-	X(ACK_OPT_SKIPPED, "ack_opt_skipped", "initiator: no room for a repeated confirmation in a segment")
+	X(ACK_OPT_SKIPPED, "ack_opt_skipped", "initiator: no room for a repeated confirmation in a segment") \
+	X(RESUME_SET, "resume_set", "initiator: application asked to resume a flow (SVC_TIFLOW_SO_RESUME)") \
+	X(RESUME_REFUSED, "resume_refused", "initiator: SVC_TIFLOW_SO_RESUME refused (bad value or socket state)") \
+	X(RESUME_SYN_SENT, "resume_syn_sent", "initiator: completed TIFID, TISeq, TIAck written into a SYN")
 
 enum svc_tiflow_event {
 #define SVC_TIFLOW_EVENT_ENUM(name, label, desc) SVC_TIFLOW_EV_##name,

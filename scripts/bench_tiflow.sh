@@ -159,10 +159,11 @@ measure() {
 		  verified: ($why | length == 0), why: $why }' >>"$tmp/runs.jsonl"
 }
 
-# prog_stats PIN_DIR: {"run_cnt","run_time_ns"} of the program behind the pinned cgroup link.
+# prog_stats PIN_DIR: {"run_cnt","run_time_ns"} of the sockops program behind the pinned
+# cgroup link (tiflow_link_<cgroup id>; the _setsockopt/_getsockopt links are others).
 prog_stats() {
 	local link id
-	link=$(ls "$1"/tiflow_link_* 2>/dev/null | head -1)
+	link=$(ls "$1"/tiflow_link_* 2>/dev/null | grep -E '/tiflow_link_[0-9]+$' | head -1)
 	[ -n "$link" ] || return 1
 	id=$(bpftool -j link show pinned "$link" | jq -r .prog_id) || return 1
 	bpftool -j prog show id "$id" | jq -c '{run_cnt: (.run_cnt // 0), run_time_ns: (.run_time_ns // 0)}'

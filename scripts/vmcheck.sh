@@ -23,12 +23,12 @@ out=${1:-.output}
 # kernel, run by make check, and under TCG they cost ~12 of the guest's 25
 # minutes (test_ch alone 6-8 min).
 unit="unit/test_dataplane unit/test_kfeatures unit/test_reinject"
-# The e2e tests of the data path: weights, restart/adoption, TI-flow, the
-# direct path, DELAY, failover (instance dead/shed/drained), the next-hop
-# egress cache (netlink events).
+# The e2e tests of the data path: weights, restart/adoption, TI-flow (and its
+# socket options: cgroup sockopt programs), the direct path, DELAY, failover
+# (instance dead/shed/drained), the next-hop egress cache (netlink events).
 # VMCHECK_E2E overrides this list (empty: none).
-e2e=${VMCHECK_E2E-e2e/test_weights e2e/test_restart e2e/test_tiflow e2e/test_direct_path
-     e2e/test_delay e2e/test_failover e2e/test_nhcache}
+e2e=${VMCHECK_E2E-e2e/test_weights e2e/test_restart e2e/test_tiflow e2e/test_tiflow_sockopt
+     e2e/test_direct_path e2e/test_delay e2e/test_failover e2e/test_nhcache}
 tests=${VMCHECK_TESTS:-load/ $unit test_progs $e2e}
 tests=$(echo $tests) # one line: it is passed on a command line
 

@@ -50,6 +50,27 @@ static int parse_v6(const char *s, __u8 *out)
 	return inet_pton(AF_INET6, s, out) == 1 ? 0 : -EINVAL;
 }
 
+int svc_sockaddr_parse(const char *s, __u16 port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
 int svc_addr_parse(const char *s, struct svc_addr *out)
 {
 	struct svc_addr a = {};

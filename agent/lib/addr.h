@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include "svc_abi.h"
 
 /* Longest text any svc_*_format() writes, with the NUL. */
@@ -12,6 +13,12 @@
 
 /* svc_addr_parse - "192.0.2.1" or "2001:db8::1" -> @out (IPv4 v4-mapped). 0 or -EINVAL. */
 int svc_addr_parse(const char *s, struct svc_addr *out);
+/*
+ * svc_sockaddr_parse - "192.0.2.1" or "2001:db8::1" and @port (host order) ->
+ * a sockaddr of the family the text names (IPv4 as AF_INET) and its length.
+ * 0 or -EINVAL.
+ */
+int svc_sockaddr_parse(const char *s, __u16 port, struct sockaddr_storage *ss, socklen_t *len);
 /* svc_addr_is_v4 - true if @a is v4-mapped. */
 bool svc_addr_is_v4(const struct svc_addr *a);
 /* svc_addr_format - IPv4 dotted quad for v4-mapped addresses, else RFC 5952 IPv6. */

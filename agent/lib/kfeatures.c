@@ -95,6 +95,10 @@ static const struct {
 	{ SVC_FEAT_SOCKOPS_HDR_OPT, BPF_PROG_TYPE_SOCK_OPS, BPF_FUNC_store_hdr_opt },
 	{ SVC_FEAT_SOCKOPS_HDR_OPT, BPF_PROG_TYPE_SOCK_OPS, BPF_FUNC_reserve_hdr_opt },
 	{ SVC_FEAT_SOCKOPS_HDR_OPT, BPF_PROG_TYPE_SOCK_OPS, BPF_FUNC_loop },
+	/* the TI-flow socket options (cgroup get/setsockopt programs) */
+	{ SVC_FEAT_SOCKOPS_HDR_OPT, BPF_PROG_TYPE_CGROUP_SOCKOPT, BPF_FUNC_map_lookup_elem },
+	{ SVC_FEAT_SOCKOPS_HDR_OPT, BPF_PROG_TYPE_CGROUP_SOCKOPT, BPF_FUNC_sk_storage_get },
+	{ SVC_FEAT_SOCKOPS_HDR_OPT, BPF_PROG_TYPE_CGROUP_SOCKOPT, BPF_FUNC_set_retval },
 	{ SVC_FEAT_TP_BTF, BPF_PROG_TYPE_TRACING, BPF_FUNC_map_lookup_elem },
 	{ SVC_FEAT_TP_BTF, BPF_PROG_TYPE_TRACING, BPF_FUNC_get_current_pid_tgid },
 	{ SVC_FEAT_TP_BTF, BPF_PROG_TYPE_TRACING, BPF_FUNC_get_current_comm },
@@ -198,6 +202,9 @@ static void prog_opts(enum bpf_prog_type type, int btf_id, struct bpf_prog_load_
 		o->expected_attach_type = BPF_TRACE_RAW_TP;
 		o->attach_btf_id = (__u32)btf_id;
 	}
+	/* The kernel takes no cgroup sockopt program without its hook. */
+	if (type == BPF_PROG_TYPE_CGROUP_SOCKOPT)
+		o->expected_attach_type = BPF_CGROUP_SETSOCKOPT;
 }
 
 /*

@@ -261,53 +261,101 @@ static int tf_cgroup_link_name(const char *cgroup, char *name, size_t len, int *
 	return 0;
 }
 
-int svc_tiflow_attach(struct svc_tiflow *t, const char *cgroup)
-{
-	struct bpf_program *prog = t->skel->progs.svc_tiflow_sockops;
-	struct bpf_link *link = NULL;
-	char name[64], path[PATH_MAX];
-	int cg_fd = -1, err;
+/*
+ * The programs attached to a TI-flow cgroup, each through its own pinned
+ * link: tiflow_link_<cgroup id> (the name earlier versions used for the
+ * sockops program alone) followed by the suffix.
+ */
+struct tf_cg_prog {
+	const char *suffix;
+	const char *what;
+};
 
-	err = tf_cgroup_link_name(cgroup, name, sizeof(name), &cg_fd);
-	if (err)
-		return err;
-	err = tf_pin_path(path, sizeof(path), t->pin_dir, name);
-	if (err)
-		goto out;
+static const struct tf_cg_prog tf_cg_progs[] = {
+	{ "", "sockops" },
+	{ "_setsockopt", "setsockopt" },
+	{ "_getsockopt", "getsockopt" },
+};
+#define TF_N_CG_PROGS (sizeof(tf_cg_progs) / sizeof(tf_cg_progs[0]))
+
+static struct bpf_program *tf_cg_prog(struct svc_tiflow *t, size_t i)
+{
+	switch (i) {
+	case 0:
+		return t->skel->progs.svc_tiflow_sockops;
+	case 1:
+		return t->skel->progs.svc_tiflow_setsockopt;
+	default:
+		return t->skel->progs.svc_tiflow_getsockopt;
+	}
+}
+
+/*
+ * tf_attach_one - attach @prog to the cgroup @cg_fd through a link pinned at
+ * @path; if that pin exists (an earlier loader), replace its program in place.
+ */
+static int tf_attach_one(struct bpf_program *prog, int cg_fd, const char *path, const char *cgroup,
+			 const char *what)
+{
+	struct bpf_link *link = NULL;
+	int err;
+
 	if (access(path, F_OK) == 0) {
 		/* Attached by an earlier loader: swap the program in place, no gap. */
 		link = bpf_link__open(path);
 		if (!link) {
 			err = -errno;
 			pr_err("tiflow: open pinned link %s: %s", path, tf_strerror(err));
-			goto out;
+			return err;
 		}
 		err = bpf_link__update_program(link, prog);
 		if (err)
-			pr_err("tiflow: replace program of link %s (cgroup %s): %s", path, cgroup,
-			       tf_strerror(err));
-		goto out;
+			pr_err("tiflow: replace %s program of link %s (cgroup %s): %s", what, path,
+			       cgroup, tf_strerror(err));
+		bpf_link__destroy(link);
+		return err;
 	}
 	if (errno != ENOENT) {
 		err = -errno;
 		pr_err("tiflow: look up pinned link %s: %s", path, tf_strerror(err));
-		goto out;
+		return err;
 	}
 	link = bpf_program__attach_cgroup(prog, cg_fd);
 	if (!link) {
 		err = -errno;
-		pr_err("tiflow: attach sockops to cgroup %s: %s", cgroup, tf_strerror(err));
-		goto out;
+		pr_err("tiflow: attach %s to cgroup %s: %s", what, cgroup, tf_strerror(err));
+		return err;
 	}
 	err = bpf_link__pin(link, path);
 	if (err) {
 		pr_err("tiflow: pin link %s (cgroup %s): %s", path, cgroup, tf_strerror(err));
 		bpf_link__detach(link);
 	}
-out:
 	bpf_link__destroy(link); /* the pin keeps the attachment */
-	if (cg_fd >= 0)
-		close(cg_fd);
+	return err;
+}
+
+int svc_tiflow_attach(struct svc_tiflow *t, const char *cgroup)
+{
+	char name[64], path[PATH_MAX];
+	int cg_fd = -1, err;
+	size_t i;
+
+	err = tf_cgroup_link_name(cgroup, name, sizeof(name), &cg_fd);
+	if (err)
+		return err;
+	/* The socket options first: a handshake the sockops program sees can already use them. */
+	for (i = TF_N_CG_PROGS; i-- > 0 && !err;) {
+		err = tf_pin_path(path, sizeof(path), t->pin_dir, name);
+		if (!err && strlen(path) + strlen(tf_cg_progs[i].suffix) >= sizeof(path))
+			err = -ENAMETOOLONG;
+		if (!err) {
+			strcat(path, tf_cg_progs[i].suffix);
+			err = tf_attach_one(tf_cg_prog(t, i), cg_fd, path, cgroup,
+					    tf_cg_progs[i].what);
+		}
+	}
+	close(cg_fd);
 	return err;
 }
 
@@ -348,8 +396,20 @@ int svc_tiflow_detach(const char *pin_dir, const char *cgroup)
 	if (err)
 		return err;
 	err = tf_detach_pinned(path);
-	if (err == -ENOENT)
+	if (err == -ENOENT) {
 		pr_err("tiflow: cgroup %s: not attached (no link %s)", cgroup, path);
+		return err;
+	}
+	/* The socket-option links (absent when an earlier version attached it). */
+	for (size_t i = 1; i < TF_N_CG_PROGS; i++) {
+		char opt_path[PATH_MAX + 16];
+		int e;
+
+		snprintf(opt_path, sizeof(opt_path), "%s%s", path, tf_cg_progs[i].suffix);
+		e = tf_detach_pinned(opt_path);
+		if (e && e != -ENOENT && !err)
+			err = e;
+	}
 	return err;
 }
 
@@ -613,6 +673,8 @@ const char *svc_tiflow_state_name(unsigned int state)
 		return "negotiated";
 	case SVC_TIFLOW_S_PLAIN:
 		return "plain";
+	case SVC_TIFLOW_S_RESUME:
+		return "resume";
 	}
 	return "unknown";
 }

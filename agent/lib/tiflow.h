@@ -33,10 +33,13 @@ int svc_tiflow_open(const char *pin_dir, struct svc_tiflow **tp);
 void svc_tiflow_close(struct svc_tiflow *t);
 
 /*
- * svc_tiflow_attach - run the program for sockets of the cgroup v2 directory
- * @cgroup (and its descendants). The link is pinned as tiflow_link_<cgroup id>
- * in the pin directory; if that pin exists its program is replaced atomically.
- * Sockets listening before the attach keep answering without TI-flow.
+ * svc_tiflow_attach - run the programs for sockets of the cgroup v2 directory
+ * @cgroup (and its descendants): sockops, and the cgroup get/setsockopt
+ * programs serving the TI-flow socket options (SVC_TIFLOW_SOL). Their links
+ * are pinned as tiflow_link_<cgroup id>, tiflow_link_<cgroup id>_setsockopt
+ * and _getsockopt in the pin directory; a pin that exists has its program
+ * replaced atomically. Sockets listening before the attach keep answering
+ * without TI-flow.
  */
 int svc_tiflow_attach(struct svc_tiflow *t, const char *cgroup);
 /* svc_tiflow_detach - detach from @cgroup and remove the link pin (-ENOENT if not attached). */
@@ -87,7 +90,7 @@ int svc_tiflow_sock_state(int map_fd, int sock_fd, struct svc_tiflow_sk *out);
  */
 struct json_object *svc_tiflow_sk_json(const struct svc_tiflow_sk *st);
 
-/* Names: "none", "offered", "negotiated", "plain"; event labels of SVC_TIFLOW_EVENTS. */
+/* Names: "none", "offered", "negotiated", "plain", "resume"; event labels of SVC_TIFLOW_EVENTS. */
 const char *svc_tiflow_state_name(unsigned int state);
 const char *svc_tiflow_event_label(unsigned int ev);
 const char *svc_tiflow_event_desc(unsigned int ev);

@@ -259,7 +259,26 @@ static __always_inline void tiflow_responder_vals(const struct svc_tiflow_cfg *c
 
 /* ---- initiator -------------------------------------------------------- */
 
-/* TCP_CONNECT_CB: choose our half and TISeq_A, ask for the header-option callbacks. */
+/*
+ * tiflow_resume_plain - a connect() that takes no part (@why, counted): a
+ * socket the application asked to resume reads PLAIN with the reason, so
+ * that its library knows no resume SYN went out.
+ */
+static __always_inline void tiflow_resume_plain(struct bpf_sock_ops *skops, struct bpf_sock *sk,
+						enum svc_tiflow_event why)
+{
+	struct svc_tiflow_sk *st = bpf_sk_storage_get(&tiflow_sk, sk, NULL, 0);
+
+	if (st && st->state == SVC_TIFLOW_S_RESUME)
+		tiflow_plain(skops, st, why);
+	else
+		tiflow_count(why);
+}
+
+/*
+ * TCP_CONNECT_CB: choose our half and TISeq_A, ask for the header-option
+ * callbacks; or, on a socket SVC_TIFLOW_SO_RESUME prepared, only the latter.
+ */
 static __always_inline void tiflow_on_connect(struct bpf_sock_ops *skops,
 					      const struct svc_tiflow_cfg *cfg)
 {
@@ -271,15 +290,20 @@ static __always_inline void tiflow_on_connect(struct bpf_sock_ops *skops,
 	if (!sk)
 		return;
 	if (cfg->flags & SVC_TIFLOW_CFG_F_NO_INITIATE) {
-		tiflow_count(SVC_TIFLOW_EV_PLAIN_DISABLED);
+		tiflow_resume_plain(skops, sk, SVC_TIFLOW_EV_PLAIN_DISABLED);
 		return;
 	}
 	tiflow_addrs(skops, &local, &remote);
 	if (!tiflow_selected(cfg, &remote, tiflow_remote_port(skops))) {
-		tiflow_count(SVC_TIFLOW_EV_NOT_SELECTED);
+		tiflow_resume_plain(skops, sk, SVC_TIFLOW_EV_NOT_SELECTED);
 		return;
 	}
 	st = bpf_sk_storage_get(&tiflow_sk, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (st && st->state == SVC_TIFLOW_S_RESUME) {
+		/* SVC_TIFLOW_SO_RESUME filled it: the SYN carries the flow's option. */
+		tiflow_set_write_cb(skops);
+		return;
+	}
 	if (!st) {
 		tiflow_count(SVC_TIFLOW_EV_ERR_STORAGE);
 		return;
@@ -332,7 +356,8 @@ static __always_inline void tiflow_active_len(struct bpf_sock_ops *skops)
 			bpf_reserve_hdr_opt(skops, SVC_TIFLOW_LEN, 0);
 		return;
 	}
-	if (st->state == SVC_TIFLOW_S_OFFERED && (tcp_flags & TIFLOW_TCP_FLAG_SYN)) {
+	if ((st->state == SVC_TIFLOW_S_OFFERED || st->state == SVC_TIFLOW_S_RESUME) &&
+	    (tcp_flags & TIFLOW_TCP_FLAG_SYN)) {
 		if (bpf_reserve_hdr_opt(skops, SVC_TIFLOW_LEN, 0))
 			tiflow_plain(skops, st, SVC_TIFLOW_EV_PLAIN_NO_ROOM);
 		return;
@@ -369,6 +394,15 @@ static __always_inline void tiflow_active_write(struct bpf_sock_ops *skops,
 			tiflow_count(SVC_TIFLOW_EV_SYN_OPT_SENT);
 		return;
 	}
+	if (st->state == SVC_TIFLOW_S_RESUME && (tcp_flags & TIFLOW_TCP_FLAG_SYN)) {
+		/* Routers send it to the TIFID's instance; the peer's library reads the saved SYN. */
+		v.tifid = st->tifid;
+		v.tiseq = st->tiseq_local;
+		v.tiack = st->tiseq_peer;
+		if (!tiflow_store(skops, tiflow_kind(cfg), &v))
+			tiflow_count(SVC_TIFLOW_EV_RESUME_SYN_SENT);
+		return;
+	}
 	if ((st->flags & SVC_TIFLOW_F_CONFIRM_DUE) && !(tcp_flags & TIFLOW_TCP_FLAG_SYN)) {
 		v.tifid = st->tifid;
 		v.tiseq = st->tiseq_local;
@@ -401,8 +435,17 @@ static __always_inline void tiflow_active_established(struct bpf_sock_ops *skops
 	if (!sk)
 		return;
 	st = bpf_sk_storage_get(&tiflow_sk, sk, NULL, 0);
-	if (!st || st->state != SVC_TIFLOW_S_OFFERED)
+	if (!st || (st->state != SVC_TIFLOW_S_OFFERED && st->state != SVC_TIFLOW_S_RESUME))
 		return;
+	if (st->state == SVC_TIFLOW_S_RESUME) {
+		/* The resume is proven in-band, not by the SYN-ACK: no more options. */
+		tiflow_clear_write_cb(skops);
+		if (tiflow_copy_hdr(skops, &w)) {
+			st->isn_peer = tiflow_hdr_be32(&w, 4);
+			st->isn_local = tiflow_hdr_be32(&w, 8) - 1;
+		}
+		return;
+	}
 	if (!tiflow_copy_hdr(skops, &w)) {
 		tiflow_plain(skops, st, SVC_TIFLOW_EV_HDR_BAD);
 		return;

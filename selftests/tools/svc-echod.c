@@ -25,6 +25,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "addr.h"
 
 #define MAX_LISTEN 8
 #define OUT_CAP (64 * 1024) /* per-connection bytes waiting to be echoed */
@@ -83,29 +84,6 @@ static void usage(FILE *f)
 		   "  --ready-file FILE  created once every socket listens\n");
 }
 
-/* parse_addr - IPv4 or IPv6 text + port -> sockaddr (IPv4 as AF_INET). */
-static int parse_addr(const char *s, unsigned short port, struct sockaddr_storage *ss,
-		      socklen_t *len)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		*len = sizeof(*sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		*len = sizeof(*sin6);
-		return 0;
-	}
-	return -EINVAL;
-}
-
 static int ep_add(struct ep_item *it, unsigned int events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = it };
@@ -124,7 +102,7 @@ static int open_listener(const char *addr, unsigned short port, int type)
 	socklen_t len;
 	int fd, one = 1, zero = 0, err;
 
-	if (parse_addr(addr, port, &ss, &len)) {
+	if (svc_sockaddr_parse(addr, port, &ss, &len)) {
 		fprintf(stderr, "svc-echod: --listen %s: not an IPv4 or IPv6 address\n", addr);
 		return -EINVAL;
 	}

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
+#include "addr.h"
 #include "tiflow.h"
 #include "log.h"
 
@@ -63,24 +64,11 @@ static void usage(FILE *f)
 /* sock_addr - @addr:@port as a sockaddr of the family the text names. */
 static int sock_addr(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		*len = sizeof(*s4);
-		return 0;
+	if (svc_sockaddr_parse(addr, (__u16)port, ss, len)) {
+		fprintf(stderr, "tiflow-peer: %s: not an address\n", addr);
+		return -1;
 	}
-	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		*len = sizeof(*s6);
-		return 0;
-	}
-	fprintf(stderr, "tiflow-peer: %s: not an address\n", addr);
-	return -1;
+	return 0;
 }
 
 /* sock_port - the port of a sockaddr_in / sockaddr_in6. */
