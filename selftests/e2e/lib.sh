@@ -52,6 +52,7 @@ E2E_WORK=
 E2E_FAILED=0
 E2E_PIDS=()          # every background process we started
 E2E_NETNS=()         # every namespace we created
+E2E_CGROUPS=()       # every cgroup v2 directory we created (cg_add)
 declare -A AGENT_PID=()  # agent name -> pid
 declare -A AGENT_NS=()   # agent name -> namespace
 declare -A AGENT_ARGS=() # agent name -> extra svcplaned arguments (for restarts)
@@ -248,6 +249,45 @@ bg_ns() {
 	nsenter --net="/run/netns/$ns" "$@" >"$log" 2>&1 &
 	BG_PID=$!
 	E2E_PIDS+=("$BG_PID")
+}
+
+# cg_add NAME VAR: a cgroup v2 directory for this test (removed by the cleanup),
+# its path in variable VAR (not printed: a $(...) subshell would lose the record).
+# Needs a cgroup2 mount (e2e_require_cgroup2).
+cg_add() {
+	local d="$E2E_CGROOT/$E2E_PREFIX-$E2E_ID-$1"
+	mkdir "$d" || return 1
+	E2E_CGROUPS+=("$d")
+	printf -v "$2" '%s' "$d"
+}
+
+# cg_empty DIR: no process left in the cgroup (a killed one leaves it asynchronously).
+cg_empty() { grep -q '^populated 0' "$1/cgroup.events" 2>/dev/null; }
+
+# e2e_require_cgroup2: skip the whole test without a cgroup v2 hierarchy (sockops
+# and cgroup sockopt programs need one); sets E2E_CGROOT.
+e2e_require_cgroup2() {
+	E2E_CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	if [ -z "$E2E_CGROOT" ] || [ "$(stat -f -c %T "$E2E_CGROOT" 2>/dev/null)" != cgroup2fs ]; then
+		tap_skip "all" "no cgroup v2 hierarchy mounted (/proc/mounts has no cgroup2)"
+		exit 0
+	fi
+}
+
+# bg_ns_cg LOGFILE NS CGROUP_DIR CMD...: bg_ns, with CMD a member of the cgroup.
+bg_ns_cg() {
+	local log=$1 ns=$2 cg=$3
+	shift 3
+	sh -c 'cg=$1 ns=$2; shift 2; echo $$ > "$cg/cgroup.procs" && exec nsenter --net="/run/netns/$ns" "$@"' \
+		bg_ns_cg "$cg" "$ns" "$@" >"$log" 2>&1 &
+	BG_PID=$!
+	E2E_PIDS+=("$BG_PID")
+}
+
+# in_ns_cg NS CGROUP_DIR CMD...: run CMD in namespace NS as a member of the cgroup.
+in_ns_cg() {
+	sh -c 'cg=$1 ns=$2; shift 2; echo $$ > "$cg/cgroup.procs" && exec nsenter --net="/run/netns/$ns" "$@"' \
+		in_ns_cg "$2" "$1" "${@:3}"
 }
 
 # pid_running PID: PID is a background job of this shell that has not ended.
@@ -694,6 +734,11 @@ e2e_cleanup() {
 	if [ -n "$E2E_ID" ]; then
 		rm -rf "/sys/fs/bpf/$E2E_PIN_PREFIX-$E2E_ID"-* 2>/dev/null
 	fi
+	# last: their processes are gone, their programs' link pins too
+	for ((a = ${#E2E_CGROUPS[@]} - 1; a >= 0; a--)); do
+		wait_until 10 cg_empty "${E2E_CGROUPS[a]}"
+		rmdir "${E2E_CGROUPS[a]}" 2>/dev/null
+	done
 	if [ -n "$E2E_WORK" ] && [ -d "$E2E_WORK" ]; then
 		if [ "${E2E_KEEP:-0}" = 1 ]; then
 			diag "kept $E2E_WORK"

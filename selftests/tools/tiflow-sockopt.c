@@ -12,6 +12,8 @@
  *     rcvbuf-big               SO_RCVBUF set and read back through 8 KiB buffers
  *                              (an option larger than a page passes the programs)
  *     map-state                the state read from the pinned map by fd (root)
+ *     line                     read one line (at most 255 octets, 60 s): a
+ *                              server's greeting, e.g. svc-echod's "svc-echod NAME"
  *   {"op":..,"errno":N,"error":"..."} plus "state" (svc_tiflow_sk_json) or "value".
  *   Exit 0 when every op ran (whatever it returned), 2 on a usage error.
  * server --listen ADDR --port PORT [--count N] [--ready-file F] [--kind K]
@@ -31,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <json-c/json.h>
 #include "optdecode.h"
@@ -53,7 +56,7 @@ static void usage(FILE *f)
 		   "       tiflow-sockopt server --listen ADDR --port PORT [--count N] "
 		   "[--ready-file F] [--kind K]\n"
 		   "  OP: state[:LEN] | resume:TIFID:TISEQ:TIACK[:LEN] | get:N | set:N | connect |\n"
-		   "      rcvbuf-big | map-state   (see the source's header comment)\n");
+		   "      rcvbuf-big | map-state | line   (see the source's header comment)\n");
 }
 
 /* op_result - {"op":OP,"errno":ERR,"error":strerror} added to @arr; returns the object. */
@@ -162,6 +165,36 @@ static int op_map_state(int fd, json_object *arr, const char *op)
 	return 0;
 }
 
+static int op_line(int fd, json_object *arr, const char *op)
+{
+	struct timeval tv = { .tv_sec = 60 };
+	char line[256];
+	size_t n = 0;
+	json_object *r;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+		op_result(arr, op, errno);
+		return 0;
+	}
+	while (n < sizeof(line) - 1) {
+		ssize_t got = read(fd, line + n, 1);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			op_result(arr, op, errno);
+			return 0;
+		}
+		if (!got || line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = '\0';
+	r = op_result(arr, op, 0);
+	json_object_object_add(r, "line", json_object_new_string(line));
+	return 0;
+}
+
 static int cmd_try(int argc, char **argv)
 {
 	json_object *arr = json_object_new_array();
@@ -205,6 +238,8 @@ static int cmd_try(int argc, char **argv)
 			err = op_rcvbuf_big(fd, arr, argv[i]);
 		} else if (!strcmp(op, "map-state")) {
 			err = op_map_state(fd, arr, argv[i]);
+		} else if (!strcmp(op, "line")) {
+			err = op_line(fd, arr, argv[i]);
 		} else {
 			err = -EINVAL;
 		}
