@@ -7,6 +7,7 @@
 #       cli/*.c but servicectl.c -> libcli.a (command table, parser); + cli/servicectl.c -> servicectl
 #       k8s/*.c -> svcplane-k8s (all but main.c also -> libsvck8s.a for the unit tests)
 #       acp/*.c -> libsvcacp.a (ACP frames for applications; the unit tests link it) + svcacp.pc
+#       tiflow/*.c -> libsvctiflow.a (TI-flow socket options for applications; tests link it)
 # Test: selftests/unit/*.c -> one Check binary each; selftests/prog_tests/*.c -> test_progs
 # SAN=1 builds userspace with ASan+UBSan into .output-san (make check does this).
 
@@ -58,8 +59,11 @@ CLI_LIB := $(OUTPUT)/libcli.a
 # The ACP endpoint library for applications (docs/acp.md): headers/svc_acp.h's frames over TCP.
 ACP_SRCS := $(wildcard acp/*.c)
 ACP_LIB := $(OUTPUT)/libsvcacp.a
+# The TI-flow library for applications (docs/tiflow.md): socket options, resumed SYNs.
+TIFLOW_SRCS := $(wildcard tiflow/*.c)
+TIFLOW_LIB := $(OUTPUT)/libsvctiflow.a
 USER_HDRS := $(wildcard agent/lib/*.h) $(wildcard agent/*.h) $(wildcard cli/*.h) $(wildcard headers/*.h) \
-	$(wildcard k8s/*.h) $(wildcard acp/*.h)
+	$(wildcard k8s/*.h) $(wildcard acp/*.h) $(wildcard tiflow/*.h)
 
 UNIT_SRCS := $(wildcard selftests/unit/*.c)
 UNIT_BINS := $(patsubst selftests/unit/%.c,$(BIN)/unit/%,$(UNIT_SRCS))
@@ -99,7 +103,7 @@ endif
 .PHONY: all bpf programs acp tests check vmcheck demo bench deps install uninstall man deb dist \
 	clean format fuzz FORCE
 
-all: bpf $(PROGRAMS) $(TOOL_BINS) $(if $(ACP_SRCS),acp)
+all: bpf $(PROGRAMS) $(TOOL_BINS) $(if $(ACP_SRCS),acp) $(TIFLOW_LIB)
 
 # The two installed programs alone (what the Debian package builds, with acp).
 programs: $(PROGRAMS)
@@ -174,6 +178,14 @@ $(ACP_LIB): $(patsubst %.c,$(OBJ)/%.o,$(ACP_SRCS))
 # acp/acp.h is the applications' header: only the unit tests see it besides acp/.
 $(OBJ)/acp/%.o $(OBJ)/selftests/unit/%.o: CFLAGS += -Iacp
 
+$(TIFLOW_LIB): $(patsubst %.c,$(OBJ)/%.o,$(TIFLOW_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+# tiflow/tiflow_sock.h likewise: the unit tests and the test tools see it.
+$(OBJ)/tiflow/%.o $(OBJ)/selftests/unit/%.o $(OBJ)/selftests/tools/%.o: CFLAGS += -Itiflow
+
 $(BIN)/servicectl: $(OBJ)/cli/servicectl.o $(CLI_LIB) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -195,7 +207,7 @@ $(BIN)/unit/test_k8s: $(OBJ)/selftests/unit/test_k8s.o $(K8S_LIB) $(LIB)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CHECK_LIBS) -o $@
 
-$(BIN)/unit/%: $(OBJ)/selftests/unit/%.o $(CLI_LIB) $(ACP_LIB) $(LIB)
+$(BIN)/unit/%: $(OBJ)/selftests/unit/%.o $(CLI_LIB) $(ACP_LIB) $(TIFLOW_LIB) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CHECK_LIBS) -o $@
@@ -212,7 +224,7 @@ $(BIN)/%: $(OBJ)/selftests/fuzz/%.o $(SELFTEST_LIB_OBJS) $(LIB)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Test tools (traffic generators, servers) used by the end-to-end tests and the demo.
-$(BIN)/tools/%: $(OBJ)/selftests/tools/%.o $(LIB)
+$(BIN)/tools/%: $(OBJ)/selftests/tools/%.o $(TIFLOW_LIB) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -377,7 +389,7 @@ dist:
 
 format:
 	clang-format -i $(wildcard agent/*.c agent/*.h agent/lib/*.c agent/lib/*.h cli/*.c cli/*.h \
-		k8s/*.c k8s/*.h acp/*.c acp/*.h \
+		k8s/*.c k8s/*.h acp/*.c acp/*.h tiflow/*.c tiflow/*.h \
 		selftests/unit/*.c selftests/prog_tests/*.c selftests/lib/*.[ch])
 
 clean:

@@ -4,9 +4,11 @@
  * try [--udp] [--connect ADDR --port PORT] [--pin-dir DIR] OP...
  *   One socket (TCP unless --udp); the OPs run on it in order, each reported
  *   as one JSON object of the array printed at the end:
- *     state[:LEN]              getsockopt SVC_TIFLOW_SO_STATE (LEN: buffer size)
- *     resume:TIFID:TISEQ:TIACK[:LEN]  setsockopt SVC_TIFLOW_SO_RESUME (hex
- *                              values; LEN: optlen, the value zero-padded)
+ *     state[:LEN]              SVC_TIFLOW_SO_STATE: libsvctiflow's tiflow_sock_state,
+ *                              or with LEN a raw getsockopt with that buffer size
+ *     resume:TIFID:TISEQ:TIACK[:LEN]  SVC_TIFLOW_SO_RESUME (hex values):
+ *                              tiflow_sock_resume, or with LEN a raw setsockopt
+ *                              of that optlen (the value zero-padded)
  *     get:OPTNAME  set:OPTNAME  another option number at level SVC_TIFLOW_SOL
  *     connect                  blocking connect to --connect/--port
  *     rcvbuf-big               SO_RCVBUF set and read back through 8 KiB buffers
@@ -18,9 +20,10 @@
  *   Exit 0 when every op ran (whatever it returned), 2 on a usage error.
  * server --listen ADDR --port PORT [--count N] [--ready-file F] [--kind K]
  *   TCP_SAVE_SYN listener, as the resume library's responder: for each of N
- *   connections, accept, decode the saved SYN (what a resumed connection's
- *   SYN asked for), read its SVC_TIFLOW_SO_STATE, read to EOF, close. One
- *   JSON line each: {"peer_port":..,"syn":<tiflow-dump packet>,"state":{..}}.
+ *   connections, accept, read the saved SYN, read its SVC_TIFLOW_SO_STATE,
+ *   read to EOF, close. One JSON line each: {"peer_port":..,"syn":<the SYN as
+ *   tiflow-dump decodes it>,"resume":<libsvctiflow's tiflow_syn_resume: null
+ *   for a new connection, else {tifid,tiseq,tiack}>,"state":{..}}.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -39,6 +42,7 @@
 #include "optdecode.h"
 #include "addr.h"
 #include "tiflow.h"
+#include "tiflow_sock.h"
 #include "log.h"
 
 struct opts {
@@ -51,12 +55,13 @@ static struct opts o = { .count = 1 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tiflow-sockopt try [--udp] [--connect ADDR --port PORT] [--pin-dir DIR] "
-		   "OP...\n"
-		   "       tiflow-sockopt server --listen ADDR --port PORT [--count N] "
-		   "[--ready-file F] [--kind K]\n"
-		   "  OP: state[:LEN] | resume:TIFID:TISEQ:TIACK[:LEN] | get:N | set:N | connect |\n"
-		   "      rcvbuf-big | map-state | line   (see the source's header comment)\n");
+	fprintf(f,
+		"usage: tiflow-sockopt try [--udp] [--connect ADDR --port PORT] [--pin-dir DIR] "
+		"OP...\n"
+		"       tiflow-sockopt server --listen ADDR --port PORT [--count N] "
+		"[--ready-file F] [--kind K]\n"
+		"  OP: state[:LEN] | resume:TIFID:TISEQ:TIACK[:LEN] | get:N | set:N | connect |\n"
+		"      rcvbuf-big | map-state | line   (see the source's header comment)\n");
 }
 
 /* op_result - {"op":OP,"errno":ERR,"error":strerror} added to @arr; returns the object. */
@@ -81,6 +86,17 @@ static int op_state(int fd, json_object *arr, const char *op, const char *arg)
 	if (len > sizeof(buf))
 		return -EINVAL;
 	memset(buf, 0, sizeof(buf));
+	if (!arg) {
+		/* as an application would: through libsvctiflow */
+		if (tiflow_sock_state(fd, &st) < 0) {
+			op_result(arr, op, errno);
+			return 0;
+		}
+		r = op_result(arr, op, 0);
+		json_object_object_add(r, "len", json_object_new_int(sizeof(st)));
+		json_object_object_add(r, "state", svc_tiflow_sk_json(&st));
+		return 0;
+	}
 	if (getsockopt(fd, SVC_TIFLOW_SOL, SVC_TIFLOW_SO_STATE, buf, &len) < 0) {
 		op_result(arr, op, errno);
 		return 0;
@@ -114,6 +130,11 @@ static int op_resume(int fd, json_object *arr, const char *op, char *arg)
 		len = strtoul(f[3], NULL, 0);
 	if (len > sizeof(buf))
 		return -EINVAL;
+	if (!f[3]) { /* through libsvctiflow */
+		op_result(arr, op,
+			  tiflow_sock_resume(fd, rs.tifid, rs.tiseq, rs.tiack) < 0 ? errno : 0);
+		return 0;
+	}
 	memcpy(buf, &rs, sizeof(rs) < len ? sizeof(rs) : len);
 	op_result(arr, op,
 		  setsockopt(fd, SVC_TIFLOW_SOL, SVC_TIFLOW_SO_RESUME, buf, len) < 0 ? errno : 0);
@@ -257,19 +278,42 @@ static int cmd_try(int argc, char **argv)
 	return 0;
 }
 
-/* saved_syn_json - the accepted connection's SYN as tiflow-dump decodes packets; null if none. */
-static json_object *saved_syn_json(int fd)
+/*
+ * saved_syn - the accepted connection's SYN, read once and judged twice: "syn"
+ * as tiflow-dump decodes packets, "resume" as libsvctiflow sees it (the
+ * option's values for a resume, null for a new connection).
+ */
+static void saved_syn(int fd, json_object *j)
 {
 	const struct svc_optdec_cfg cfg = { .tiflow_kind = (__u8)o.kind };
+	struct svc_tiflow_vals v;
 	unsigned char syn[512];
 	socklen_t len = sizeof(syn);
 	struct svc_tcp_pkt p;
+	json_object *r = NULL;
+	char h[13];
+	int rc;
 
-	if (getsockopt(fd, IPPROTO_TCP, TCP_SAVED_SYN, syn, &len) < 0 || !len)
-		return NULL;
-	if (svc_optdecode_frame(SVC_LINKTYPE_RAW, syn, len, len, &cfg, &p))
-		return NULL;
-	return svc_optdecode_json(&p);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_SAVED_SYN, syn, &len) < 0 || !len) {
+		json_object_object_add(j, "syn", NULL);
+		return;
+	}
+	json_object_object_add(j, "syn",
+			       svc_optdecode_frame(SVC_LINKTYPE_RAW, syn, len, len, &cfg, &p)
+				       ? NULL
+				       : svc_optdecode_json(&p));
+	rc = tiflow_syn_resume(syn, len, (__u8)o.kind, &v);
+	if (rc < 0) {
+		json_object_object_add(j, "resume_errno", json_object_new_int(errno));
+		return;
+	}
+	if (rc) {
+		r = json_object_new_object();
+		json_object_object_add(r, "tifid", json_object_new_string(svc_hex48(v.tifid, h)));
+		json_object_object_add(r, "tiseq", json_object_new_string(svc_hex48(v.tiseq, h)));
+		json_object_object_add(r, "tiack", json_object_new_string(svc_hex48(v.tiack, h)));
+	}
+	json_object_object_add(j, "resume", r);
 }
 
 static int cmd_server(void)
@@ -285,8 +329,8 @@ static int cmd_server(void)
 	}
 	lfd = socket(ss.ss_family, SOCK_STREAM, 0);
 	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    setsockopt(lfd, IPPROTO_TCP, TCP_SAVE_SYN, &one, sizeof(one)) ||
-	    bind(lfd, (struct sockaddr *)&ss, sl) || listen(lfd, 64)) {
+	    tiflow_listen_save_syn(lfd) || bind(lfd, (struct sockaddr *)&ss, sl) ||
+	    listen(lfd, 64)) {
 		fprintf(stderr, "tiflow-sockopt: listen %s:%d: %s\n", o.addr, o.port,
 			strerror(errno));
 		return 1;
@@ -302,8 +346,7 @@ static int cmd_server(void)
 	}
 	for (int i = 0; i < o.count; i++) {
 		struct svc_tiflow_sk st;
-		socklen_t stl = sizeof(st);
-		json_object *j = json_object_new_object(), *syn;
+		json_object *j = json_object_new_object();
 		int fd;
 
 		pl = sizeof(peer);
@@ -315,10 +358,8 @@ static int cmd_server(void)
 		json_object_object_add(
 			j, "peer_port",
 			json_object_new_int(ntohs(((struct sockaddr_in *)&peer)->sin_port)));
-		syn = saved_syn_json(fd);
-		json_object_object_add(j, "syn", syn);
-		if (getsockopt(fd, SVC_TIFLOW_SOL, SVC_TIFLOW_SO_STATE, &st, &stl) == 0 &&
-		    stl == sizeof(st))
+		saved_syn(fd, j);
+		if (tiflow_sock_state(fd, &st) == 0)
 			json_object_object_add(j, "state", svc_tiflow_sk_json(&st));
 		else
 			json_object_object_add(j, "state_errno", json_object_new_int(errno));
