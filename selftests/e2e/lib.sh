@@ -274,20 +274,25 @@ e2e_require_cgroup2() {
 	fi
 }
 
-# bg_ns_cg LOGFILE NS CGROUP_DIR CMD...: bg_ns, with CMD a member of the cgroup.
-bg_ns_cg() {
-	local log=$1 ns=$2 cg=$3
-	shift 3
-	sh -c 'cg=$1 ns=$2; shift 2; echo $$ > "$cg/cgroup.procs" && exec nsenter --net="/run/netns/$ns" "$@"' \
-		bg_ns_cg "$cg" "$ns" "$@" >"$log" 2>&1 &
-	BG_PID=$!
-	E2E_PIDS+=("$BG_PID")
+# exec_ns_cg NS CGROUP_DIR CMD...: become CMD, in namespace NS, a member of the
+# cgroup. For the background ("exec_ns_cg ... &"): $! is then CMD's own pid, where
+# a backgrounded function that does not exec leaves $! to a subshell, and a
+# signal to it would not reach CMD.
+exec_ns_cg() {
+	exec sh -c 'cg=$1 ns=$2; shift 2; echo $$ > "$cg/cgroup.procs" && exec nsenter --net="/run/netns/$ns" "$@"' \
+		exec_ns_cg "$2" "$1" "${@:3}"
 }
 
-# in_ns_cg NS CGROUP_DIR CMD...: run CMD in namespace NS as a member of the cgroup.
-in_ns_cg() {
-	sh -c 'cg=$1 ns=$2; shift 2; echo $$ > "$cg/cgroup.procs" && exec nsenter --net="/run/netns/$ns" "$@"' \
-		in_ns_cg "$2" "$1" "${@:3}"
+# in_ns_cg NS CGROUP_DIR CMD...: run CMD that way and wait for it.
+in_ns_cg() { (exec_ns_cg "$@"); }
+
+# bg_ns_cg LOGFILE NS CGROUP_DIR CMD...: bg_ns, with CMD a member of the cgroup.
+bg_ns_cg() {
+	local log=$1
+	shift
+	exec_ns_cg "$@" >"$log" 2>&1 &
+	BG_PID=$!
+	E2E_PIDS+=("$BG_PID")
 }
 
 # pid_running PID: PID is a background job of this shell that has not ended.

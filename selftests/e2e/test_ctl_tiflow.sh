@@ -75,10 +75,7 @@ setup() {
 }
 
 # in_cg CG NS CMD...: run CMD in cgroup CG (c or s) inside namespace NS.
-in_cg() {
-	sh -c 'cg=$1 ns=$2; shift 2; echo $$ > "$cg/cgroup.procs" && exec nsenter --net="/run/netns/$ns" "$@"' \
-		in_cg "$CGDIR/$1" "$2" "${@:3}"
-}
+in_cg() { in_ns_cg "$2" "$CGDIR/$1" "${@:3}"; }
 
 # conn TAG PORT: one echo connection c -> s; JSON of both ends in TAG-cli/srv.json,
 # the server-side capture decoded by servicectl dump into TAG-wire.json.
@@ -93,7 +90,7 @@ conn() {
 	E2E_PIDS+=("$cpid")
 	wait_until "$E2E_WAIT" grep -q "listening on" "$E2E_WORK/$tag.tcpdump" ||
 		{ echo "tcpdump did not start"; return 1; }
-	in_cg s "$NS_B" "$TOOLS/tiflow-peer" server --listen "$B4" --port "$port" \
+	exec_ns_cg "$NS_B" "$CGDIR/s" "$TOOLS/tiflow-peer" server --listen "$B4" --port "$port" \
 		--pin-dir "$(agent_pin s)" --count 1 --ready-file "$E2E_WORK/$tag.ready" --timeout "$E2E_WAIT" \
 		</dev/null >"$E2E_WORK/$tag-srv.json" 2>"$E2E_WORK/$tag-srv.err" &
 	spid=$!

@@ -145,11 +145,15 @@ topo_create() {
 	set +e
 }
 
-# in_cg CGROUP NS CMD...: run CMD as a member of cgroup CGROUP inside netns NS.
-in_cg() {
-	sh -c 'cg=$1 ns=$2; shift 2; echo $$ > "$cg/cgroup.procs" && exec nsenter --net="/run/netns/$ns" "$@"' \
+# in_cg_exec CGROUP NS CMD...: become CMD, a member of cgroup CGROUP inside netns NS.
+# In the background ("in_cg_exec ... &") $! is CMD's own pid, which teardown kills
+# (a backgrounded function that does not exec leaves $! to a subshell).
+in_cg_exec() {
+	exec sh -c 'cg=$1 ns=$2; shift 2; echo $$ > "$cg/cgroup.procs" && exec nsenter --net="/run/netns/$ns" "$@"' \
 		in_cg "$CGDIR/$1" "$2" "${@:3}"
 }
+# in_cg CGROUP NS CMD...: run CMD that way and wait for it.
+in_cg() { (in_cg_exec "$@"); }
 
 # wait_file FILE [SECONDS]: poll until FILE exists.
 wait_file() {
@@ -233,7 +237,7 @@ SRV_ARGS=()
 conn() {
 	local tag=$1 ccg=$2 scg=$3 addr=$4 port=$5 spid rc
 	rm -f "$WORK/$tag.ready"
-	in_cg "$scg" "$NS_S" "$TOOLS/tiflow-peer" server --listen "$addr" --port "$port" \
+	in_cg_exec "$scg" "$NS_S" "$TOOLS/tiflow-peer" server --listen "$addr" --port "$port" \
 		--pin-dir "$PIN_S" --count 1 --ready-file "$WORK/$tag.ready" --timeout "$WAIT" "${SRV_ARGS[@]}" \
 		</dev/null >"$WORK/$tag-srv.json" 2>"$WORK/$tag-srv.err" &
 	spid=$!
