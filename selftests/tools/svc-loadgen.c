@@ -514,8 +514,8 @@ static int udp_exchange(int fd, const unsigned char *want, size_t len, unsigned 
 			if (n < 0) {
 				/* which attempt met the error: a refusal after a resend
 				 * points at a late duplicate, on the first at the path */
-				snprintf(reason, REASON_LEN, "udp recv (attempt %u): %s", attempt + 1,
-					 strerror(errno));
+				snprintf(reason, REASON_LEN, "udp recv (attempt %u): %s",
+					 attempt + 1, strerror(errno));
 				return -1;
 			}
 			r = parse_udp_reply(rx, n, want, len, name, reason);
