@@ -268,26 +268,23 @@ static int tf_cgroup_link_name(const char *cgroup, char *name, size_t len, int *
  */
 struct tf_cg_prog {
 	const char *suffix;
-	const char *what;
+	const char *prog; /* program name in bpf/tiflow.bpf.c */
 };
 
 static const struct tf_cg_prog tf_cg_progs[] = {
-	{ "", "sockops" },
-	{ "_setsockopt", "setsockopt" },
-	{ "_getsockopt", "getsockopt" },
+	{ "", "svc_tiflow_sockops" },
+	{ "_setsockopt", "svc_tiflow_setsockopt" },
+	{ "_getsockopt", "svc_tiflow_getsockopt" },
 };
 #define TF_N_CG_PROGS (sizeof(tf_cg_progs) / sizeof(tf_cg_progs[0]))
 
-static struct bpf_program *tf_cg_prog(struct svc_tiflow *t, size_t i)
+/* tf_link_path - pin path of link @i of the cgroup whose sockops link is named @name. */
+static int tf_link_path(char *buf, size_t len, const char *dir, const char *name, size_t i)
 {
-	switch (i) {
-	case 0:
-		return t->skel->progs.svc_tiflow_sockops;
-	case 1:
-		return t->skel->progs.svc_tiflow_setsockopt;
-	default:
-		return t->skel->progs.svc_tiflow_getsockopt;
-	}
+	char lname[96];
+
+	snprintf(lname, sizeof(lname), "%s%s", name, tf_cg_progs[i].suffix);
+	return tf_pin_path(buf, len, dir, lname);
 }
 
 /*
@@ -346,14 +343,11 @@ int svc_tiflow_attach(struct svc_tiflow *t, const char *cgroup)
 		return err;
 	/* The socket options first: a handshake the sockops program sees can already use them. */
 	for (i = TF_N_CG_PROGS; i-- > 0 && !err;) {
-		err = tf_pin_path(path, sizeof(path), t->pin_dir, name);
-		if (!err && strlen(path) + strlen(tf_cg_progs[i].suffix) >= sizeof(path))
-			err = -ENAMETOOLONG;
-		if (!err) {
-			strcat(path, tf_cg_progs[i].suffix);
-			err = tf_attach_one(tf_cg_prog(t, i), cg_fd, path, cgroup,
-					    tf_cg_progs[i].what);
-		}
+		err = tf_link_path(path, sizeof(path), t->pin_dir, name, i);
+		if (!err)
+			err = tf_attach_one(bpf_object__find_program_by_name(t->skel->obj,
+									     tf_cg_progs[i].prog),
+					    cg_fd, path, cgroup, tf_cg_progs[i].prog);
 	}
 	close(cg_fd);
 	return err;
@@ -402,11 +396,10 @@ int svc_tiflow_detach(const char *pin_dir, const char *cgroup)
 	}
 	/* The socket-option links (absent when an earlier version attached it). */
 	for (size_t i = 1; i < TF_N_CG_PROGS; i++) {
-		char opt_path[PATH_MAX + 16];
-		int e;
+		int e = tf_link_path(path, sizeof(path), tf_dir(pin_dir), name, i);
 
-		snprintf(opt_path, sizeof(opt_path), "%s%s", path, tf_cg_progs[i].suffix);
-		e = tf_detach_pinned(opt_path);
+		if (!e)
+			e = tf_detach_pinned(path);
 		if (e && e != -ENOENT && !err)
 			err = e;
 	}
