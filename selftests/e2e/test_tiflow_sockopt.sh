@@ -23,8 +23,7 @@
 # detaching removes all three.
 set -uo pipefail
 
-source "$(dirname "$0")/lib.sh" # TAP output, waits (no router topology here)
-CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+source "$(dirname "$0")/lib.sh" # TAP output, waits, prerequisites (no router topology here)
 
 ID=$(printf '%x%02x' $(($$ % 65536)) $((RANDOM % 256)))
 NS_C=svc-tqc-$ID
@@ -35,7 +34,7 @@ C4=198.18.63.1 S4=198.18.63.2 C6=2001:db8:63::1 S6=2001:db8:63::2
 PORT=7300 PORT_OFF=7301 # the client's selection lists PORT only
 PIN_C=/sys/fs/bpf/svc-tfso-$ID-c
 PIN_S=/sys/fs/bpf/svc-tfso-$ID-s
-CGDIR=$CGROOT/svc-tfso-$ID
+CGDIR= # under the cgroup2 mount, once e2e_require_cgroup2 found it
 INST=$((RANDOM % 65000 + 256))
 WORK=
 PIDS=()
@@ -49,28 +48,24 @@ teardown() {
 		"$TOOLS/tiflow-ctl" unload --pin-dir "$PIN_S" 2>/dev/null
 	fi
 	rmdir "$PIN_C" "$PIN_S" 2>/dev/null
-	for p in c-on c-off s-on; do rmdir "$CGDIR/$p" 2>/dev/null; done
-	rmdir "$CGDIR" 2>/dev/null
+	if [ -n "$CGDIR" ]; then
+		for p in c-on c-off s-on; do rmdir "$CGDIR/$p" 2>/dev/null; done
+		rmdir "$CGDIR" 2>/dev/null
+	fi
 	for p in "$NS_C" "$NS_S"; do ip netns del "$p" 2>/dev/null; done
 	[ -n "$WORK" ] && rm -rf "$WORK"
 }
-trap 'teardown; exit $E2E_FAILED' EXIT
+trap 'rc=$?; teardown; [ "$E2E_FAILED" != 0 ] && rc=1; exit $rc' EXIT
 trap 'exit 1' INT TERM
 
 if [ "$(id -u)" != 0 ]; then
 	tap_skip "all" "needs root (namespaces, cgroups, BPF)"
 	exit 0
 fi
-if [ -z "$CGROOT" ] || [ "$(stat -f -c %T "$CGROOT" 2>/dev/null)" != cgroup2fs ]; then
-	tap_skip "all" "no cgroup v2 hierarchy mounted (/proc/mounts has no cgroup2)"
-	exit 0
-fi
-for b in tcpdump jq nsenter setpriv bpftool; do
-	command -v "$b" >/dev/null || bail "prerequisites" "$b not installed (make deps installs it)"
-done
-for b in tiflow-ctl tiflow-sockopt tiflow-dump; do
-	[ -x "$TOOLS/$b" ] || bail "prerequisites" "$TOOLS/$b not built (make tests)"
-done
+e2e_require_cgroup2
+CGDIR=$E2E_CGROOT/svc-tfso-$ID
+e2e_require tcpdump jq nsenter setpriv bpftool
+e2e_require_built "$TOOLS/tiflow-ctl" "$TOOLS/tiflow-sockopt" "$TOOLS/tiflow-dump"
 WORK=$(mktemp -d /tmp/svc-tfso-XXXXXX)
 
 # in_cg_exec CGROUP NS CMD...: become CMD, a member of cgroup CGROUP inside netns NS.
