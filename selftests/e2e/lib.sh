@@ -687,6 +687,18 @@ svc_create() {
 	sctl "$a" bind add "$bind" "$sid" || return 1
 }
 
+# router_restart_fresh: the router agent killed, its programs and pins removed
+# (svcplaned --uninstall), then started again from its state file: new maps,
+# empty flow table.
+router_restart_fresh() {
+	agent_kill router TERM
+	in_ns "$NS_ROUTER" "$SVC_BIN/svcplaned" --socket "$(agent_sock router)" \
+		--pin-dir "$(agent_pin router)" --state-dir "$(agent_state router)" --uninstall ||
+		{ echo "svcplaned --uninstall failed"; return 1; }
+	[ ! -e "$(agent_pin router)" ] || { echo "pins still there after --uninstall"; return 1; }
+	agent_restart router
+}
+
 # router_counter REASON: packets the router program counted for REASON
 # (servicectl -j stats: {"router": [{"reason", "packets", "bytes"}...]}).
 router_counter() { agent_counter router "$1"; }

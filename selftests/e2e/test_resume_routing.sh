@@ -62,15 +62,7 @@ if d['ok'] != 30:
 " && n=$(flow_count) && [ "$n" -gt 0 ]
 tap_result "router carried traffic: ${n:-?} flows in its table" $?
 
-restart_fresh() {
-	agent_kill router TERM
-	in_ns "$NS_ROUTER" "$SVC_BIN/svcplaned" --socket "$(agent_sock router)" \
-		--pin-dir "$(agent_pin router)" --state-dir "$(agent_state router)" --uninstall ||
-		{ echo "svcplaned --uninstall failed"; return 1; }
-	[ ! -e "$(agent_pin router)" ] || { echo "pins still there after --uninstall"; return 1; }
-	agent_restart router
-}
-step "router: uninstalled and started again from its state file" restart_fresh
+step "router: uninstalled and started again from its state file" router_restart_fresh
 sctl_j router status >"$E2E_WORK/status.json" 2>&1
 json_check "$E2E_WORK/status.json" "
 if d['agent']['adopted'] is not False:

@@ -69,11 +69,7 @@ tap_ok "setup: topology, agents, TI-flow, IPv4 and IPv6 services of 3 instances"
 try() { in_ns_cg "$NS_CLIENT" "$CG_CLIENT" "$TOOLS/tiflow-sockopt" try "$@"; }
 
 restart_fresh() {
-	agent_kill router TERM
-	in_ns "$NS_ROUTER" "$SVC_BIN/svcplaned" --socket "$(agent_sock router)" \
-		--pin-dir "$(agent_pin router)" --state-dir "$(agent_state router)" --uninstall ||
-		{ echo "svcplaned --uninstall failed"; return 1; }
-	agent_restart router || return 1
+	router_restart_fresh || return 1
 	[ "$(sctl_j router flows --count | jq .count)" = 0 ] ||
 		{ echo "flow table not empty after the fresh start"; return 1; }
 }
